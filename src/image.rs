@@ -1,0 +1,278 @@
+//! Faces without a face detector.
+//!
+//! rekcon never analyses pixels. An image says which faces it holds through a marker
+//! that the project's fixture images carry (a PNG `tEXt` chunk or any embedded text):
+//!
+//! ```text
+//! rekcon-faces:v1[alice@0.10,0.12,0.30,0.40;bob@0.55,0.20,0.20,0.25]
+//! ```
+//!
+//! Each entry is a person and a bounding box (`left,top,width,height`, ratios of the
+//! image size). `[]` declares an image with no face. An image without a marker holds
+//! one face of a person named after its digest, so re-sending the same bytes shows the
+//! same person and different bytes show different people. The model and the built-in
+//! emulator both read faces this way, from the image itself, never from a catalogue
+//! kept by the harness. Against real AWS the same fixture names point at real photos
+//! whose people are declared in a catalogue instead (see [`Catalogue`]).
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+/// The marker that declares an image's faces.
+pub const MARKER: &str = "rekcon-faces:v1[";
+
+/// Most faces IndexFaces stores from one image (contract §7).
+pub const MAX_FACES_PER_IMAGE: usize = 100;
+
+/// A face's bounding box, as ratios of the image's width and height.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoundingBox {
+    /// Distance of the left edge from the image's left edge.
+    pub left: f64,
+    /// Distance of the top edge from the image's top edge.
+    pub top: f64,
+    /// Width of the box.
+    pub width: f64,
+    /// Height of the box.
+    pub height: f64,
+}
+
+impl BoundingBox {
+    /// Area of the box; IndexFaces orders faces by it, largest first.
+    pub fn area(&self) -> f64 {
+        self.width * self.height
+    }
+}
+
+/// One face an image holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageFace {
+    /// Who the face shows; faces of one person are similar, of different people not.
+    pub person: String,
+    /// Where the face is.
+    pub bounding_box: BoundingBox,
+}
+
+/// The container format of an image, from its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// PNG (`\x89PNG`).
+    Png,
+    /// JPEG (`FF D8 FF`).
+    Jpeg,
+}
+
+/// The format of `bytes`, or `None` when it is neither PNG nor JPEG.
+pub fn format_of(bytes: &[u8]) -> Option<Format> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(Format::Png)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Format::Jpeg)
+    } else {
+        None
+    }
+}
+
+/// A short, stable digest of image bytes (hex of the first 8 bytes of SHA-256).
+pub fn digest(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..8])
+}
+
+/// The faces `bytes` holds, largest first: declared by a marker, otherwise one face per digest.
+pub fn faces_in(bytes: &[u8]) -> Vec<ImageFace> {
+    let mut faces = match find_marker(bytes) {
+        Some(declared) => declared,
+        None => vec![ImageFace {
+            person: format!("image-{}", digest(bytes)),
+            bounding_box: BoundingBox { left: 0.25, top: 0.2, width: 0.5, height: 0.6 },
+        }],
+    };
+    // Stable: equal areas keep their declared order.
+    faces.sort_by(|a, b| b.bounding_box.area().total_cmp(&a.bounding_box.area()));
+    faces
+}
+
+fn find_marker(bytes: &[u8]) -> Option<Vec<ImageFace>> {
+    let start = bytes.windows(MARKER.len()).position(|w| w == MARKER.as_bytes())? + MARKER.len();
+    let len = bytes[start..].iter().position(|b| *b == b']')?;
+    let text = std::str::from_utf8(&bytes[start..start + len]).ok()?;
+    parse_declaration(text).ok()
+}
+
+/// Parses the inside of a marker, e.g. `alice@0.1,0.1,0.3,0.4;bob@…`.
+pub fn parse_declaration(text: &str) -> Result<Vec<ImageFace>, String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (person, boxed) = entry.split_once('@').ok_or_else(|| format!("`{entry}` lacks `@box`"))?;
+            let numbers: Vec<f64> = boxed
+                .split(',')
+                .map(|n| n.trim().parse::<f64>().map_err(|_| format!("`{n}` in `{entry}` is not a number")))
+                .collect::<Result<_, _>>()?;
+            let [left, top, width, height] = numbers[..] else {
+                return Err(format!("`{entry}` needs four numbers: left,top,width,height"));
+            };
+            if person.is_empty() {
+                return Err(format!("`{entry}` names no person"));
+            }
+            Ok(ImageFace { person: person.to_string(), bounding_box: BoundingBox { left, top, width, height } })
+        })
+        .collect()
+}
+
+/// Writes the marker text for `faces`.
+pub fn declaration(faces: &[ImageFace]) -> String {
+    let entries: Vec<String> = faces
+        .iter()
+        .map(|f| {
+            let b = f.bounding_box;
+            format!("{}@{},{},{},{}", f.person, b.left, b.top, b.width, b.height)
+        })
+        .collect();
+    format!("{MARKER}{}]", entries.join(";"))
+}
+
+/// A small valid PNG (96×96 grey) carrying the marker for `faces` in a `tEXt` chunk.
+///
+/// The pixels are a flat shade derived from the declaration, so different fixtures
+/// have different bytes and digests.
+pub fn fixture_png(faces: &[ImageFace]) -> Vec<u8> {
+    const SIDE: u32 = 96;
+    let text = declaration(faces);
+    let shade = Sha256::digest(text.as_bytes())[0];
+    let mut raw = Vec::with_capacity(((SIDE + 1) * SIDE) as usize);
+    for _ in 0..SIDE {
+        raw.push(0); // filter: none
+        raw.extend(std::iter::repeat_n(shade, SIDE as usize));
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(SIDE.to_be_bytes());
+    ihdr.extend(SIDE.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]); // 8-bit greyscale, deflate, no filter, no interlace
+    chunk(&mut png, b"IHDR", &ihdr);
+    let mut text_chunk = b"Comment\0".to_vec();
+    text_chunk.extend(text.as_bytes());
+    chunk(&mut png, b"tEXt", &text_chunk);
+    chunk(&mut png, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend((data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend(kind);
+    out.extend(data);
+    let crc = crc32(&out[start..]);
+    out.extend(crc.to_be_bytes());
+}
+
+/// A zlib stream of stored (uncompressed) deflate blocks: valid, and needs no compressor.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = data.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        out.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        out.extend(len.to_le_bytes());
+        out.extend((!len).to_le_bytes());
+        out.extend(*block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for byte in data {
+        a = (a + u32::from(*byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend(((b << 16) | a).to_be_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for byte in data {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Declared faces of real photos, keyed by image digest, for runs against real AWS.
+///
+/// Fixture images carry their declaration; a real photo cannot, so its people are
+/// declared beside it and the model consults this first.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    by_digest: BTreeMap<String, Vec<ImageFace>>,
+}
+
+impl Catalogue {
+    /// Declares the faces of the image with these bytes.
+    pub fn declare(&mut self, bytes: &[u8], faces: Vec<ImageFace>) {
+        self.by_digest.insert(digest(bytes), faces);
+    }
+
+    /// The faces of `bytes`: declared here, else by marker, else one per digest.
+    pub fn faces_in(&self, bytes: &[u8]) -> Vec<ImageFace> {
+        match self.by_digest.get(&digest(bytes)) {
+            Some(faces) => {
+                let mut faces = faces.clone();
+                faces.sort_by(|a, b| b.bounding_box.area().total_cmp(&a.bounding_box.area()));
+                faces
+            }
+            None => faces_in(bytes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn face(person: &str, w: f64) -> ImageFace {
+        ImageFace { person: person.into(), bounding_box: BoundingBox { left: 0.1, top: 0.1, width: w, height: w } }
+    }
+
+    #[test]
+    fn fixture_png_round_trips_its_declaration_largest_first() {
+        let png = fixture_png(&[face("bob", 0.1), face("alice", 0.3)]);
+        assert_eq!(format_of(&png), Some(Format::Png));
+        let faces = faces_in(&png);
+        assert_eq!(faces.iter().map(|f| f.person.as_str()).collect::<Vec<_>>(), ["alice", "bob"]);
+    }
+
+    #[test]
+    fn empty_marker_means_no_face_and_no_marker_means_one_face_per_digest() {
+        assert!(faces_in(&fixture_png(&[])).is_empty());
+        let a = faces_in(b"\xFF\xD8\xFFsome jpeg");
+        let b = faces_in(b"\xFF\xD8\xFFother jpeg");
+        assert_eq!(a.len(), 1);
+        assert_ne!(a[0].person, b[0].person);
+        assert_eq!(a, faces_in(b"\xFF\xD8\xFFsome jpeg"));
+    }
+
+    #[test]
+    fn png_checksums_are_valid() {
+        // CRC of "IEND" with no data is a well-known constant.
+        assert_eq!(crc32(b"IEND"), 0xAE42_6082);
+        assert_eq!(format_of(b"GIF89a"), None);
+    }
+
+    #[test]
+    fn bad_declarations_say_what_is_wrong() {
+        assert!(parse_declaration("alice@1,2,3").unwrap_err().contains("four numbers"));
+        assert!(parse_declaration("alice").unwrap_err().contains("@box"));
+    }
+
+    #[test]
+    fn catalogue_overrides_marker() {
+        let png = fixture_png(&[face("alice", 0.3)]);
+        let mut catalogue = Catalogue::default();
+        catalogue.declare(&png, vec![face("carol", 0.2)]);
+        assert_eq!(catalogue.faces_in(&png)[0].person, "carol");
+    }
+}

@@ -1,0 +1,1034 @@
+//! The contract's rules, one function per operation: what a call may return now.
+//!
+//! Section numbers refer to the contract reference (`rekognition-contract.md`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::similarity::{self, Band, Verdict};
+use super::validate::{self, Kind};
+use super::{Collection, Model, Status, User, validation_errors};
+use crate::api::{ErrorCode, Image, Operation, Request};
+use crate::expect::{Allowed, Choice, Keyed, KeyedItem, Mismatch, Page, Pat, StrRule, key_of, number};
+use crate::image::{self, BoundingBox, ImageFace, MAX_FACES_PER_IMAGE};
+use crate::unknown::Unknown;
+
+/// Default page sizes the emulator uses; the service's are undocumented (§5.2).
+const DEFAULT_PAGE_COLLECTIONS: usize = 1000;
+const DEFAULT_PAGE_FACES: usize = 1000;
+const DEFAULT_PAGE_USERS: usize = 500;
+
+pub(super) fn obj(members: Vec<(&str, Pat)>) -> Pat {
+    Pat::Obj { members: members.into_iter().map(|(k, p)| (k.to_string(), p)).collect(), closed: true }
+}
+
+fn open(members: Vec<(&str, Pat)>) -> Pat {
+    Pat::Obj { members: members.into_iter().map(|(k, p)| (k.to_string(), p)).collect(), closed: false }
+}
+
+fn eq(v: impl Into<Value>) -> Pat {
+    Pat::Eq(v.into())
+}
+
+fn opt(p: Pat) -> Pat {
+    Pat::Opt(Box::new(p))
+}
+
+fn one_of(options: Vec<Pat>, choice: Choice) -> Pat {
+    Pat::OneOf { options, choice }
+}
+
+fn num(min: f64, max: f64, sample: f64) -> Pat {
+    Pat::Num { min, max, sample: sample.clamp(min, max) }
+}
+
+fn percent(sample: f64) -> Pat {
+    num(0.0, 100.0, sample)
+}
+
+/// A bounding box as IndexFaces may first report it: ratios, `sample` being the declared box.
+fn bbox_loose(b: &BoundingBox) -> Pat {
+    open(vec![
+        ("Width", num(0.0, 1.0, b.width)),
+        ("Height", num(0.0, 1.0, b.height)),
+        ("Left", num(-1.0, 1.0, b.left)),
+        ("Top", num(-1.0, 1.0, b.top)),
+    ])
+}
+
+/// A bounding box that must repeat what was reported before (within float noise).
+fn bbox_same(b: &BoundingBox) -> Pat {
+    const TOL: f64 = 1e-4;
+    let around = |x: f64| num(x - TOL, x + TOL, x);
+    open(vec![
+        ("Width", around(b.width)),
+        ("Height", around(b.height)),
+        ("Left", around(b.left)),
+        ("Top", around(b.top)),
+    ])
+}
+
+fn version_pat(c: &Collection) -> Pat {
+    match &c.face_model_version {
+        Some(v) => eq(v.as_str()),
+        None => Pat::Str(StrRule::ModelVersion),
+    }
+}
+
+/// A stored face as ListFaces, SearchFaces and SearchFacesByImage show it (§5.1, §6.6).
+fn face_pat(c: &Collection, id: &str, face: &super::Face) -> Pat {
+    obj(vec![
+        ("FaceId", eq(id)),
+        ("BoundingBox", bbox_same(&face.bounding_box)),
+        ("ImageId", eq(face.image_id.as_str())),
+        ("ExternalImageId", face.external_image_id.as_deref().map_or(Pat::Absent, eq)),
+        ("Confidence", face.confidence.map_or_else(|| percent(99.9), |x| num(x - 1e-3, x + 1e-3, x))),
+        ("IndexFacesModelVersion", opt(c.face_model_version.as_deref().map_or(Pat::Str(StrRule::ModelVersion), eq))),
+        ("UserId", face.user.as_deref().map_or(Pat::Absent, eq)),
+    ])
+}
+
+/// A user's status as a read (ListUsers, search matches) may show it (§6.3).
+pub(super) fn status_pat(collection: &str, user_id: &str, user: &User) -> Pat {
+    match &user.status {
+        Status::Created => one_of(vec![eq("CREATED"), eq("CREATING")], Choice::Unknown(Unknown::CreatingStatus)),
+        Status::Pending => {
+            let settled = if user.faces.is_empty() {
+                one_of(vec![eq("ACTIVE"), eq("CREATED")], Choice::Unknown(Unknown::StatusAfterLastFaceRemoved))
+            } else {
+                eq("ACTIVE")
+            };
+            one_of(
+                vec![eq("UPDATING"), settled],
+                Choice::UserStatus { collection: collection.to_string(), user: user_id.to_string() },
+            )
+        }
+        Status::Settled(s) => eq(s.as_str()),
+    }
+}
+
+/// The status an Associate/DisassociateFaces response carries (§6.5: UPDATING after a change [real]).
+fn changed_status_pat(collection: &str, user_id: &str, user: &User, change: Change) -> Pat {
+    let any_status = || {
+        let mut options = vec![status_pat(collection, user_id, user)];
+        options.extend(["UPDATING", "ACTIVE", "CREATED", "CREATING"].map(eq));
+        one_of(options, Choice::Unknown(Unknown::StatusWhenUnchanged))
+    };
+    match change {
+        Change::Certain => eq("UPDATING"),
+        Change::None | Change::Maybe => any_status(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Certain,
+    Maybe,
+    None,
+}
+
+fn similarity_in(band: Band, threshold: f64, matched: bool) -> Pat {
+    if matched {
+        let lo = band.min.max(threshold);
+        num(lo, band.max, band.typical)
+    } else {
+        // A miss scores below the threshold; the boundary itself matches.
+        let hi = band.max.min(threshold - 1e-6).max(band.min);
+        num(band.min, hi, band.typical)
+    }
+}
+
+/// The allowance for `request` in `model`'s current state.
+pub(super) fn allowed(model: &Model, request: &Request) -> Allowed {
+    let violations = validate::violations(request);
+    if violations.iter().any(|(kind, _)| *kind == Kind::Syntax) {
+        return validation_errors();
+    }
+    if !violations.is_empty() {
+        return Allowed::errors(
+            vec![
+                ErrorCode::ImageTooLargeException,
+                ErrorCode::InvalidParameterException,
+                ErrorCode::ValidationException,
+            ],
+            Some(Unknown::ValidationErrorType),
+        );
+    }
+    let fresh = fresh_allowed(model, request);
+    idempotent(model, request, fresh)
+}
+
+/// Applies ClientRequestToken semantics (§1.3) on top of a call's fresh allowance.
+fn idempotent(model: &Model, request: &Request, fresh: Allowed) -> Allowed {
+    let op = request.operation();
+    let (Some(token), true) = (request.client_request_token(), model.config.honour_tokens) else {
+        return fresh;
+    };
+    let Some(used) = model.tokens.get(token) else { return fresh };
+    let collection = request.collection_id().unwrap_or_default();
+    if used.op != op || used.collection != collection {
+        return fresh.or_error(ErrorCode::IdempotentParameterMismatchException, Unknown::TokenScope);
+    }
+    if used.fingerprint != Model::fingerprint(request) {
+        return Allowed::error(ErrorCode::IdempotentParameterMismatchException);
+    }
+    let generation = model.collections.get(collection).map(|c| c.generation);
+    if generation == Some(used.generation) {
+        return Allowed::success(Pat::Eq(used.body.clone()));
+    }
+    let mut out = fresh;
+    let replay = Pat::Eq(used.body.clone());
+    out.success = Some(match out.success.take() {
+        Some(pat) => one_of(vec![replay, pat], Choice::Unknown(Unknown::TokenReplay)),
+        None => replay,
+    });
+    out.prefer_error = false;
+    out.unknowns.insert(Unknown::TokenReplay);
+    out
+}
+
+fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
+    match request {
+        Request::CreateCollection(r) => {
+            let id = r.collection_id.clone().unwrap_or_default();
+            if model.collections.contains_key(&id) {
+                return Allowed::error(ErrorCode::ResourceAlreadyExistsException);
+            }
+            Allowed::success(obj(vec![
+                ("StatusCode", eq(200)),
+                (
+                    "CollectionArn",
+                    Pat::Str(StrRule::CollectionArn {
+                        with_arn_prefix: false,
+                        collection: id,
+                        region: model.config.region.clone(),
+                        account: model.config.account.clone(),
+                    }),
+                ),
+                ("FaceModelVersion", Pat::Str(StrRule::ModelVersion)),
+            ]))
+        }
+        Request::DeleteCollection(r) => with_collection(model, r.collection_id.as_deref(), |_, _| {
+            Allowed::success(obj(vec![("StatusCode", eq(200))]))
+        }),
+        Request::DescribeCollection(r) => with_collection(model, r.collection_id.as_deref(), |id, c| {
+            Allowed::success(obj(vec![
+                ("FaceCount", eq(c.faces.len())),
+                ("FaceModelVersion", version_pat(c)),
+                (
+                    "CollectionARN",
+                    Pat::Str(StrRule::CollectionArn {
+                        with_arn_prefix: true,
+                        collection: id.to_string(),
+                        region: model.config.region.clone(),
+                        account: model.config.account.clone(),
+                    }),
+                ),
+                ("CreationTimestamp", c.creation_timestamp.map_or_else(|| num(0.0, 1.0e11, 1.7e9), |t| eq_num(t))),
+                ("UserCount", eq(c.users.len())),
+            ]))
+        }),
+        Request::ListCollections(r) => list_collections(model, r.next_token.as_deref(), r.max_results),
+        Request::IndexFaces(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
+            let faces = match image_faces(model, r.image.as_ref()) {
+                Ok(faces) => faces,
+                Err(allowed) => return allowed,
+            };
+            index_faces(c, &faces, r.max_faces, r.external_image_id.as_deref())
+        }),
+        Request::ListFaces(r) => with_collection(model, r.collection_id.as_deref(), |id, c| {
+            list_faces(model, id, c, r)
+        }),
+        Request::DeleteFaces(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
+            delete_faces(c, r.face_ids.as_deref().unwrap_or_default())
+        }),
+        Request::SearchFaces(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
+            let face_id = r.face_id.as_deref().unwrap_or_default();
+            let Some(face) = c.faces.get(face_id) else {
+                return Allowed::error(ErrorCode::InvalidParameterException);
+            };
+            let threshold = r.face_match_threshold.unwrap_or(super::SEARCH_FACES_DEFAULT_THRESHOLD);
+            let matches = face_matches(c, &face.person, Some(face_id), threshold, r.max_faces);
+            Allowed::success(obj(vec![
+                ("SearchedFaceId", eq(face_id)),
+                ("FaceMatches", matches),
+                ("FaceModelVersion", version_pat(c)),
+            ]))
+        }),
+        Request::SearchFacesByImage(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
+            let faces = match image_faces(model, r.image.as_ref()) {
+                Ok(faces) => faces,
+                Err(allowed) => return allowed,
+            };
+            // §6.2, §9.7: no face in the image is an InvalidParameterException.
+            let Some(largest) = faces.first() else {
+                return Allowed::error(ErrorCode::InvalidParameterException);
+            };
+            let threshold = r.face_match_threshold.unwrap_or(super::SEARCH_FACES_DEFAULT_THRESHOLD);
+            Allowed::success(obj(vec![
+                ("SearchedFaceBoundingBox", bbox_loose(&largest.bounding_box)),
+                ("SearchedFaceConfidence", percent(99.9)),
+                ("FaceMatches", face_matches(c, &largest.person, None, threshold, r.max_faces)),
+                ("FaceModelVersion", version_pat(c)),
+            ]))
+        }),
+        Request::CreateUser(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
+            if c.users.contains_key(r.user_id.as_deref().unwrap_or_default()) {
+                Allowed::error(ErrorCode::ConflictException)
+            } else {
+                Allowed::success(obj(vec![]))
+            }
+        }),
+        Request::DeleteUser(r) => with_user(model, r.collection_id.as_deref(), r.user_id.as_deref(), |_, _, _| {
+            Allowed::success(obj(vec![]))
+        }),
+        Request::ListUsers(r) => with_collection(model, r.collection_id.as_deref(), |id, c| {
+            list_users(model, id, c, r.next_token.as_deref(), r.max_results)
+        }),
+        Request::AssociateFaces(r) => {
+            with_user(model, r.collection_id.as_deref(), r.user_id.as_deref(), |cid, c, uid| {
+                let threshold = r.user_match_threshold.unwrap_or(model.config.associate_default_threshold);
+                associate(model, cid, c, uid, r.face_ids.as_deref().unwrap_or_default(), threshold)
+            })
+        }
+        Request::DisassociateFaces(r) => {
+            with_user(model, r.collection_id.as_deref(), r.user_id.as_deref(), |cid, c, uid| {
+                disassociate(cid, c, uid, r.face_ids.as_deref().unwrap_or_default())
+            })
+        }
+        Request::SearchUsers(r) => search_users(model, r),
+        Request::SearchUsersByImage(r) => with_collection(model, r.collection_id.as_deref(), |cid, c| {
+            let faces = match image_faces(model, r.image.as_ref()) {
+                Ok(faces) => faces,
+                Err(allowed) => return allowed,
+            };
+            search_users_by_image(cid, c, &faces, r.user_match_threshold, r.max_users)
+        }),
+    }
+}
+
+fn eq_num(x: f64) -> Pat {
+    Pat::Eq(number(x))
+}
+
+/// Runs `rule` on an existing collection; a missing one is a ResourceNotFoundException (§6.1).
+fn with_collection(model: &Model, id: Option<&str>, rule: impl FnOnce(&str, &Collection) -> Allowed) -> Allowed {
+    let id = id.unwrap_or_default();
+    match model.collections.get(id) {
+        Some(c) => rule(id, c),
+        None => Allowed::error(ErrorCode::ResourceNotFoundException),
+    }
+}
+
+/// Runs `rule` on an existing user; a missing user is a ResourceNotFoundException (§6.4, §6.5).
+fn with_user(
+    model: &Model,
+    collection: Option<&str>,
+    user: Option<&str>,
+    rule: impl FnOnce(&str, &Collection, &str) -> Allowed,
+) -> Allowed {
+    with_collection(model, collection, |cid, c| {
+        let uid = user.unwrap_or_default();
+        if c.users.contains_key(uid) { rule(cid, c, uid) } else { Allowed::error(ErrorCode::ResourceNotFoundException) }
+    })
+}
+
+/// The faces an image holds, or the error it must give.
+fn image_faces(model: &Model, image: Option<&Image>) -> Result<Vec<ImageFace>, Allowed> {
+    let Some(image) = image else { return Err(validation_errors()) };
+    match (&image.bytes, &image.s3_object) {
+        (Some(bytes), _) => {
+            if image::format_of(bytes.as_bytes()).is_none() {
+                return Err(Allowed::errors(
+                    vec![ErrorCode::InvalidImageFormatException, ErrorCode::InvalidParameterException],
+                    Some(Unknown::ImageErrorType),
+                ));
+            }
+            Ok(model.catalogue.faces_in(bytes.as_bytes()))
+        }
+        // rekcon sends images inline; it has no bucket, so an S3 image cannot be read (§2).
+        (None, _) => Err(Allowed::errors(
+            vec![ErrorCode::InvalidS3ObjectException, ErrorCode::AccessDeniedException],
+            None,
+        )),
+    }
+}
+
+fn index_faces(c: &Collection, faces: &[ImageFace], max_faces: Option<i64>, external: Option<&str>) -> Allowed {
+    let limit = usize::try_from(max_faces.unwrap_or(i64::MAX)).unwrap_or(usize::MAX).min(MAX_FACES_PER_IMAGE);
+    let (indexed, unindexed) = faces.split_at(faces.len().min(limit));
+    let version = opt(c.face_model_version.as_deref().map_or(Pat::Str(StrRule::ModelVersion), eq));
+    let records = indexed
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let image_id = if i == 0 {
+                Pat::Bind("ImageId".into(), Box::new(Pat::Str(StrRule::Uuid)))
+            } else {
+                Pat::Same("ImageId".into())
+            };
+            obj(vec![
+                (
+                    "Face",
+                    obj(vec![
+                        ("FaceId", Pat::Fresh),
+                        ("BoundingBox", bbox_loose(&f.bounding_box)),
+                        ("ImageId", image_id),
+                        ("ExternalImageId", external.map_or(Pat::Absent, eq)),
+                        ("Confidence", percent(99.9)),
+                        ("IndexFacesModelVersion", version.clone()),
+                        ("UserId", Pat::Absent),
+                    ]),
+                ),
+                ("FaceDetail", open(vec![("BoundingBox", bbox_loose(&f.bounding_box)), ("Confidence", percent(99.9))])),
+            ])
+        })
+        .collect();
+    // Faces beyond MaxFaces (or the 100 per image) are reported, not stored (§6.2).
+    let skipped = unindexed
+        .iter()
+        .map(|f| {
+            obj(vec![
+                ("Reasons", Pat::List(vec![eq("EXCEEDS_MAX_FACES")])),
+                ("FaceDetail", open(vec![("BoundingBox", bbox_loose(&f.bounding_box))])),
+            ])
+        })
+        .collect();
+    Allowed::success(obj(vec![
+        ("FaceRecords", Pat::List(records)),
+        ("OrientationCorrection", opt(one_of(
+            ["ROTATE_0", "ROTATE_90", "ROTATE_180", "ROTATE_270"].map(eq).to_vec(),
+            Choice::Free,
+        ))),
+        ("FaceModelVersion", version_pat(c)),
+        ("UnindexedFaces", Pat::List(skipped)),
+    ]))
+}
+
+/// Where a listing stands: what earlier pages returned, and whether it must be complete.
+struct Position {
+    exclude: BTreeSet<String>,
+    strict: bool,
+}
+
+/// Reads a NextToken (§5.2): unknown tokens are InvalidPaginationTokenException.
+fn position(model: &Model, op: Operation, scope: &str, token: Option<&str>, generation: u64) -> Result<Position, Allowed> {
+    let Some(token) = token else { return Ok(Position { exclude: BTreeSet::new(), strict: true }) };
+    match model.cursors.get(token) {
+        None => Err(Allowed::error(ErrorCode::InvalidPaginationTokenException)),
+        Some(cursor) if cursor.op != op || cursor.scope != scope => Err(Allowed::errors(
+            vec![ErrorCode::InvalidPaginationTokenException, ErrorCode::InvalidParameterException],
+            Some(Unknown::ForeignPaginationToken),
+        )),
+        // The listing changed since the token was issued: paging may shift either way.
+        Some(cursor) if cursor.generation != generation => Ok(Position { exclude: BTreeSet::new(), strict: false }),
+        Some(cursor) => Ok(Position { exclude: cursor.seen.clone(), strict: true }),
+    }
+}
+
+/// A MaxResults of 0 is allowed by PageSize; what it returns is unsettled (§9.12).
+fn page_size(max_results: Option<i64>) -> (Option<usize>, bool) {
+    match max_results {
+        Some(0) => (None, true),
+        Some(n) => (usize::try_from(n).ok(), false),
+        None => (None, false),
+    }
+}
+
+fn finish_page(page: Page, zero: bool) -> Allowed {
+    let allowed = Allowed::success(Pat::Page(Box::new(page)));
+    if zero {
+        allowed
+            .or_error(ErrorCode::InvalidParameterException, Unknown::PageSizeZero)
+            .or_error(ErrorCode::ValidationException, Unknown::PageSizeZero)
+    } else {
+        allowed
+    }
+}
+
+fn list_collections(model: &Model, token: Option<&str>, max_results: Option<i64>) -> Allowed {
+    let position = match position(model, Operation::ListCollections, "", token, model.generation) {
+        Ok(p) => p,
+        Err(allowed) => return allowed,
+    };
+    let (max_len, zero) = page_size(max_results);
+    // Observed order: ascending bytes of the id (§6.1); BTreeMap already iterates so.
+    let candidates = model.collections.keys().map(|id| (id.clone(), eq(id.as_str()))).collect();
+    let versions = model.collections.iter().map(|(id, c)| (id.clone(), version_pat(c))).collect();
+    finish_page(
+        Page {
+            items_member: "CollectionIds",
+            key_path: vec![],
+            candidates,
+            exclude: position.exclude,
+            forbidden: model.retired.clone(),
+            allow_foreign: true,
+            max_len,
+            default_len: DEFAULT_PAGE_COLLECTIONS,
+            require_complete: position.strict,
+            parallel: Some(("FaceModelVersions", versions)),
+            token_max_len: Some(255),
+            members: vec![],
+        },
+        zero,
+    )
+}
+
+/// The scope a ListFaces cursor belongs to: collection plus filters.
+pub(super) fn list_faces_scope(collection: &str, r: &crate::api::ListFacesRequest) -> String {
+    format!("{collection}|{:?}|{:?}", r.user_id, r.face_ids)
+}
+
+fn list_faces(model: &Model, cid: &str, c: &Collection, r: &crate::api::ListFacesRequest) -> Allowed {
+    let scope = list_faces_scope(cid, r);
+    let position = match position(model, Operation::ListFaces, &scope, r.next_token.as_deref(), c.generation) {
+        Ok(p) => p,
+        Err(allowed) => return allowed,
+    };
+    let (max_len, zero) = page_size(r.max_results);
+    let wanted: Option<BTreeSet<&str>> = r.face_ids.as_ref().map(|ids| ids.iter().map(String::as_str).collect());
+    let candidates: Vec<(String, Pat)> = c
+        .faces
+        .iter()
+        .filter(|(id, f)| {
+            r.user_id.as_ref().is_none_or(|u| f.user.as_ref() == Some(u))
+                && wanted.as_ref().is_none_or(|w| w.contains(id.as_str()))
+        })
+        .map(|(id, f)| (id.clone(), face_pat(c, id, f)))
+        .collect();
+    let mut unknown = None;
+    if r.user_id.as_ref().is_some_and(|u| !c.users.contains_key(u)) {
+        unknown = Some(Unknown::ListFacesUnknownUser);
+    } else if wanted.as_ref().is_some_and(|w| w.iter().all(|id| !c.faces.contains_key(*id))) {
+        unknown = Some(Unknown::ListFacesUnknownFaceIds);
+    }
+    let allowed = finish_page(
+        Page {
+            items_member: "Faces",
+            key_path: vec!["FaceId"],
+            candidates,
+            exclude: position.exclude,
+            forbidden: BTreeSet::new(),
+            allow_foreign: false,
+            max_len,
+            default_len: DEFAULT_PAGE_FACES,
+            require_complete: position.strict,
+            parallel: None,
+            token_max_len: None,
+            members: vec![("FaceModelVersion".into(), opt(version_pat(c)))],
+        },
+        zero,
+    );
+    match unknown {
+        Some(u) => allowed
+            .or_error(ErrorCode::ResourceNotFoundException, u)
+            .or_error(ErrorCode::InvalidParameterException, u),
+        None => allowed,
+    }
+}
+
+/// ListUsers order is by an internal id, neither alphabetical nor creation order (§6.4);
+/// the emulator imitates that with a hash, and the checker compares pages as sets.
+pub(super) fn user_order_key(user_id: &str) -> String {
+    image::digest(user_id.as_bytes())
+}
+
+fn list_users(model: &Model, cid: &str, c: &Collection, token: Option<&str>, max_results: Option<i64>) -> Allowed {
+    let position = match position(model, Operation::ListUsers, cid, token, c.generation) {
+        Ok(p) => p,
+        Err(allowed) => return allowed,
+    };
+    let mut candidates: Vec<(String, (String, Pat))> = c
+        .users
+        .iter()
+        .map(|(id, u)| {
+            let pat = obj(vec![("UserId", eq(id.as_str())), ("UserStatus", status_pat(cid, id, u))]);
+            (user_order_key(id), (id.clone(), pat))
+        })
+        .collect();
+    candidates.sort_by(|a, b| a.0.cmp(&b.0));
+    finish_page(
+        Page {
+            items_member: "Users",
+            key_path: vec!["UserId"],
+            candidates: candidates.into_iter().map(|(_, c)| c).collect(),
+            exclude: position.exclude,
+            forbidden: BTreeSet::new(),
+            allow_foreign: false,
+            max_len: max_results.and_then(|n| usize::try_from(n).ok()),
+            default_len: DEFAULT_PAGE_USERS,
+            require_complete: position.strict,
+            parallel: None,
+            token_max_len: Some(255),
+            members: vec![],
+        },
+        false,
+    )
+}
+
+/// Distinct FaceIds in request order, and whether any repeated.
+fn distinct(ids: &[String]) -> (Vec<&str>, bool) {
+    let mut seen = BTreeSet::new();
+    let out: Vec<&str> = ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect();
+    let repeated = out.len() != ids.len();
+    (out, repeated)
+}
+
+/// Repeated FaceIds in one request are unsettled: an error, or the call as if de-duplicated.
+fn allow_duplicates(allowed: Allowed, repeated: bool) -> Allowed {
+    if repeated {
+        allowed
+            .or_error(ErrorCode::InvalidParameterException, Unknown::DuplicateFaceIds)
+            .or_error(ErrorCode::ValidationException, Unknown::DuplicateFaceIds)
+    } else {
+        allowed
+    }
+}
+
+fn face_id_item(id: &str, pat: Pat, required: bool, choice: Option<(Choice, usize)>) -> KeyedItem {
+    KeyedItem { key: id.to_string(), pat, required, choice }
+}
+
+fn keyed(key_path: Vec<&'static str>, items: Vec<KeyedItem>) -> Pat {
+    Pat::Keyed(Box::new(Keyed { key_path, items, max_len: None, sorted_desc_by: None }))
+}
+
+/// An array that real AWS omits or sends empty when nothing is in it.
+fn keyed_or_absent_when_empty(key_path: Vec<&'static str>, items: Vec<KeyedItem>) -> Pat {
+    if items.is_empty() { opt(eq(json!([]))) } else { keyed(key_path, items) }
+}
+
+fn delete_faces(c: &Collection, ids: &[String]) -> Allowed {
+    let (ids, repeated) = distinct(ids);
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for id in ids {
+        match c.faces.get(id) {
+            None => failed.push(face_id_item(
+                id,
+                obj(vec![("FaceId", eq(id)), ("Reasons", Pat::List(vec![eq("FACE_NOT_FOUND")]))]),
+                true,
+                None,
+            )),
+            // §6.2/§6.6: a face owned by a user is refused in-band, naming the owner.
+            Some(face) if face.user.is_some() => failed.push(face_id_item(
+                id,
+                obj(vec![
+                    ("FaceId", eq(id)),
+                    ("UserId", face.user.as_deref().map_or(Pat::Absent, eq)),
+                    ("Reasons", Pat::List(vec![eq("ASSOCIATED_TO_AN_EXISTING_USER")])),
+                ]),
+                true,
+                None,
+            )),
+            Some(_) => deleted.push(face_id_item(id, eq(id), true, None)),
+        }
+    }
+    let deleted_pat = if deleted.is_empty() {
+        one_of(vec![eq(json!([])), Pat::Absent], Choice::Unknown(Unknown::DeleteFacesAllFailed))
+    } else {
+        keyed(vec![], deleted)
+    };
+    allow_duplicates(
+        Allowed::success(obj(vec![
+            ("DeletedFaces", deleted_pat),
+            ("UnsuccessfulFaceDeletions", keyed_or_absent_when_empty(vec!["FaceId"], failed)),
+        ])),
+        repeated,
+    )
+}
+
+fn user_persons<'a>(c: &'a Collection, user: &User) -> BTreeSet<&'a str> {
+    user.faces.iter().filter_map(|f| c.faces.get(f)).map(|f| f.person.as_str()).collect()
+}
+
+/// How a free face fares against a user's current faces (§6.5).
+fn association_verdict(c: &Collection, user: &User, person: &str, threshold: f64) -> (Verdict, Band, bool) {
+    match similarity::face_to_user(person, &user_persons(c, user)) {
+        // A user without faces takes the first faces without applying the threshold.
+        None => (Verdict::Match, similarity::SAME_PERSON, false),
+        Some((band, mixed)) => (similarity::verdict(band, threshold), band, mixed),
+    }
+}
+
+/// The near-threshold decision about one face or user, shared by every list it may land in.
+fn near(id: &str) -> Choice {
+    Choice::Near(id.to_string())
+}
+
+fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String], threshold: f64) -> Allowed {
+    let Some(user) = c.users.get(uid) else { return Allowed::error(ErrorCode::ResourceNotFoundException) };
+    let (ids, repeated) = distinct(ids);
+    let mut associated = Vec::new();
+    let mut failed = Vec::new();
+    let mut unknowns = BTreeSet::new();
+    let mut capacity = model.config.faces_per_user.saturating_sub(user.faces.len());
+    let mut excess = Vec::new();
+    let mut change = Change::None;
+    for id in ids {
+        let Some(face) = c.faces.get(id) else {
+            failed.push(face_id_item(
+                id,
+                obj(vec![("FaceId", eq(id)), ("Reasons", Pat::List(vec![eq("FACE_NOT_FOUND")]))]),
+                true,
+                None,
+            ));
+            continue;
+        };
+        match face.user.as_deref() {
+            // Already on this user: in neither list (§9.9).
+            Some(owner) if owner == uid => continue,
+            Some(owner) => {
+                failed.push(face_id_item(
+                    id,
+                    obj(vec![
+                        ("FaceId", eq(id)),
+                        ("UserId", eq(owner)),
+                        ("Reasons", Pat::List(vec![eq("ASSOCIATED_TO_A_DIFFERENT_USER")])),
+                    ]),
+                    true,
+                    None,
+                ));
+                continue;
+            }
+            None => {}
+        }
+        let (verdict, band, mixed) = association_verdict(c, user, &face.person, threshold);
+        if mixed {
+            unknowns.insert(Unknown::MixedUserSimilarity);
+        }
+        let low = |required| {
+            face_id_item(
+                id,
+                obj(vec![
+                    ("FaceId", eq(id)),
+                    ("Confidence", similarity_in(band, threshold, false)),
+                    ("Reasons", Pat::List(vec![eq("LOW_MATCH_CONFIDENCE")])),
+                ]),
+                required,
+                (!required).then(|| (near(id), 1)),
+            )
+        };
+        match verdict {
+            Verdict::NoMatch => failed.push(low(true)),
+            Verdict::Match | Verdict::Either => {
+                if capacity == 0 {
+                    excess.push(id);
+                    continue;
+                }
+                capacity -= 1;
+                let sure = verdict == Verdict::Match;
+                associated.push(face_id_item(id, obj(vec![("FaceId", eq(id))]), sure, (!sure).then(|| (near(id), 0))));
+                if sure {
+                    change = Change::Certain;
+                } else {
+                    failed.push(low(false));
+                    if change == Change::None {
+                        change = Change::Maybe;
+                    }
+                }
+            }
+        }
+    }
+    let status = changed_status_pat(cid, uid, user, change);
+    let body = |associated: Vec<KeyedItem>, failed: Vec<KeyedItem>, status: Pat| {
+        obj(vec![
+            ("AssociatedFaces", keyed_or_absent_when_empty(vec!["FaceId"], associated)),
+            // Sent even when empty [real] (§6.5).
+            ("UnsuccessfulFaceAssociations", keyed(vec!["FaceId"], failed)),
+            ("UserStatus", status),
+        ])
+    };
+    let mut allowed = if excess.is_empty() {
+        Allowed::success(body(associated, failed, status))
+    } else {
+        // §6.5, §9.11: two documented behaviours at the 100-face limit; the newest doc's
+        // ServiceQuotaExceededException is what the emulator answers.
+        let mut in_band_failed = failed;
+        for id in &excess {
+            in_band_failed.push(face_id_item(id, open(vec![("FaceId", eq(*id)), ("Reasons", Pat::Any)]), true, None));
+        }
+        let mut a = Allowed::success(body(associated, in_band_failed, status));
+        a.errors.push(ErrorCode::ServiceQuotaExceededException);
+        a.prefer_error = true;
+        a.unknowns.insert(Unknown::FaceLimitOverflow);
+        a
+    };
+    allowed.unknowns.extend(unknowns);
+    allow_duplicates(allowed, repeated)
+}
+
+fn disassociate(cid: &str, c: &Collection, uid: &str, ids: &[String]) -> Allowed {
+    let Some(user) = c.users.get(uid) else { return Allowed::error(ErrorCode::ResourceNotFoundException) };
+    let (ids, repeated) = distinct(ids);
+    let mut removed = Vec::new();
+    let mut failed = Vec::new();
+    for id in ids {
+        match c.faces.get(id).map(|f| f.user.as_deref()) {
+            None => failed.push(face_id_item(
+                id,
+                obj(vec![("FaceId", eq(id)), ("Reasons", Pat::List(vec![eq("FACE_NOT_FOUND")]))]),
+                true,
+                None,
+            )),
+            Some(Some(owner)) if owner == uid => removed.push(face_id_item(id, obj(vec![("FaceId", eq(id))]), true, None)),
+            Some(Some(owner)) => failed.push(face_id_item(
+                id,
+                obj(vec![
+                    ("FaceId", eq(id)),
+                    ("UserId", eq(owner)),
+                    ("Reasons", Pat::List(vec![eq("ASSOCIATED_TO_A_DIFFERENT_USER")])),
+                ]),
+                true,
+                None,
+            )),
+            // Not associated with anyone: silently ignored (§6.5).
+            Some(None) => {}
+        }
+    }
+    let change = if removed.is_empty() { Change::None } else { Change::Certain };
+    allow_duplicates(
+        Allowed::success(obj(vec![
+            ("DisassociatedFaces", keyed_or_absent_when_empty(vec!["FaceId"], removed)),
+            ("UnsuccessfulFaceDisassociations", keyed_or_absent_when_empty(vec!["FaceId"], failed)),
+            ("UserStatus", changed_status_pat(cid, uid, user, change)),
+        ])),
+        repeated,
+    )
+}
+
+fn cap(max: Option<i64>) -> Option<usize> {
+    max.and_then(|n| usize::try_from(n).ok())
+}
+
+/// FaceMatches of SearchFaces/SearchFacesByImage, sorted by Similarity (§6.2).
+fn face_matches(c: &Collection, person: &str, searched: Option<&str>, threshold: f64, max: Option<i64>) -> Pat {
+    let mut items = Vec::new();
+    for (id, face) in &c.faces {
+        let (band, choice) = if Some(id.as_str()) == searched {
+            // Never listed in any AWS example; unsettled whether it can be (§6.2).
+            (similarity::SAME_FACE, Some((Choice::Unknown(Unknown::SearchFacesSelfMatch), 1)))
+        } else {
+            (similarity::between(person, &face.person), None)
+        };
+        let verdict = similarity::verdict(band, threshold);
+        if verdict == Verdict::NoMatch {
+            continue;
+        }
+        let sure = verdict == Verdict::Match && choice.is_none();
+        let choice = choice.or_else(|| (!sure).then(|| (near(id), 0)));
+        items.push(KeyedItem {
+            key: id.clone(),
+            pat: obj(vec![("Similarity", similarity_in(band, threshold, true)), ("Face", face_pat(c, id, face))]),
+            required: sure,
+            choice,
+        });
+    }
+    Pat::Keyed(Box::new(Keyed {
+        key_path: vec!["Face", "FaceId"],
+        items,
+        max_len: cap(max),
+        sorted_desc_by: Some("Similarity"),
+    }))
+}
+
+/// UserMatches for a probe, sorted by Similarity and capped by MaxUsers (§6.7).
+fn user_matches(
+    cid: &str,
+    c: &Collection,
+    bands: impl Iterator<Item = (String, Band)>,
+    threshold: f64,
+    max: Option<i64>,
+) -> Pat {
+    let mut items = Vec::new();
+    for (uid, band) in bands {
+        let Some(user) = c.users.get(&uid) else { continue };
+        let verdict = similarity::verdict(band, threshold);
+        if verdict == Verdict::NoMatch {
+            continue;
+        }
+        let sure = verdict == Verdict::Match;
+        items.push(KeyedItem {
+            key: uid.clone(),
+            pat: obj(vec![
+                ("Similarity", similarity_in(band, threshold, true)),
+                ("User", obj(vec![("UserId", eq(uid.as_str())), ("UserStatus", status_pat(cid, &uid, user))])),
+            ]),
+            required: sure,
+            choice: (!sure).then(|| (near(&uid), 0)),
+        });
+    }
+    Pat::Keyed(Box::new(Keyed {
+        key_path: vec!["User", "UserId"],
+        items,
+        max_len: cap(max),
+        sorted_desc_by: Some("Similarity"),
+    }))
+}
+
+fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
+    with_collection(model, r.collection_id.as_deref(), |cid, c| {
+        let threshold = r.user_match_threshold.unwrap_or(super::SEARCH_USERS_DEFAULT_THRESHOLD);
+        let mut unknowns = BTreeSet::new();
+        let (matches, searched_face, searched_user) = match (&r.face_id, &r.user_id) {
+            // §6.7: exactly one of FaceId and UserId.
+            (Some(_), Some(_)) | (None, None) => {
+                return Allowed::errors(
+                    vec![ErrorCode::InvalidParameterException, ErrorCode::ValidationException],
+                    Some(Unknown::SearchUsersQueryShape),
+                );
+            }
+            (Some(face_id), None) => {
+                let Some(face) = c.faces.get(face_id) else {
+                    return Allowed::errors(
+                        vec![ErrorCode::InvalidParameterException, ErrorCode::ResourceNotFoundException],
+                        Some(Unknown::SearchUsersUnknownFace),
+                    );
+                };
+                let bands = c.users.iter().filter_map(|(uid, u)| {
+                    if face.user.as_deref() == Some(uid.as_str()) {
+                        // The face's own user is found with near-certainty [real].
+                        return Some((uid.clone(), similarity::SAME_FACE));
+                    }
+                    let (band, mixed) = similarity::face_to_user(&face.person, &user_persons(c, u))?;
+                    if mixed {
+                        unknowns.insert(Unknown::MixedUserSimilarity);
+                    }
+                    Some((uid.clone(), band))
+                });
+                let bands: Vec<_> = bands.collect();
+                (user_matches(cid, c, bands.into_iter(), threshold, r.max_users), obj(vec![("FaceId", eq(face_id.as_str()))]), Pat::Absent)
+            }
+            (None, Some(user_id)) => {
+                // §6.7, §9.8: an unknown UserId is InvalidParameterException [real].
+                let Some(user) = c.users.get(user_id) else {
+                    return Allowed::error(ErrorCode::InvalidParameterException);
+                };
+                let persons = user_persons(c, user);
+                let bands: Vec<_> = c
+                    .users
+                    .iter()
+                    // The searched user is never among its own matches (§6.7).
+                    .filter(|(uid, _)| *uid != user_id)
+                    .filter_map(|(uid, u)| {
+                        let (band, mixed) = similarity::user_to_user(&persons, &user_persons(c, u))?;
+                        if mixed {
+                            unknowns.insert(Unknown::MixedUserSimilarity);
+                        }
+                        Some((uid.clone(), band))
+                    })
+                    .collect();
+                (user_matches(cid, c, bands.into_iter(), threshold, r.max_users), Pat::Absent, obj(vec![("UserId", eq(user_id.as_str()))]))
+            }
+        };
+        let mut allowed = Allowed::success(obj(vec![
+            ("UserMatches", matches),
+            // "6" rather than "6.0" here [real] (§9.4): any version string.
+            ("FaceModelVersion", Pat::Str(StrRule::ModelVersion)),
+            ("SearchedFace", searched_face),
+            ("SearchedUser", searched_user),
+        ]));
+        allowed.unknowns.extend(unknowns);
+        allowed
+    })
+}
+
+fn search_users_by_image(
+    cid: &str,
+    c: &Collection,
+    faces: &[ImageFace],
+    threshold: Option<f64>,
+    max: Option<i64>,
+) -> Allowed {
+    let threshold = threshold.unwrap_or(super::SEARCH_USERS_DEFAULT_THRESHOLD);
+    // §6.7, §9.7: no usable face is a 200 with no matches, unlike SearchFacesByImage.
+    let Some(largest) = faces.first() else {
+        return Allowed::success(obj(vec![
+            ("UserMatches", eq(json!([]))),
+            ("FaceModelVersion", opt(Pat::Str(StrRule::ModelVersion))),
+            ("SearchedFace", Pat::Absent),
+            ("UnsearchedFaces", opt(eq(json!([])))),
+        ]));
+    };
+    let mut unknowns = BTreeSet::new();
+    let bands: Vec<_> = c
+        .users
+        .iter()
+        .filter_map(|(uid, u)| {
+            let (band, mixed) = similarity::face_to_user(&largest.person, &user_persons(c, u))?;
+            if mixed {
+                unknowns.insert(Unknown::MixedUserSimilarity);
+            }
+            Some((uid.clone(), band))
+        })
+        .collect();
+    let unsearched = faces[1..]
+        .iter()
+        .map(|f| {
+            obj(vec![
+                ("FaceDetails", open(vec![("BoundingBox", bbox_loose(&f.bounding_box))])),
+                ("Reasons", Pat::List(vec![eq("FACE_NOT_LARGEST")])),
+            ])
+        })
+        .collect();
+    let mut allowed = Allowed::success(obj(vec![
+        ("UserMatches", user_matches(cid, c, bands.into_iter(), threshold, max)),
+        ("FaceModelVersion", Pat::Str(StrRule::ModelVersion)),
+        ("SearchedFace", obj(vec![("FaceDetail", open(vec![("BoundingBox", bbox_loose(&largest.bounding_box))]))])),
+        // Sent even when empty [real].
+        ("UnsearchedFaces", Pat::List(unsearched)),
+    ]));
+    allowed.unknowns.extend(unknowns);
+    allowed
+}
+
+/// Checks that span members, which patterns cannot express: a near-threshold face lands
+/// in exactly one of AssociateFaces' two lists, and no FaceId is reported twice.
+pub(super) fn cross_checks(model: &Model, request: &Request, body: &Value) -> Vec<Mismatch> {
+    let lists: &[&str] = match request {
+        Request::AssociateFaces(_) => &["AssociatedFaces", "UnsuccessfulFaceAssociations"],
+        Request::DisassociateFaces(_) => &["DisassociatedFaces", "UnsuccessfulFaceDisassociations"],
+        Request::DeleteFaces(_) => &["DeletedFaces", "UnsuccessfulFaceDeletions"],
+        _ => return Vec::new(),
+    };
+    let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for list in lists {
+        let key_path: &[&str] = if *list == "DeletedFaces" { &[] } else { &["FaceId"] };
+        for (i, item) in body.get(*list).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+            if let Some(key) = key_of(item, key_path) {
+                places.entry(key).or_default().push(format!("{list}[{i}]"));
+            }
+        }
+    }
+    let mut out: Vec<Mismatch> = places
+        .iter()
+        .filter(|(_, at)| at.len() > 1)
+        .map(|(id, at)| Mismatch {
+            path: at[1].clone(),
+            expected: format!("{id} reported in one place only"),
+            actual: format!("also at {}", at[0]),
+        })
+        .collect();
+    if let Request::AssociateFaces(r) = request
+        && let (Some(c), Some(uid)) = (r.collection_id.as_deref().and_then(|id| model.collections.get(id)), r.user_id.as_deref())
+        && let Some(user) = c.users.get(uid)
+    {
+        let threshold = r.user_match_threshold.unwrap_or(model.config.associate_default_threshold);
+        for id in r.face_ids.iter().flatten() {
+            let Some(face) = c.faces.get(id) else { continue };
+            if face.user.is_some() {
+                continue;
+            }
+            let (verdict, _, _) = association_verdict(c, user, &face.person, threshold);
+            if verdict == Verdict::Either && !places.contains_key(id) {
+                out.push(Mismatch {
+                    path: "AssociatedFaces".into(),
+                    expected: format!("{id} in AssociatedFaces or UnsuccessfulFaceAssociations"),
+                    actual: "in neither".into(),
+                });
+            }
+        }
+    }
+    out
+}

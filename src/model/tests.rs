@@ -1,0 +1,1 @@
+//! Unit tests of the reference model, one per contract rule.
