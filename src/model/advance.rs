@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::rules::list_faces_scope;
 use super::{Collection, Cursor, Face, Model, Status, TokenUse, User};
 use crate::api::{Operation, Request};
-use crate::expect::{json_eq, key_of};
+use crate::expect::key_of;
 use crate::image::BoundingBox;
 
 fn strings<'a>(body: &'a Value, list: &str, key: &'a [&'a str]) -> impl Iterator<Item = String> + 'a {
@@ -35,9 +35,12 @@ pub(super) fn advance(model: &mut Model, request: &Request, body: &Value) {
     }
     let changed = apply(model, request, &collection, body);
     if changed {
+        // One model-wide counter, so a collection deleted and created again never reuses a
+        // generation that an old ClientRequestToken or NextToken recorded (§1.3, §5.2).
         model.generation += 1;
+        let generation = model.generation;
         if let Some(c) = model.collections.get_mut(&collection) {
-            c.generation += 1;
+            c.generation = generation;
         }
     }
     record_cursor(model, request, &collection, body);
@@ -48,18 +51,19 @@ pub(super) fn advance(model: &mut Model, request: &Request, body: &Value) {
         let generation = model.collections.get(&collection).map_or(0, |c| c.generation);
         model.tokens.insert(
             token.to_string(),
-            TokenUse { op, collection, fingerprint: Model::fingerprint(request), body: body.clone(), generation },
+            TokenUse {
+                op,
+                collection,
+                fingerprint: Model::fingerprint(request),
+                body: body.clone(),
+                generation,
+            },
         );
     }
 }
 
 fn is_replay(model: &Model, request: &Request, body: &Value) -> bool {
-    model.config.honour_tokens
-        && request.client_request_token().and_then(|t| model.tokens.get(t)).is_some_and(|used| {
-            used.op == request.operation()
-                && used.fingerprint == Model::fingerprint(request)
-                && json_eq(&used.body, body)
-        })
+    super::rules::is_token_replay(model, request, body)
 }
 
 /// Applies the state change; returns whether anything changed.
@@ -70,7 +74,10 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
             model.collections.insert(
                 collection.to_string(),
                 Collection {
-                    face_model_version: body.get("FaceModelVersion").and_then(Value::as_str).map(str::to_string),
+                    face_model_version: body
+                        .get("FaceModelVersion")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                     creation_timestamp: None,
                     faces: Default::default(),
                     users: Default::default(),
@@ -93,14 +100,21 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
             false
         }
         Request::IndexFaces(r) => {
-            let bytes = r.image.as_ref().and_then(|i| i.bytes.as_ref()).map(|b| b.as_bytes()).unwrap_or_default();
+            let bytes =
+                r.image.as_ref().and_then(|i| i.bytes.as_ref()).map(|b| b.as_bytes()).unwrap_or_default();
             let declared = model.catalogue.faces_in(bytes);
             let digest = crate::image::digest(bytes);
             let Some(c) = model.collections.get_mut(collection) else { return false };
             let records = body.get("FaceRecords").and_then(Value::as_array).cloned().unwrap_or_default();
+            let mut changed = false;
             for (i, record) in records.iter().enumerate() {
                 let face = record.get("Face");
                 let Some(id) = face.and_then(|f| f.get("FaceId")).and_then(Value::as_str) else { continue };
+                // An earlier indexing of the same image reported again: nothing new (§6.2).
+                if c.faces.contains_key(id) {
+                    continue;
+                }
+                changed = true;
                 let field = |k: &str| face.and_then(|f| f.get(k));
                 let spec = declared.get(i);
                 c.faces.insert(
@@ -108,7 +122,9 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
                     Face {
                         person: spec.map_or_else(|| format!("unknown-{id}"), |s| s.person.clone()),
                         image_id: field("ImageId").and_then(Value::as_str).unwrap_or_default().to_string(),
-                        external_image_id: field("ExternalImageId").and_then(Value::as_str).map(str::to_string),
+                        external_image_id: field("ExternalImageId")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                         bounding_box: bbox(field("BoundingBox"))
                             .or(spec.map(|s| s.bounding_box))
                             .unwrap_or(BoundingBox { left: 0.0, top: 0.0, width: 0.0, height: 0.0 }),
@@ -118,7 +134,7 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
                     },
                 );
             }
-            !records.is_empty()
+            changed
         }
         Request::DeleteFaces(_) => {
             let Some(c) = model.collections.get_mut(collection) else { return false };
@@ -211,7 +227,9 @@ fn record_cursor(model: &mut Model, request: &Request, collection: &str, body: &
     let Some(token) = body.get("NextToken").and_then(Value::as_str) else { return };
     let (op, scope, items, key): (Operation, String, &str, &[&str]) = match request {
         Request::ListCollections(_) => (Operation::ListCollections, String::new(), "CollectionIds", &[]),
-        Request::ListFaces(r) => (Operation::ListFaces, list_faces_scope(collection, r), "Faces", &["FaceId"]),
+        Request::ListFaces(r) => {
+            (Operation::ListFaces, list_faces_scope(collection, r), "Faces", &["FaceId"])
+        }
         Request::ListUsers(_) => (Operation::ListUsers, collection.to_string(), "Users", &["UserId"]),
         _ => return,
     };
@@ -240,7 +258,8 @@ fn observe_statuses(model: &mut Model, collection: &str, body: &Value) {
         }
     }
     for item in body.get("UserMatches").and_then(Value::as_array).into_iter().flatten() {
-        if let (Some(u), Some(s)) = (key_of(item, &["User", "UserId"]), key_of(item, &["User", "UserStatus"])) {
+        if let (Some(u), Some(s)) = (key_of(item, &["User", "UserId"]), key_of(item, &["User", "UserStatus"]))
+        {
             seen.push((u, s));
         }
     }

@@ -110,7 +110,8 @@ pub struct Collection {
     pub faces: BTreeMap<String, Face>,
     /// Users by UserId.
     pub users: BTreeMap<String, User>,
-    /// Bumped on every change; cursors and tokens issued before a change are judged leniently.
+    /// The model-wide change counter at this collection's last change; cursors and tokens
+    /// issued before a change are judged leniently.
     pub generation: u64,
 }
 
@@ -218,7 +219,13 @@ impl Model {
     pub fn unsettled_users(&self, collection: &str) -> Vec<String> {
         self.collections
             .get(collection)
-            .map(|c| c.users.iter().filter(|(_, u)| u.status == Status::Pending).map(|(id, _)| id.clone()).collect())
+            .map(|c| {
+                c.users
+                    .iter()
+                    .filter(|(_, u)| u.status == Status::Pending)
+                    .map(|(id, _)| id.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -60,12 +60,13 @@ fn bbox_loose(b: &BoundingBox) -> Pat {
 /// A bounding box that must repeat what was reported before (within float noise).
 fn bbox_same(b: &BoundingBox) -> Pat {
     const TOL: f64 = 1e-4;
-    let around = |x: f64| num(x - TOL, x + TOL, x);
+    // Within float noise, and never outside what `bbox_loose` allows.
+    let around = |x: f64, lo: f64, hi: f64| num((x - TOL).max(lo), (x + TOL).min(hi), x);
     open(vec![
-        ("Width", around(b.width)),
-        ("Height", around(b.height)),
-        ("Left", around(b.left)),
-        ("Top", around(b.top)),
+        ("Width", around(b.width, 0.0, 1.0)),
+        ("Height", around(b.height, 0.0, 1.0)),
+        ("Left", around(b.left, -1.0, 1.0)),
+        ("Top", around(b.top, -1.0, 1.0)),
     ])
 }
 
@@ -83,8 +84,15 @@ fn face_pat(c: &Collection, id: &str, face: &super::Face) -> Pat {
         ("BoundingBox", bbox_same(&face.bounding_box)),
         ("ImageId", eq(face.image_id.as_str())),
         ("ExternalImageId", face.external_image_id.as_deref().map_or(Pat::Absent, eq)),
-        ("Confidence", face.confidence.map_or_else(|| percent(99.9), |x| num(x - 1e-3, x + 1e-3, x))),
-        ("IndexFacesModelVersion", opt(c.face_model_version.as_deref().map_or(Pat::Str(StrRule::ModelVersion), eq))),
+        (
+            "Confidence",
+            face.confidence
+                .map_or_else(|| percent(99.9), |x| num((x - 1e-3).max(0.0), (x + 1e-3).min(100.0), x)),
+        ),
+        (
+            "IndexFacesModelVersion",
+            opt(c.face_model_version.as_deref().map_or(Pat::Str(StrRule::ModelVersion), eq)),
+        ),
         ("UserId", face.user.as_deref().map_or(Pat::Absent, eq)),
     ])
 }
@@ -92,10 +100,15 @@ fn face_pat(c: &Collection, id: &str, face: &super::Face) -> Pat {
 /// A user's status as a read (ListUsers, search matches) may show it (§6.3).
 pub(super) fn status_pat(collection: &str, user_id: &str, user: &User) -> Pat {
     match &user.status {
-        Status::Created => one_of(vec![eq("CREATED"), eq("CREATING")], Choice::Unknown(Unknown::CreatingStatus)),
+        Status::Created => {
+            one_of(vec![eq("CREATED"), eq("CREATING")], Choice::Unknown(Unknown::CreatingStatus))
+        }
         Status::Pending => {
             let settled = if user.faces.is_empty() {
-                one_of(vec![eq("ACTIVE"), eq("CREATED")], Choice::Unknown(Unknown::StatusAfterLastFaceRemoved))
+                one_of(
+                    vec![eq("ACTIVE"), eq("CREATED")],
+                    Choice::Unknown(Unknown::StatusAfterLastFaceRemoved),
+                )
             } else {
                 eq("ACTIVE")
             };
@@ -108,24 +121,23 @@ pub(super) fn status_pat(collection: &str, user_id: &str, user: &User) -> Pat {
     }
 }
 
-/// The status an Associate/DisassociateFaces response carries (§6.5: UPDATING after a change [real]).
-fn changed_status_pat(collection: &str, user_id: &str, user: &User, change: Change) -> Pat {
-    let any_status = || {
-        let mut options = vec![status_pat(collection, user_id, user)];
-        options.extend(["UPDATING", "ACTIVE", "CREATED", "CREATING"].map(eq));
-        one_of(options, Choice::Unknown(Unknown::StatusWhenUnchanged))
-    };
-    match change {
-        Change::Certain => eq("UPDATING"),
-        Change::None | Change::Maybe => any_status(),
+/// The status an Associate/DisassociateFaces response carries (§6.5).
+///
+/// `UPDATING` after a change [real]; which status a call that changed nothing reports is
+/// unsettled. `near` lists faces whose association is a near-threshold decision: the
+/// response says `UPDATING` exactly when one of them was associated, so the emulator's
+/// status follows the same decision as its lists.
+fn changed_status_pat(collection: &str, user_id: &str, user: &User, certain: bool, near_ids: &[&str]) -> Pat {
+    if certain {
+        return eq("UPDATING");
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    Certain,
-    Maybe,
-    None,
+    let mut options = vec![status_pat(collection, user_id, user)];
+    options.extend(["UPDATING", "ACTIVE", "CREATED", "CREATING"].map(eq));
+    let mut pat = one_of(options, Choice::Unknown(Unknown::StatusWhenUnchanged));
+    for id in near_ids.iter().rev() {
+        pat = one_of(vec![eq("UPDATING"), pat], near(id));
+    }
+    pat
 }
 
 fn similarity_in(band: Band, threshold: f64, matched: bool) -> Pat {
@@ -225,7 +237,7 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
                         account: model.config.account.clone(),
                     }),
                 ),
-                ("CreationTimestamp", c.creation_timestamp.map_or_else(|| num(0.0, 1.0e11, 1.7e9), |t| eq_num(t))),
+                ("CreationTimestamp", c.creation_timestamp.map_or_else(|| num(0.0, 1.0e11, 1.7e9), eq_num)),
                 ("UserCount", eq(c.users.len())),
             ]))
         }),
@@ -233,13 +245,14 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
         Request::IndexFaces(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
             let faces = match image_faces(model, r.image.as_ref()) {
                 Ok(faces) => faces,
-                Err(allowed) => return allowed,
+                Err(allowed) => return *allowed,
             };
-            index_faces(c, &faces, r.max_faces, r.external_image_id.as_deref())
+            let digest = r.image.as_ref().and_then(|i| i.bytes.as_ref()).map(|b| image::digest(b.as_bytes()));
+            index_faces(c, &faces, r.max_faces, r.external_image_id.as_deref(), digest.as_deref())
         }),
-        Request::ListFaces(r) => with_collection(model, r.collection_id.as_deref(), |id, c| {
-            list_faces(model, id, c, r)
-        }),
+        Request::ListFaces(r) => {
+            with_collection(model, r.collection_id.as_deref(), |id, c| list_faces(model, id, c, r))
+        }
         Request::DeleteFaces(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
             delete_faces(c, r.face_ids.as_deref().unwrap_or_default())
         }),
@@ -259,7 +272,7 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
         Request::SearchFacesByImage(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
             let faces = match image_faces(model, r.image.as_ref()) {
                 Ok(faces) => faces,
-                Err(allowed) => return allowed,
+                Err(allowed) => return *allowed,
             };
             // §6.2, §9.7: no face in the image is an InvalidParameterException.
             let Some(largest) = faces.first() else {
@@ -280,9 +293,11 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
                 Allowed::success(obj(vec![]))
             }
         }),
-        Request::DeleteUser(r) => with_user(model, r.collection_id.as_deref(), r.user_id.as_deref(), |_, _, _| {
-            Allowed::success(obj(vec![]))
-        }),
+        Request::DeleteUser(r) => {
+            with_user(model, r.collection_id.as_deref(), r.user_id.as_deref(), |_, _, _| {
+                Allowed::success(obj(vec![]))
+            })
+        }
         Request::ListUsers(r) => with_collection(model, r.collection_id.as_deref(), |id, c| {
             list_users(model, id, c, r.next_token.as_deref(), r.max_results)
         }),
@@ -301,7 +316,7 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
         Request::SearchUsersByImage(r) => with_collection(model, r.collection_id.as_deref(), |cid, c| {
             let faces = match image_faces(model, r.image.as_ref()) {
                 Ok(faces) => faces,
-                Err(allowed) => return allowed,
+                Err(allowed) => return *allowed,
             };
             search_users_by_image(cid, c, &faces, r.user_match_threshold, r.max_users)
         }),
@@ -313,7 +328,11 @@ fn eq_num(x: f64) -> Pat {
 }
 
 /// Runs `rule` on an existing collection; a missing one is a ResourceNotFoundException (§6.1).
-fn with_collection(model: &Model, id: Option<&str>, rule: impl FnOnce(&str, &Collection) -> Allowed) -> Allowed {
+fn with_collection(
+    model: &Model,
+    id: Option<&str>,
+    rule: impl FnOnce(&str, &Collection) -> Allowed,
+) -> Allowed {
     let id = id.unwrap_or_default();
     match model.collections.get(id) {
         Some(c) => rule(id, c),
@@ -330,32 +349,43 @@ fn with_user(
 ) -> Allowed {
     with_collection(model, collection, |cid, c| {
         let uid = user.unwrap_or_default();
-        if c.users.contains_key(uid) { rule(cid, c, uid) } else { Allowed::error(ErrorCode::ResourceNotFoundException) }
+        if c.users.contains_key(uid) {
+            rule(cid, c, uid)
+        } else {
+            Allowed::error(ErrorCode::ResourceNotFoundException)
+        }
     })
 }
 
 /// The faces an image holds, or the error it must give.
-fn image_faces(model: &Model, image: Option<&Image>) -> Result<Vec<ImageFace>, Allowed> {
-    let Some(image) = image else { return Err(validation_errors()) };
+fn image_faces(model: &Model, image: Option<&Image>) -> Result<Vec<ImageFace>, Box<Allowed>> {
+    let Some(image) = image else { return Err(Box::new(validation_errors())) };
     match (&image.bytes, &image.s3_object) {
         (Some(bytes), _) => {
             if image::format_of(bytes.as_bytes()).is_none() {
-                return Err(Allowed::errors(
+                return Err(Box::new(Allowed::errors(
                     vec![ErrorCode::InvalidImageFormatException, ErrorCode::InvalidParameterException],
                     Some(Unknown::ImageErrorType),
-                ));
+                )));
             }
             Ok(model.catalogue.faces_in(bytes.as_bytes()))
         }
         // rekcon sends images inline; it has no bucket, so an S3 image cannot be read (§2).
-        (None, _) => Err(Allowed::errors(
+        (None, _) => Err(Box::new(Allowed::errors(
             vec![ErrorCode::InvalidS3ObjectException, ErrorCode::AccessDeniedException],
             None,
-        )),
+        ))),
     }
 }
 
-fn index_faces(c: &Collection, faces: &[ImageFace], max_faces: Option<i64>, external: Option<&str>) -> Allowed {
+/// IndexFaces (§6.2): the image's faces, largest first, up to MaxFaces; the rest unindexed.
+fn index_faces(
+    c: &Collection,
+    faces: &[ImageFace],
+    max_faces: Option<i64>,
+    external: Option<&str>,
+    digest: Option<&str>,
+) -> Allowed {
     let limit = usize::try_from(max_faces.unwrap_or(i64::MAX)).unwrap_or(usize::MAX).min(MAX_FACES_PER_IMAGE);
     let (indexed, unindexed) = faces.split_at(faces.len().min(limit));
     let version = opt(c.face_model_version.as_deref().map_or(Pat::Str(StrRule::ModelVersion), eq));
@@ -364,7 +394,9 @@ fn index_faces(c: &Collection, faces: &[ImageFace], max_faces: Option<i64>, exte
         .enumerate()
         .map(|(i, f)| {
             let image_id = if i == 0 {
-                Pat::Bind("ImageId".into(), Box::new(Pat::Str(StrRule::Uuid)))
+                // Any UUID; the emulator gives each indexing a new one.
+                let any = one_of(vec![Pat::Fresh, Pat::Str(StrRule::Uuid)], Choice::Free);
+                Pat::Bind("ImageId".into(), Box::new(any))
             } else {
                 Pat::Same("ImageId".into())
             };
@@ -381,7 +413,10 @@ fn index_faces(c: &Collection, faces: &[ImageFace], max_faces: Option<i64>, exte
                         ("UserId", Pat::Absent),
                     ]),
                 ),
-                ("FaceDetail", open(vec![("BoundingBox", bbox_loose(&f.bounding_box)), ("Confidence", percent(99.9))])),
+                (
+                    "FaceDetail",
+                    open(vec![("BoundingBox", bbox_loose(&f.bounding_box)), ("Confidence", percent(99.9))]),
+                ),
             ])
         })
         .collect();
@@ -395,15 +430,71 @@ fn index_faces(c: &Collection, faces: &[ImageFace], max_faces: Option<i64>, exte
             ])
         })
         .collect();
+    let mut options = vec![Pat::List(records)];
+    options.extend(reindexed(c, indexed.len(), external, digest, &version));
+    let face_records = if options.len() == 1 { options.remove(0) } else { one_of(options, Choice::Free) };
     Allowed::success(obj(vec![
-        ("FaceRecords", Pat::List(records)),
-        ("OrientationCorrection", opt(one_of(
-            ["ROTATE_0", "ROTATE_90", "ROTATE_180", "ROTATE_270"].map(eq).to_vec(),
-            Choice::Free,
-        ))),
+        ("FaceRecords", face_records),
+        (
+            "OrientationCorrection",
+            opt(one_of(["ROTATE_0", "ROTATE_90", "ROTATE_180", "ROTATE_270"].map(eq).to_vec(), Choice::Free)),
+        ),
         ("FaceModelVersion", version_pat(c)),
         ("UnindexedFaces", Pat::List(skipped)),
     ]))
+}
+
+/// §6.2 [doc]: indexing the same image into the same collection with the same
+/// ExternalImageId "doesn't save duplicate face metadata". What the response then holds
+/// is not documented; besides new faces, the model allows the records of an earlier
+/// indexing of these bytes (same FaceIds and ImageId), which then change nothing. The
+/// emulator keeps indexing afresh (the first option).
+fn reindexed(
+    c: &Collection,
+    count: usize,
+    external: Option<&str>,
+    digest: Option<&str>,
+    version: &Pat,
+) -> Vec<Pat> {
+    let Some(digest) = digest else { return Vec::new() };
+    let mut groups: BTreeMap<&str, Vec<(&String, &super::Face)>> = BTreeMap::new();
+    for (id, f) in &c.faces {
+        if f.image_digest == digest && f.external_image_id.as_deref() == external {
+            groups.entry(f.image_id.as_str()).or_default().push((id, f));
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, group)| count > 0 && group.len() == count)
+        .map(|(image_id, group)| {
+            let items = group
+                .into_iter()
+                .map(|(id, f)| {
+                    let face = obj(vec![
+                        ("FaceId", eq(id.as_str())),
+                        ("BoundingBox", bbox_same(&f.bounding_box)),
+                        ("ImageId", eq(image_id)),
+                        ("ExternalImageId", external.map_or(Pat::Absent, eq)),
+                        ("Confidence", percent(f.confidence.unwrap_or(99.9))),
+                        ("IndexFacesModelVersion", version.clone()),
+                        ("UserId", f.user.as_deref().map_or(Pat::Absent, |u| opt(eq(u)))),
+                    ]);
+                    let detail = open(vec![
+                        ("BoundingBox", bbox_loose(&f.bounding_box)),
+                        ("Confidence", percent(99.9)),
+                    ]);
+                    face_id_item(id, obj(vec![("Face", face), ("FaceDetail", detail)]), true, None)
+                })
+                .collect();
+            // Order is checked with the other records' (largest first) in `cross_checks`.
+            Pat::Keyed(Box::new(Keyed {
+                key_path: vec!["Face", "FaceId"],
+                items,
+                max_len: None,
+                sorted_desc_by: None,
+            }))
+        })
+        .collect()
 }
 
 /// Where a listing stands: what earlier pages returned, and whether it must be complete.
@@ -413,16 +504,24 @@ struct Position {
 }
 
 /// Reads a NextToken (§5.2): unknown tokens are InvalidPaginationTokenException.
-fn position(model: &Model, op: Operation, scope: &str, token: Option<&str>, generation: u64) -> Result<Position, Allowed> {
+fn position(
+    model: &Model,
+    op: Operation,
+    scope: &str,
+    token: Option<&str>,
+    generation: u64,
+) -> Result<Position, Box<Allowed>> {
     let Some(token) = token else { return Ok(Position { exclude: BTreeSet::new(), strict: true }) };
     match model.cursors.get(token) {
-        None => Err(Allowed::error(ErrorCode::InvalidPaginationTokenException)),
-        Some(cursor) if cursor.op != op || cursor.scope != scope => Err(Allowed::errors(
+        None => Err(Box::new(Allowed::error(ErrorCode::InvalidPaginationTokenException))),
+        Some(cursor) if cursor.op != op || cursor.scope != scope => Err(Box::new(Allowed::errors(
             vec![ErrorCode::InvalidPaginationTokenException, ErrorCode::InvalidParameterException],
             Some(Unknown::ForeignPaginationToken),
-        )),
+        ))),
         // The listing changed since the token was issued: paging may shift either way.
-        Some(cursor) if cursor.generation != generation => Ok(Position { exclude: BTreeSet::new(), strict: false }),
+        Some(cursor) if cursor.generation != generation => {
+            Ok(Position { exclude: BTreeSet::new(), strict: false })
+        }
         Some(cursor) => Ok(Position { exclude: cursor.seen.clone(), strict: true }),
     }
 }
@@ -450,7 +549,7 @@ fn finish_page(page: Page, zero: bool) -> Allowed {
 fn list_collections(model: &Model, token: Option<&str>, max_results: Option<i64>) -> Allowed {
     let position = match position(model, Operation::ListCollections, "", token, model.generation) {
         Ok(p) => p,
-        Err(allowed) => return allowed,
+        Err(allowed) => return *allowed,
     };
     let (max_len, zero) = page_size(max_results);
     // Observed order: ascending bytes of the id (§6.1); BTreeMap already iterates so.
@@ -482,12 +581,14 @@ pub(super) fn list_faces_scope(collection: &str, r: &crate::api::ListFacesReques
 
 fn list_faces(model: &Model, cid: &str, c: &Collection, r: &crate::api::ListFacesRequest) -> Allowed {
     let scope = list_faces_scope(cid, r);
-    let position = match position(model, Operation::ListFaces, &scope, r.next_token.as_deref(), c.generation) {
+    let position = match position(model, Operation::ListFaces, &scope, r.next_token.as_deref(), c.generation)
+    {
         Ok(p) => p,
-        Err(allowed) => return allowed,
+        Err(allowed) => return *allowed,
     };
     let (max_len, zero) = page_size(r.max_results);
-    let wanted: Option<BTreeSet<&str>> = r.face_ids.as_ref().map(|ids| ids.iter().map(String::as_str).collect());
+    let wanted: Option<BTreeSet<&str>> =
+        r.face_ids.as_ref().map(|ids| ids.iter().map(String::as_str).collect());
     let candidates: Vec<(String, Pat)> = c
         .faces
         .iter()
@@ -534,10 +635,16 @@ pub(super) fn user_order_key(user_id: &str) -> String {
     image::digest(user_id.as_bytes())
 }
 
-fn list_users(model: &Model, cid: &str, c: &Collection, token: Option<&str>, max_results: Option<i64>) -> Allowed {
+fn list_users(
+    model: &Model,
+    cid: &str,
+    c: &Collection,
+    token: Option<&str>,
+    max_results: Option<i64>,
+) -> Allowed {
     let position = match position(model, Operation::ListUsers, cid, token, c.generation) {
         Ok(p) => p,
-        Err(allowed) => return allowed,
+        Err(allowed) => return *allowed,
     };
     let mut candidates: Vec<(String, (String, Pat))> = c
         .users
@@ -657,15 +764,16 @@ fn near(id: &str) -> Choice {
     Choice::Near(id.to_string())
 }
 
+/// AssociateFaces (§6.5): per face, associated, refused in-band, or silently ignored.
 fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String], threshold: f64) -> Allowed {
     let Some(user) = c.users.get(uid) else { return Allowed::error(ErrorCode::ResourceNotFoundException) };
     let (ids, repeated) = distinct(ids);
-    let mut associated = Vec::new();
     let mut failed = Vec::new();
     let mut unknowns = BTreeSet::new();
-    let mut capacity = model.config.faces_per_user.saturating_sub(user.faces.len());
-    let mut excess = Vec::new();
-    let mut change = Change::None;
+    // Free faces the threshold lets (or may let) join the user, in request order.
+    let mut candidates: Vec<(&str, Verdict, Band)> = Vec::new();
+    // Free faces the threshold refuses.
+    let mut refused: Vec<(&str, Band)> = Vec::new();
     for id in ids {
         let Some(face) = c.faces.get(id) else {
             failed.push(face_id_item(
@@ -698,40 +806,23 @@ fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String]
         if mixed {
             unknowns.insert(Unknown::MixedUserSimilarity);
         }
-        let low = |required| {
-            face_id_item(
-                id,
-                obj(vec![
-                    ("FaceId", eq(id)),
-                    ("Confidence", similarity_in(band, threshold, false)),
-                    ("Reasons", Pat::List(vec![eq("LOW_MATCH_CONFIDENCE")])),
-                ]),
-                required,
-                (!required).then(|| (near(id), 1)),
-            )
-        };
         match verdict {
-            Verdict::NoMatch => failed.push(low(true)),
-            Verdict::Match | Verdict::Either => {
-                if capacity == 0 {
-                    excess.push(id);
-                    continue;
-                }
-                capacity -= 1;
-                let sure = verdict == Verdict::Match;
-                associated.push(face_id_item(id, obj(vec![("FaceId", eq(id))]), sure, (!sure).then(|| (near(id), 0))));
-                if sure {
-                    change = Change::Certain;
-                } else {
-                    failed.push(low(false));
-                    if change == Change::None {
-                        change = Change::Maybe;
-                    }
-                }
-            }
+            Verdict::NoMatch => refused.push((id, band)),
+            Verdict::Match | Verdict::Either => candidates.push((id, verdict, band)),
         }
     }
-    let status = changed_status_pat(cid, uid, user, change);
+    let low = |id: &str, band: Band, required: bool| {
+        face_id_item(
+            id,
+            obj(vec![
+                ("FaceId", eq(id)),
+                ("Confidence", similarity_in(band, threshold, false)),
+                ("Reasons", Pat::List(vec![eq("LOW_MATCH_CONFIDENCE")])),
+            ]),
+            required,
+            (!required).then(|| (near(id), 1)),
+        )
+    };
     let body = |associated: Vec<KeyedItem>, failed: Vec<KeyedItem>, status: Pat| {
         obj(vec![
             ("AssociatedFaces", keyed_or_absent_when_empty(vec!["FaceId"], associated)),
@@ -740,16 +831,47 @@ fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String]
             ("UserStatus", status),
         ])
     };
-    let mut allowed = if excess.is_empty() {
-        Allowed::success(body(associated, failed, status))
-    } else {
-        // §6.5, §9.11: two documented behaviours at the 100-face limit; the newest doc's
-        // ServiceQuotaExceededException is what the emulator answers.
-        let mut in_band_failed = failed;
-        for id in &excess {
-            in_band_failed.push(face_id_item(id, open(vec![("FaceId", eq(*id)), ("Reasons", Pat::Any)]), true, None));
+    let capacity = model.config.faces_per_user.saturating_sub(user.faces.len());
+    let at_limit = capacity == 0 && !(candidates.is_empty() && refused.is_empty());
+    let mut allowed = if candidates.len() <= capacity && !at_limit {
+        let mut associated = Vec::new();
+        let mut near_ids = Vec::new();
+        for (id, band) in &refused {
+            failed.push(low(id, *band, true));
         }
-        let mut a = Allowed::success(body(associated, in_band_failed, status));
+        for (id, verdict, band) in &candidates {
+            if *verdict == Verdict::Match {
+                associated.push(face_id_item(id, obj(vec![("FaceId", eq(*id))]), true, None));
+            } else {
+                // Near the threshold: in exactly one of the lists, decided once.
+                associated.push(face_id_item(id, obj(vec![("FaceId", eq(*id))]), false, Some((near(id), 0))));
+                failed.push(low(id, *band, false));
+                near_ids.push(*id);
+            }
+        }
+        let certain = candidates.iter().any(|(_, v, _)| *v == Verdict::Match);
+        Allowed::success(body(associated, failed, changed_status_pat(cid, uid, user, certain, &near_ids)))
+    } else {
+        // §6.5, §9.11: the user would pass the faces-per-user limit. Documented two ways:
+        // ServiceQuotaExceededException (newest doc; what the emulator answers), or
+        // in-band refusals without a fitting reason code. In-band, which faces still fit
+        // is unsettled: every free face lands in exactly one list and the user ends with
+        // at most the limit (checked by `cross_checks`).
+        let mut associated = Vec::new();
+        let loose = |id: &str| open(vec![("FaceId", eq(id)), ("Reasons", Pat::Any)]);
+        for (id, _, _) in &candidates {
+            associated.push(face_id_item(id, obj(vec![("FaceId", eq(*id))]), false, None));
+            failed.push(face_id_item(id, loose(id), false, None));
+        }
+        for (id, band) in &refused {
+            let pat = one_of(
+                vec![low(id, *band, true).pat, loose(id)],
+                Choice::Unknown(Unknown::FaceLimitOverflow),
+            );
+            failed.push(face_id_item(id, pat, true, None));
+        }
+        let mut a =
+            Allowed::success(body(associated, failed, changed_status_pat(cid, uid, user, false, &[])));
         a.errors.push(ErrorCode::ServiceQuotaExceededException);
         a.prefer_error = true;
         a.unknowns.insert(Unknown::FaceLimitOverflow);
@@ -772,7 +894,9 @@ fn disassociate(cid: &str, c: &Collection, uid: &str, ids: &[String]) -> Allowed
                 true,
                 None,
             )),
-            Some(Some(owner)) if owner == uid => removed.push(face_id_item(id, obj(vec![("FaceId", eq(id))]), true, None)),
+            Some(Some(owner)) if owner == uid => {
+                removed.push(face_id_item(id, obj(vec![("FaceId", eq(id))]), true, None))
+            }
             Some(Some(owner)) => failed.push(face_id_item(
                 id,
                 obj(vec![
@@ -787,12 +911,12 @@ fn disassociate(cid: &str, c: &Collection, uid: &str, ids: &[String]) -> Allowed
             Some(None) => {}
         }
     }
-    let change = if removed.is_empty() { Change::None } else { Change::Certain };
+    let certain = !removed.is_empty();
     allow_duplicates(
         Allowed::success(obj(vec![
             ("DisassociatedFaces", keyed_or_absent_when_empty(vec!["FaceId"], removed)),
             ("UnsuccessfulFaceDisassociations", keyed_or_absent_when_empty(vec!["FaceId"], failed)),
-            ("UserStatus", changed_status_pat(cid, uid, user, change)),
+            ("UserStatus", changed_status_pat(cid, uid, user, certain, &[])),
         ])),
         repeated,
     )
@@ -803,7 +927,13 @@ fn cap(max: Option<i64>) -> Option<usize> {
 }
 
 /// FaceMatches of SearchFaces/SearchFacesByImage, sorted by Similarity (§6.2).
-fn face_matches(c: &Collection, person: &str, searched: Option<&str>, threshold: f64, max: Option<i64>) -> Pat {
+fn face_matches(
+    c: &Collection,
+    person: &str,
+    searched: Option<&str>,
+    threshold: f64,
+    max: Option<i64>,
+) -> Pat {
     let mut items = Vec::new();
     for (id, face) in &c.faces {
         let (band, choice) = if Some(id.as_str()) == searched {
@@ -820,7 +950,10 @@ fn face_matches(c: &Collection, person: &str, searched: Option<&str>, threshold:
         let choice = choice.or_else(|| (!sure).then(|| (near(id), 0)));
         items.push(KeyedItem {
             key: id.clone(),
-            pat: obj(vec![("Similarity", similarity_in(band, threshold, true)), ("Face", face_pat(c, id, face))]),
+            pat: obj(vec![
+                ("Similarity", similarity_in(band, threshold, true)),
+                ("Face", face_pat(c, id, face)),
+            ]),
             required: sure,
             choice,
         });
@@ -853,7 +986,10 @@ fn user_matches(
             key: uid.clone(),
             pat: obj(vec![
                 ("Similarity", similarity_in(band, threshold, true)),
-                ("User", obj(vec![("UserId", eq(uid.as_str())), ("UserStatus", status_pat(cid, &uid, user))])),
+                (
+                    "User",
+                    obj(vec![("UserId", eq(uid.as_str())), ("UserStatus", status_pat(cid, &uid, user))]),
+                ),
             ]),
             required: sure,
             choice: (!sure).then(|| (near(&uid), 0)),
@@ -898,7 +1034,11 @@ fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
                     Some((uid.clone(), band))
                 });
                 let bands: Vec<_> = bands.collect();
-                (user_matches(cid, c, bands.into_iter(), threshold, r.max_users), obj(vec![("FaceId", eq(face_id.as_str()))]), Pat::Absent)
+                (
+                    user_matches(cid, c, bands.into_iter(), threshold, r.max_users),
+                    obj(vec![("FaceId", eq(face_id.as_str()))]),
+                    Pat::Absent,
+                )
             }
             (None, Some(user_id)) => {
                 // §6.7, §9.8: an unknown UserId is InvalidParameterException [real].
@@ -919,7 +1059,11 @@ fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
                         Some((uid.clone(), band))
                     })
                     .collect();
-                (user_matches(cid, c, bands.into_iter(), threshold, r.max_users), Pat::Absent, obj(vec![("UserId", eq(user_id.as_str()))]))
+                (
+                    user_matches(cid, c, bands.into_iter(), threshold, r.max_users),
+                    Pat::Absent,
+                    obj(vec![("UserId", eq(user_id.as_str()))]),
+                )
             }
         };
         let mut allowed = Allowed::success(obj(vec![
@@ -975,7 +1119,10 @@ fn search_users_by_image(
     let mut allowed = Allowed::success(obj(vec![
         ("UserMatches", user_matches(cid, c, bands.into_iter(), threshold, max)),
         ("FaceModelVersion", Pat::Str(StrRule::ModelVersion)),
-        ("SearchedFace", obj(vec![("FaceDetail", open(vec![("BoundingBox", bbox_loose(&largest.bounding_box))]))])),
+        (
+            "SearchedFace",
+            obj(vec![("FaceDetail", open(vec![("BoundingBox", bbox_loose(&largest.bounding_box))]))]),
+        ),
         // Sent even when empty [real].
         ("UnsearchedFaces", Pat::List(unsearched)),
     ]));
@@ -983,9 +1130,14 @@ fn search_users_by_image(
     allowed
 }
 
-/// Checks that span members, which patterns cannot express: a near-threshold face lands
-/// in exactly one of AssociateFaces' two lists, and no FaceId is reported twice.
+/// Checks that span members, which patterns cannot express: IndexFaces' records come
+/// largest first; no FaceId is reported twice;
+/// in AssociateFaces every face not already on the user lands in one of the two lists,
+/// the status is `UPDATING` when faces were added, and the user stays within the limit.
 pub(super) fn cross_checks(model: &Model, request: &Request, body: &Value) -> Vec<Mismatch> {
+    if let Request::IndexFaces(_) = request {
+        return index_order(body);
+    }
     let lists: &[&str] = match request {
         Request::AssociateFaces(_) => &["AssociatedFaces", "UnsuccessfulFaceAssociations"],
         Request::DisassociateFaces(_) => &["DisassociatedFaces", "UnsuccessfulFaceDisassociations"],
@@ -995,7 +1147,14 @@ pub(super) fn cross_checks(model: &Model, request: &Request, body: &Value) -> Ve
     let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for list in lists {
         let key_path: &[&str] = if *list == "DeletedFaces" { &[] } else { &["FaceId"] };
-        for (i, item) in body.get(*list).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+        for (i, item) in body
+            .get(*list)
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             if let Some(key) = key_of(item, key_path) {
                 places.entry(key).or_default().push(format!("{list}[{i}]"));
             }
@@ -1011,23 +1170,84 @@ pub(super) fn cross_checks(model: &Model, request: &Request, body: &Value) -> Ve
         })
         .collect();
     if let Request::AssociateFaces(r) = request
-        && let (Some(c), Some(uid)) = (r.collection_id.as_deref().and_then(|id| model.collections.get(id)), r.user_id.as_deref())
+        && let (Some(c), Some(uid)) =
+            (r.collection_id.as_deref().and_then(|id| model.collections.get(id)), r.user_id.as_deref())
         && let Some(user) = c.users.get(uid)
+        && !is_token_replay(model, request, body)
     {
-        let threshold = r.user_match_threshold.unwrap_or(model.config.associate_default_threshold);
+        // Every requested face not already on this user is reported somewhere (§6.5, §9.9).
         for id in r.face_ids.iter().flatten() {
-            let Some(face) = c.faces.get(id) else { continue };
-            if face.user.is_some() {
-                continue;
-            }
-            let (verdict, _, _) = association_verdict(c, user, &face.person, threshold);
-            if verdict == Verdict::Either && !places.contains_key(id) {
+            if !user.faces.contains(id) && !places.contains_key(id) {
                 out.push(Mismatch {
                     path: "AssociatedFaces".into(),
                     expected: format!("{id} in AssociatedFaces or UnsuccessfulFaceAssociations"),
                     actual: "in neither".into(),
                 });
             }
+        }
+        let added = strings_at(body, "AssociatedFaces").filter(|id| !user.faces.contains(id)).count();
+        // UPDATING after a successful association [real] (§6.3, §6.5).
+        if added > 0 && body.get("UserStatus").and_then(Value::as_str) != Some("UPDATING") {
+            out.push(Mismatch {
+                path: "UserStatus".into(),
+                expected: "\"UPDATING\" (faces were associated)".into(),
+                actual: body.get("UserStatus").map_or_else(|| "absent".into(), crate::expect::render),
+            });
+        }
+        // At most `faces_per_user` faces per user (§6.3, §7).
+        if user.faces.len() + added > model.config.faces_per_user {
+            out.push(Mismatch {
+                path: "AssociatedFaces".into(),
+                expected: format!(
+                    "at most {} more faces (the user holds {} of {})",
+                    model.config.faces_per_user.saturating_sub(user.faces.len()),
+                    user.faces.len(),
+                    model.config.faces_per_user
+                ),
+                actual: format!("{added} associated"),
+            });
+        }
+    }
+    out
+}
+
+fn strings_at<'a>(body: &'a Value, list: &str) -> impl Iterator<Item = String> + 'a {
+    body.get(list)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| key_of(item, &["FaceId"]))
+}
+
+/// Whether `body` is the recorded response of this request's ClientRequestToken (§1.3):
+/// a replay reflects the state of its first execution, not the current one.
+pub(super) fn is_token_replay(model: &Model, request: &Request, body: &Value) -> bool {
+    model.config.honour_tokens
+        && request.client_request_token().and_then(|t| model.tokens.get(t)).is_some_and(|used| {
+            used.op == request.operation()
+                && used.fingerprint == Model::fingerprint(request)
+                && crate::expect::json_eq(&used.body, body)
+        })
+}
+
+/// IndexFaces' FaceRecords are sorted by bounding-box size, largest first (§6.2).
+fn index_order(body: &Value) -> Vec<Mismatch> {
+    let area = |record: &Value| {
+        let b = record.get("Face")?.get("BoundingBox")?;
+        Some(b.get("Width")?.as_f64()? * b.get("Height")?.as_f64()?)
+    };
+    let records = body.get("FaceRecords").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let areas: Vec<Option<f64>> = records.iter().map(area).collect();
+    let mut out = Vec::new();
+    for (i, pair) in areas.windows(2).enumerate() {
+        if let [Some(a), Some(b)] = pair
+            && b > a
+        {
+            out.push(Mismatch {
+                path: format!("FaceRecords[{}].Face.BoundingBox", i + 1),
+                expected: format!("records sorted by bounding-box size, largest first (area at most {a})"),
+                actual: format!("area {b}"),
+            });
         }
     }
     out

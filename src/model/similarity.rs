@@ -65,7 +65,11 @@ fn hull(bands: impl Iterator<Item = Band>, mixed: bool) -> Option<(Band, bool)> 
     for band in bands {
         out = Some(match out {
             None => band,
-            Some(o) => Band { min: o.min.min(band.min), max: o.max.max(band.max), typical: o.typical.max(band.typical) },
+            Some(o) => Band {
+                min: o.min.min(band.min),
+                max: o.max.max(band.max),
+                typical: o.typical.max(band.typical),
+            },
         });
     }
     out.map(|b| (b, mixed))

@@ -64,7 +64,14 @@ impl Checker {
         value.is_some()
     }
 
-    fn string(&mut self, member: &str, value: Option<&String>, min: usize, max: usize, allowed: fn(char) -> bool) {
+    fn string(
+        &mut self,
+        member: &str,
+        value: Option<&String>,
+        min: usize,
+        max: usize,
+        allowed: fn(char) -> bool,
+    ) {
         let Some(s) = value else { return };
         let len = s.chars().count();
         if len < min || len > max {
@@ -124,7 +131,9 @@ impl Checker {
     }
 
     fn token(&mut self, value: Option<&String>) {
-        self.string("ClientRequestToken", value, 1, 64, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        self.string("ClientRequestToken", value, 1, 64, |c| {
+            c.is_ascii_alphanumeric() || c == '-' || c == '_'
+        });
     }
 
     fn next_token(&mut self, value: Option<&String>) {
@@ -183,8 +192,18 @@ fn user_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':')
 }
 
+/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`: letters, separators (not tabs or newlines) and numbers.
 fn tag_char(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+    c.is_alphanumeric() || is_separator(c) || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+}
+
+/// Unicode general category Z (Zs, Zl, Zp).
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+    )
 }
 
 /// Every constraint `request` violates, with the kind of each.
@@ -199,8 +218,12 @@ pub fn violations(request: &Request) -> Vec<(Kind, Violation)> {
                 }
                 for (key, value) in tags {
                     let key_len = key.chars().count();
-                    if key_len == 0 || key_len > 128 || key.starts_with("aws:") || !key.chars().all(tag_char) {
-                        c.fail(format!("Tags.{key}"), "key is outside 1..=128, the pattern, or starts with aws:");
+                    if key_len == 0 || key_len > 128 || key.starts_with("aws:") || !key.chars().all(tag_char)
+                    {
+                        c.fail(
+                            format!("Tags.{key}"),
+                            "key is outside 1..=128, the pattern, or starts with aws:",
+                        );
                     }
                     if value.chars().count() > 256 || !value.chars().all(tag_char) {
                         c.fail(format!("Tags.{key}"), "value is longer than 256 or outside the pattern");

@@ -1,0 +1,354 @@
+//! What a run is configured with: the `rekcon run` options, the environment variables
+//! the test binary reads, and the validation that turns them into a [`RunConfig`].
+//!
+//! Endpoint precedence, highest first: `--endpoint-url` (or `REKCON_ENDPOINT_URL`), then
+//! the SDK's own `AWS_ENDPOINT_URL_REKOGNITION` and `AWS_ENDPOINT_URL`; with none of these,
+//! `--aws` means real AWS through the standard resolution, and otherwise the built-in
+//! emulator is started in-process. An endpoint on an AWS domain needs `--aws`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::report::Repro;
+
+/// Environment variables that name an endpoint, in precedence order after the flag.
+const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL"];
+
+/// `rekcon run` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Scenarios to run: a name substring (`users/`, `associate_faces`) or a path
+    /// (`scenarios/users/create_user.yaml`). All scenarios when none is given.
+    #[arg(value_name = "PATH_OR_NAME")]
+    pub filters: Vec<String>,
+    /// Run only scenarios carrying this tag (repeatable; any of them matches).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// The endpoint to test (default: the built-in emulator, started in-process).
+    #[arg(long, env = "REKCON_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Region to sign for (default: the AWS configuration's, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile of the AWS configuration files to take credentials and region from.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Confirm a run against real AWS (it costs money); needed for any amazonaws.com endpoint.
+    #[arg(long)]
+    pub aws: bool,
+    /// Scenarios run at the same time (default: the number of CPU cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Write a JSON report here (format_version 1).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Longest wait for users to settle before a search (e.g. 60s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub settle_timeout: Duration,
+    /// The scenarios folder (its `images/` holds the fixture images).
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    pub scenarios: PathBuf,
+}
+
+/// Which endpoint the SDK client talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The built-in emulator at this URL; signed with fixed dummy credentials.
+    BuiltIn(String),
+    /// Any other endpoint URL; credentials from the standard chain (dummy ones if it has none).
+    Url(String),
+    /// Real AWS through the SDK's standard endpoint resolution.
+    Aws,
+}
+
+/// How the SDK client is built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetConfig {
+    /// Where to send calls.
+    pub endpoint: Endpoint,
+    /// Signing region; when `None`, the AWS configuration's, else `us-east-1`.
+    pub region: Option<String>,
+    /// Profile of the AWS configuration files.
+    pub profile: Option<String>,
+    /// Longest wait to open a connection.
+    pub connect_timeout: Duration,
+    /// Longest wait for one attempt.
+    pub attempt_timeout: Duration,
+    /// Longest wait for a call, retries included.
+    pub operation_timeout: Duration,
+    /// Attempts per call, the first included (the SDK retries throttling, 5xx and I/O errors).
+    pub max_attempts: u32,
+}
+
+impl TargetConfig {
+    /// Defaults for `endpoint`: 3 s to connect, 30 s per attempt, 90 s per call, 3 attempts.
+    pub fn new(endpoint: Endpoint) -> TargetConfig {
+        TargetConfig {
+            endpoint,
+            region: None,
+            profile: None,
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(30),
+            operation_timeout: Duration::from_secs(90),
+            max_attempts: 3,
+        }
+    }
+
+    /// Whether calls reach real AWS (so every resource must carry the run prefix).
+    pub fn is_aws(&self) -> bool {
+        match &self.endpoint {
+            Endpoint::Aws => true,
+            Endpoint::Url(url) => is_aws_url(url),
+            Endpoint::BuiltIn(_) => false,
+        }
+    }
+
+    /// The endpoint for humans, without any credentials a URL may carry.
+    pub fn describe(&self) -> String {
+        match &self.endpoint {
+            Endpoint::BuiltIn(url) => format!("built-in emulator at {}", redact_url(url)),
+            Endpoint::Url(url) => redact_url(url),
+            Endpoint::Aws => format!("real AWS ({})", self.region.as_deref().unwrap_or("region from the AWS configuration")),
+        }
+    }
+}
+
+/// Where calls go before the built-in emulator (if any) is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointChoice {
+    /// Start the built-in emulator.
+    BuiltIn,
+    /// This URL, from this source (`--endpoint-url`, `AWS_ENDPOINT_URL`, ...).
+    Url {
+        /// The URL.
+        url: String,
+        /// Where it came from, for messages.
+        source: &'static str,
+    },
+    /// Real AWS.
+    Aws,
+}
+
+/// Everything one `rekcon run` needs, validated.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The endpoint to use.
+    pub endpoint: EndpointChoice,
+    /// Signing region.
+    pub region: Option<String>,
+    /// AWS configuration profile.
+    pub profile: Option<String>,
+    /// Whether `--aws` was given.
+    pub aws: bool,
+    /// The scenarios folder.
+    pub scenarios: PathBuf,
+    /// Name or path filters.
+    pub filters: Vec<String>,
+    /// Tag filters.
+    pub tags: Vec<String>,
+    /// Scenarios at once.
+    pub jobs: usize,
+    /// Longest wait for users to settle.
+    pub settle_timeout: Duration,
+    /// JSON report path.
+    pub json: Option<PathBuf>,
+    /// JUnit report path.
+    pub junit: Option<PathBuf>,
+}
+
+impl RunConfig {
+    /// Validates the options and resolves the endpoint (see the module docs for precedence).
+    pub fn from_args(args: RunArgs) -> Result<RunConfig, Error> {
+        let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
+            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
+        });
+        let endpoint = resolve_endpoint(args.endpoint_url, env_endpoint, args.aws)?;
+        if args.jobs == Some(0) {
+            return Err(Error::Config("--jobs must be at least 1".into()));
+        }
+        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Ok(RunConfig {
+            endpoint,
+            region: args.region,
+            profile: args.profile,
+            aws: args.aws,
+            scenarios: args.scenarios,
+            filters: args.filters,
+            tags: args.tags,
+            jobs,
+            settle_timeout: args.settle_timeout,
+            json: args.json,
+            junit: args.junit,
+        })
+    }
+
+    /// The target configuration, given the built-in emulator's URL when one was started.
+    pub fn target(&self, emulator_url: Option<&str>) -> TargetConfig {
+        let endpoint = match (&self.endpoint, emulator_url) {
+            (EndpointChoice::Url { url, .. }, _) => Endpoint::Url(url.clone()),
+            (EndpointChoice::Aws, _) => Endpoint::Aws,
+            (EndpointChoice::BuiltIn, Some(url)) => Endpoint::BuiltIn(url.to_string()),
+            (EndpointChoice::BuiltIn, None) => Endpoint::BuiltIn(String::new()),
+        };
+        TargetConfig { region: self.region.clone(), profile: self.profile.clone(), ..TargetConfig::new(endpoint) }
+    }
+
+    /// How a report spells the command that reproduces one scenario.
+    pub fn repro(&self) -> Repro {
+        let mut flags = String::new();
+        if let EndpointChoice::Url { url, .. } = &self.endpoint {
+            flags.push_str(&format!(" --endpoint-url {}", redact_url(url)));
+        }
+        if let Some(region) = &self.region {
+            flags.push_str(&format!(" --region {region}"));
+        }
+        if let Some(profile) = &self.profile {
+            flags.push_str(&format!(" --profile {profile}"));
+        }
+        if self.aws {
+            flags.push_str(" --aws");
+        }
+        Repro::Cli { flags }
+    }
+}
+
+/// Picks the endpoint from the flag, the SDK's environment variables and `--aws`.
+pub fn resolve_endpoint(flag: Option<String>, env: Option<(String, &'static str)>, aws: bool) -> Result<EndpointChoice, Error> {
+    let chosen = match (flag.filter(|f| !f.trim().is_empty()), env) {
+        (Some(url), _) => Some((url, "--endpoint-url")),
+        (None, Some((url, source))) => Some((url, source)),
+        (None, None) => None,
+    };
+    match chosen {
+        Some((url, source)) => {
+            let url = url.trim().to_string();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Config(format!("{source} must be an http:// or https:// URL, got {}", redact_url(&url))));
+            }
+            if is_aws_url(&url) && !aws {
+                return Err(Error::AwsNotConfirmed { endpoint: redact_url(&url) });
+            }
+            Ok(EndpointChoice::Url { url, source })
+        }
+        None if aws => Ok(EndpointChoice::Aws),
+        None => Ok(EndpointChoice::BuiltIn),
+    }
+}
+
+/// The host of a URL, without credentials or port.
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.starts_with('[') {
+        return host_port.split_once(']').map_or(host_port, |(h, _)| h.trim_start_matches('['));
+    }
+    host_port.split(':').next().unwrap_or_default()
+}
+
+/// Whether `url` points at an AWS service domain.
+pub fn is_aws_url(url: &str) -> bool {
+    let host = host(url).to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    ["amazonaws.com", "amazonaws.com.cn", "api.aws"].iter().any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
+}
+
+/// `url` without any `user:password@` part.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{authority}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Parses `60s`, `500ms`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 60s or 500ms"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        other => return Err(format!("unknown unit `{other}` in `{text}` (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
+}
+
+/// The test binary's configuration: `REKCON_ENDPOINT_URL` (else the built-in emulator),
+/// `REKCON_REGION`, `REKCON_PROFILE`, `REKCON_AWS=1`.
+pub fn from_env() -> Result<RunConfig, Error> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let aws = var("REKCON_AWS").is_some_and(|v| v != "0");
+    let endpoint = resolve_endpoint(var("REKCON_ENDPOINT_URL"), None, aws)?;
+    Ok(RunConfig {
+        endpoint,
+        region: var("REKCON_REGION"),
+        profile: var("REKCON_PROFILE"),
+        aws,
+        scenarios: PathBuf::from("scenarios"),
+        filters: Vec::new(),
+        tags: Vec::new(),
+        jobs: 1,
+        settle_timeout: Duration::from_secs(60),
+        json: None,
+        junit: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_hosts_need_confirmation() {
+        assert!(is_aws_url("https://rekognition.us-east-1.amazonaws.com"));
+        assert!(is_aws_url("https://user:pw@rekognition.eu-west-1.amazonaws.com:443/"));
+        assert!(is_aws_url("https://rekognition-fips.us-east-1.api.aws"));
+        assert!(!is_aws_url("http://127.0.0.1:4566"));
+        assert!(!is_aws_url("http://notamazonaws.com"));
+        let err = resolve_endpoint(Some("https://rekognition.us-east-1.amazonaws.com".into()), None, false).unwrap_err();
+        assert!(matches!(err, Error::AwsNotConfirmed { .. }));
+        assert!(resolve_endpoint(Some("https://rekognition.us-east-1.amazonaws.com".into()), None, true).is_ok());
+    }
+
+    #[test]
+    fn endpoint_precedence() {
+        let env = Some(("http://env:1".to_string(), "AWS_ENDPOINT_URL"));
+        assert_eq!(
+            resolve_endpoint(Some("http://flag:1".into()), env.clone(), false).unwrap(),
+            EndpointChoice::Url { url: "http://flag:1".into(), source: "--endpoint-url" }
+        );
+        assert_eq!(resolve_endpoint(None, env, false).unwrap(), EndpointChoice::Url { url: "http://env:1".into(), source: "AWS_ENDPOINT_URL" });
+        assert_eq!(resolve_endpoint(None, None, true).unwrap(), EndpointChoice::Aws);
+        assert_eq!(resolve_endpoint(None, None, false).unwrap(), EndpointChoice::BuiltIn);
+        assert!(resolve_endpoint(Some("localhost:4566".into()), None, false).is_err());
+    }
+
+    #[test]
+    fn credentials_in_urls_are_never_shown() {
+        assert_eq!(redact_url("http://AKID:secret@host:9/x"), "http://host:9/x");
+        assert_eq!(redact_url("http://host:9"), "http://host:9");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("5h").is_err());
+    }
+}

@@ -1,1 +1,0 @@
-//! Unit tests of the reference model, one per contract rule.

@@ -1,0 +1,783 @@
+//! Running scenarios: per step, substitute references, ask the model what the contract
+//! allows, settle users when the call depends on them, call the target, check the answer
+//! on the wire, against the model and against the step's expectation, record it, capture
+//! values, and stop at the first step that fails. Scenarios run concurrently, each with
+//! its own run-scoped collections, which are deleted at the end — after a failure, a
+//! panic or Ctrl-C too.
+//!
+//! The runner owns no I/O format: it produces [`ScenarioReport`]s; [`crate::report`]
+//! renders them. [`run_command`] is `rekcon run`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::api::{self, ErrorCode, Operation, Request};
+use crate::check::{self, Expectation, Finding, Layer};
+use crate::config::{EndpointChoice, RunArgs, RunConfig};
+use crate::error::{LoadError, NoAnswer};
+use crate::expect::{Allowed, Mismatch, Observed};
+use crate::model::{Model, ModelConfig};
+use crate::report::{
+    CleanupSummary, EXIT_BAD_INPUT, FORMAT_VERSION, Repro, RunReport, ScenarioReport, StepRecord, Verdict,
+};
+use crate::scenario::{self, Action, Bindings, Expect, RawBody, Scenario, Step};
+use crate::target::{Call, Target};
+use crate::unknown::Unknown;
+
+/// First wait between ListUsers polls while users settle.
+const SETTLE_FIRST_DELAY: Duration = Duration::from_millis(25);
+/// Longest wait between ListUsers polls.
+const SETTLE_MAX_DELAY: Duration = Duration::from_secs(1);
+/// Longest time the final cleanup may take after an interrupt.
+const CLEANUP_AFTER_INTERRUPT: Duration = Duration::from_secs(30);
+
+/// How a run behaves, besides where it sends calls.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// 8 hex digits naming this run in every collection it creates.
+    pub run_id: String,
+    /// Longest wait for users to settle before a step that depends on them.
+    pub settle_timeout: Duration,
+    /// Refuse to create a collection without the run prefix (set for real AWS).
+    pub require_run_prefix: bool,
+    /// How reports spell the command that reproduces a scenario.
+    pub repro: Repro,
+    /// What the model knows about the endpoint (region, account).
+    pub model: ModelConfig,
+}
+
+impl RunSettings {
+    /// Settings with a fresh random run id, a 60 s settle timeout and no prefix rule.
+    pub fn new(repro: Repro) -> RunSettings {
+        let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        RunSettings {
+            run_id,
+            settle_timeout: Duration::from_secs(60),
+            require_run_prefix: false,
+            repro,
+            model: ModelConfig::default(),
+        }
+    }
+}
+
+/// How one step ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    /// The answer conformed and met the expectation.
+    Conformed,
+    /// The endpoint diverged from the model (wire or semantics).
+    Diverged,
+    /// The expectation and the model disagree.
+    Contradiction,
+    /// No answer.
+    NoAnswer(NoAnswer),
+    /// The step cannot be run as written.
+    BadStep(String),
+}
+
+/// Drives scenarios through the model and one target. Build once per run.
+#[derive(Debug)]
+pub struct Runner {
+    target: Target,
+    settings: RunSettings,
+    /// Every collection a CreateCollection was sent for, with the scenario ordinal that sent it.
+    created: Mutex<BTreeMap<String, usize>>,
+}
+
+impl Runner {
+    /// A runner over `target`.
+    pub fn new(target: Target, settings: RunSettings) -> Runner {
+        Runner { target, settings, created: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The target calls go to.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The run's settings.
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    /// `rekcon-<run>-`: the start of every collection name this run creates.
+    pub fn run_prefix(&self) -> String {
+        format!("rekcon-{}-", self.settings.run_id)
+    }
+
+    /// `rekcon-<run>-<ordinal>-`: the start of scenario `ordinal`'s collection names.
+    pub fn collection_prefix(&self, ordinal: usize) -> String {
+        format!("rekcon-{}-{ordinal}-", self.settings.run_id)
+    }
+
+    /// A fresh session (new model, no bindings) for scenario number `ordinal`.
+    pub fn session(&self, ordinal: usize) -> Session<'_> {
+        Session {
+            runner: self,
+            ordinal,
+            model: Model::new(self.settings.model.clone()),
+            bindings: Bindings::default(),
+            records: Vec::new(),
+            unknowns: BTreeSet::new(),
+        }
+    }
+
+    /// Runs one scenario to its first failing step, then deletes its collections.
+    pub async fn run_scenario(&self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
+        let started = Instant::now();
+        let mut session = self.session(ordinal);
+        session.bindings = Bindings::new(scenario, &self.collection_prefix(ordinal));
+        let mut verdict = Verdict::Pass;
+        for step in &scenario.steps {
+            let outcome = session.run_step(step).await;
+            verdict = match outcome {
+                StepOutcome::Conformed => continue,
+                StepOutcome::Diverged => Verdict::Diverged { step: step.index, line: step.line },
+                StepOutcome::Contradiction => Verdict::Contradiction { step: step.index, line: step.line },
+                StepOutcome::NoAnswer(no) => Verdict::NoAnswer { step: step.index, line: step.line, reason: no.reason },
+                StepOutcome::BadStep(reason) => Verdict::BadScenario {
+                    line: step.line,
+                    column: step.column,
+                    reason: format!("{}:{}:{}: step {}: {reason}", scenario.path.display(), step.line, step.column, step.index),
+                },
+            };
+            break;
+        }
+        session.cleanup(verdict == Verdict::Pass).await;
+        ScenarioReport {
+            name: scenario.name.clone(),
+            path: scenario.path.clone(),
+            verdict,
+            collections: session.bindings.collections().clone(),
+            records: session.records,
+            unknowns: session.unknowns,
+            duration: started.elapsed(),
+            reproduce: self.settings.repro.command(&scenario.name),
+        }
+    }
+
+    /// Runs `scenarios` at most `jobs` at a time until all are done or `interrupt`
+    /// completes; returns a report per scenario, in the order given (unfinished ones
+    /// `NotRun`), and whether the run was interrupted. Scenario `i` gets ordinal `i + 1`.
+    pub async fn run_all(
+        self: &Arc<Self>,
+        scenarios: &[Arc<Scenario>],
+        jobs: usize,
+        interrupt: impl Future<Output = ()>,
+    ) -> (Vec<ScenarioReport>, bool) {
+        let semaphore = Arc::new(Semaphore::new(jobs.max(1)));
+        let mut tasks = JoinSet::new();
+        let mut index_of = BTreeMap::new();
+        for (i, scenario) in scenarios.iter().enumerate() {
+            let runner = Arc::clone(self);
+            let scenario = Arc::clone(scenario);
+            let semaphore = Arc::clone(&semaphore);
+            let handle = tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                runner.run_scenario(i + 1, &scenario).await
+            });
+            index_of.insert(handle.id(), i);
+        }
+        let mut reports: Vec<Option<ScenarioReport>> = vec![None; scenarios.len()];
+        let mut interrupted = false;
+        tokio::pin!(interrupt);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut interrupt, if !interrupted => {
+                    interrupted = true;
+                    tasks.abort_all();
+                }
+                next = tasks.join_next_with_id() => match next {
+                    None => break,
+                    Some(Ok((id, report))) => {
+                        if let Some(&i) = index_of.get(&id) {
+                            reports[i] = Some(report);
+                        }
+                    }
+                    Some(Err(error)) => {
+                        if let Some(&i) = index_of.get(&error.id())
+                            && error.is_panic()
+                        {
+                            let reason = panic_message(error.into_panic());
+                            let s = &scenarios[i];
+                            reports[i] = Some(ScenarioReport::without_result(&s.name, &s.path, Verdict::HarnessError { reason }, &self.settings.repro));
+                        }
+                    }
+                },
+            }
+        }
+        let reports = reports
+            .into_iter()
+            .zip(scenarios)
+            .map(|(report, s)| {
+                report.unwrap_or_else(|| {
+                    ScenarioReport::without_result(&s.name, &s.path, Verdict::NotRun { reason: "interrupted".into() }, &self.settings.repro)
+                })
+            })
+            .collect();
+        (reports, interrupted)
+    }
+
+    /// Deletes every collection the run created that is still there (after panics and
+    /// interrupts, the scenarios' own cleanup may not have run).
+    pub async fn cleanup(&self) -> CleanupSummary {
+        let remaining: Vec<String> = self.created_collections().into_iter().map(|(id, _)| id).collect();
+        let mut summary = CleanupSummary::default();
+        for id in remaining {
+            match self.target.delete_collection(&id).await {
+                Ok(()) => {
+                    summary.deleted += 1;
+                    self.forget(&id);
+                }
+                Err(_) => summary.failed.push(id),
+            }
+        }
+        summary
+    }
+
+    /// Collections created and not yet deleted by a cleanup, with their scenario ordinal.
+    pub fn created_collections(&self) -> Vec<(String, usize)> {
+        self.created.lock().map(|c| c.iter().map(|(k, v)| (k.clone(), *v)).collect()).unwrap_or_default()
+    }
+
+    fn remember(&self, collection_id: &str, ordinal: usize) {
+        if let Ok(mut created) = self.created.lock() {
+            created.insert(collection_id.to_string(), ordinal);
+        }
+    }
+
+    fn forget(&self, collection_id: &str) {
+        if let Ok(mut created) = self.created.lock() {
+            created.remove(collection_id);
+        }
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// One scenario's (or one fuzz case's) state: its model, bindings and records.
+#[derive(Debug)]
+pub struct Session<'r> {
+    runner: &'r Runner,
+    ordinal: usize,
+    model: Model,
+    bindings: Bindings,
+    records: Vec<StepRecord>,
+    unknowns: BTreeSet<Unknown>,
+}
+
+/// Where a call sits in its scenario, for its record.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    step: usize,
+    line: u64,
+    settle_poll: bool,
+}
+
+impl Session<'_> {
+    /// The model, advanced along every conforming answer so far.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The calls made so far.
+    pub fn records(&self) -> &[StepRecord] {
+        &self.records
+    }
+
+    /// Unsettled facts the calls so far leaned on.
+    pub fn unknowns(&self) -> &BTreeSet<Unknown> {
+        &self.unknowns
+    }
+
+    /// Runs one scenario step: substitute, settle, call, check, record, capture.
+    pub async fn run_step(&mut self, step: &Step) -> StepOutcome {
+        let place = Place { step: step.index, line: step.line, settle_poll: false };
+        let (call, request) = match self.build(step) {
+            Ok(built) => built,
+            Err(reason) => return self.bad_step(place, None, reason),
+        };
+        let expectation = match &step.expect {
+            None => None,
+            Some(Expect::Success) => Some(Expectation::Success),
+            Some(Expect::Errors(codes)) => Some(Expectation::Errors(codes.clone())),
+            Some(Expect::Response(template)) => match template.render(&self.bindings) {
+                Ok(body) => Some(Expectation::Response(body)),
+                Err(e) => return self.bad_step(place, Some(&call), e.0),
+            },
+        };
+        let outcome = self.call(call, request, expectation, place).await;
+        if outcome != StepOutcome::Conformed || step.captures.is_empty() {
+            return outcome;
+        }
+        let observed = self.records.last().and_then(|r| r.observed.clone());
+        for capture in &step.captures {
+            let value = match &observed {
+                Some(Observed::Success(body)) => capture.path.get(body).cloned(),
+                _ => None,
+            };
+            match value {
+                Some(value) => self.bindings.capture(&capture.name, value),
+                None => {
+                    let got = observed.as_ref().map_or_else(|| "nothing".into(), check::describe_observed);
+                    let reason = format!("capture `{}`: the answer has no value at `{}` (got {got})", capture.name, capture.path);
+                    if let Some(record) = self.records.last_mut() {
+                        record.note = Some(reason.clone());
+                    }
+                    return StepOutcome::BadStep(reason);
+                }
+            }
+        }
+        StepOutcome::Conformed
+    }
+
+    /// Sends one typed request through the checked path (for generated calls: the fuzzer).
+    pub async fn call_request(&mut self, request: Request, expectation: Option<Expectation>, step: usize) -> StepOutcome {
+        let place = Place { step, line: 0, settle_poll: false };
+        self.call(Call::Typed(request.clone()), Some(request), expectation, place).await
+    }
+
+    /// Deletes the collections this session created; when `passed`, skips those the model
+    /// saw deleted.
+    pub async fn cleanup(&mut self, passed: bool) {
+        let mine: Vec<String> =
+            self.runner.created_collections().into_iter().filter(|(_, o)| *o == self.ordinal).map(|(id, _)| id).collect();
+        for id in mine {
+            if passed && !self.model.collections().contains_key(&id) {
+                self.runner.forget(&id);
+                continue;
+            }
+            if self.runner.target.delete_collection(&id).await.is_ok() {
+                self.runner.forget(&id);
+            }
+        }
+    }
+
+    /// The call a step makes, and the typed request the model judges (`None` for raw
+    /// bodies that are not a request of one of the 16 operations).
+    fn build(&self, step: &Step) -> Result<(Call, Option<Request>), String> {
+        match &step.action {
+            Action::Call { operation, request } => {
+                let body = request.render(&self.bindings).map_err(|e| e.0)?;
+                let request = Request::from_json(*operation, &body).map_err(|e| format!("{operation}: {e}"))?;
+                Ok((Call::Typed(request.clone()), Some(request)))
+            }
+            Action::Raw { target, body } => {
+                let body = match body {
+                    RawBody::Text(text) => text.render_string(&self.bindings).map_err(|e| e.0)?,
+                    RawBody::Json(template) => template.render(&self.bindings).map_err(|e| e.0)?.to_string(),
+                };
+                let request = target
+                    .operation
+                    .and_then(|op| serde_json::from_str::<Value>(&body).ok().and_then(|json| Request::from_json(op, &json).ok()));
+                Ok((Call::Raw { target: target.header.clone(), body }, request))
+            }
+        }
+    }
+
+    fn bad_step(&mut self, place: Place, call: Option<&Call>, reason: String) -> StepOutcome {
+        self.records.push(StepRecord {
+            note: Some(reason.clone()),
+            ..blank_record(place, call)
+        });
+        StepOutcome::BadStep(reason)
+    }
+
+    /// The checked path every call takes: guard, settle, send, check, record.
+    async fn call(&mut self, call: Call, request: Option<Request>, expectation: Option<Expectation>, place: Place) -> StepOutcome {
+        let started = Instant::now();
+        if let Some(collection) = created_collection(&call, request.as_ref()) {
+            if self.runner.settings.require_run_prefix && !collection.starts_with(&self.runner.run_prefix()) {
+                return self.bad_step(
+                    place,
+                    Some(&call),
+                    format!(
+                        "refusing to create collection `{collection}` on real AWS: every resource must carry the run prefix {} (use a `${{name}}` collection)",
+                        self.runner.run_prefix()
+                    ),
+                );
+            }
+            if collection.starts_with(&self.runner.run_prefix()) {
+                self.runner.remember(&collection, self.ordinal);
+            }
+        }
+        let allowed = match &request {
+            Some(r) => self.model.allowed(r),
+            // Raw bodies the model cannot read: the protocol decides.
+            None if call.operation().is_none() => Allowed::error(ErrorCode::UnknownOperationException),
+            None => Allowed::error(ErrorCode::SerializationException),
+        };
+        let mut settle_polls = 0;
+        if let Some(r) = &request
+            && self.model.needs_settled_users(r)
+        {
+            match self.settle(r.collection_id().unwrap_or_default().to_string(), place).await {
+                Ok(polls) => settle_polls = polls,
+                Err(outcome) => return outcome,
+            }
+        }
+        let mut record = blank_record(place, Some(&call));
+        record.settle_polls = settle_polls;
+        record.expectation = expectation.clone();
+        if let Some(expectation) = &expectation
+            && let Some(m) = check::expectation_feasible(expectation, &allowed)
+        {
+            record.findings.push(Finding::new(Layer::Scenario, m));
+        }
+        let outcome = self.send_and_judge(&call, request.as_ref(), &allowed, expectation.as_ref(), &mut record).await;
+        record.duration = started.elapsed();
+        self.unknowns.extend(record.unknowns.iter().copied());
+        self.records.push(record);
+        outcome
+    }
+
+    async fn send_and_judge(
+        &mut self,
+        call: &Call,
+        request: Option<&Request>,
+        allowed: &Allowed,
+        expectation: Option<&Expectation>,
+        record: &mut StepRecord,
+    ) -> StepOutcome {
+        let raw = match self.runner.target.send(call).await {
+            Ok(raw) => raw,
+            Err(no) => {
+                record.no_answer = Some(no.clone());
+                return StepOutcome::NoAnswer(no);
+            }
+        };
+        let wire = check::wire(&raw, call.operation());
+        record.response = Some(check::RawResponse { body: Vec::new(), ..raw });
+        let wire = match wire {
+            Ok(wire) => wire,
+            Err(no) => {
+                record.no_answer = Some(no.clone());
+                return StepOutcome::NoAnswer(no);
+            }
+        };
+        record.findings.extend(wire.mismatches.into_iter().map(|m| Finding::new(Layer::Wire, m)));
+        record.unknowns.extend(wire.unknowns);
+        if let Some(observed) = &wire.observed {
+            let (mismatches, unknowns) = match request {
+                Some(r) => {
+                    let judgement = self.model.observe(r, allowed, observed);
+                    (judgement.mismatches, judgement.unknowns)
+                }
+                None => (allowed.judge(observed, &|_| false).err().unwrap_or_default(), allowed.touched_unknowns()),
+            };
+            record.findings.extend(mismatches.into_iter().map(|m| Finding::new(Layer::Model, m)));
+            record.unknowns.extend(unknowns);
+            let endpoint_conformed = !record.findings.iter().any(Finding::is_divergence);
+            if endpoint_conformed && let Some(expectation) = expectation {
+                let unmet = check::expectation_met(expectation, observed);
+                record.findings.extend(unmet.into_iter().map(|m| Finding::new(Layer::Scenario, m)));
+            }
+        }
+        record.observed = wire.observed;
+        if record.findings.iter().any(|f| f.layer == Layer::Scenario) {
+            StepOutcome::Contradiction
+        } else if record.findings.is_empty() {
+            StepOutcome::Conformed
+        } else {
+            StepOutcome::Diverged
+        }
+    }
+
+    /// Polls ListUsers (every page, each checked like a step) until the model sees every
+    /// user of `collection` settled; returns the number of polls. A failing poll stays in
+    /// the records and ends the step.
+    async fn settle(&mut self, collection: String, place: Place) -> Result<usize, StepOutcome> {
+        let deadline = Instant::now() + self.runner.settings.settle_timeout;
+        let mut delay = SETTLE_FIRST_DELAY;
+        let mut polls = 0;
+        let poll_place = Place { settle_poll: true, ..place };
+        loop {
+            let mut token = None;
+            loop {
+                let request = Request::ListUsers(api::ListUsersRequest {
+                    collection_id: Some(collection.clone()),
+                    max_results: None,
+                    next_token: token,
+                });
+                let outcome = Box::pin(self.call(Call::Typed(request.clone()), Some(request), None, poll_place)).await;
+                polls += 1;
+                if outcome != StepOutcome::Conformed {
+                    return Err(outcome);
+                }
+                let record = self.records.pop();
+                token = match record.and_then(|r| r.observed) {
+                    Some(Observed::Success(body)) => body.get("NextToken").and_then(Value::as_str).map(str::to_string),
+                    _ => None,
+                };
+                if token.is_none() {
+                    break;
+                }
+            }
+            let unsettled = self.model.unsettled_users(&collection);
+            if unsettled.is_empty() {
+                return Ok(polls);
+            }
+            if Instant::now() + delay > deadline {
+                let mut record = blank_record(poll_place, None);
+                record.target = Operation::ListUsers.target();
+                record.findings.push(Finding::new(
+                    Layer::Model,
+                    Mismatch {
+                        path: "Users[].UserStatus".into(),
+                        expected: format!("users settled within {:?}", self.runner.settings.settle_timeout),
+                        actual: format!("{} still unsettled after {polls} polls", unsettled.join(", ")),
+                    },
+                ));
+                self.records.push(record);
+                return Err(StepOutcome::Diverged);
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(SETTLE_MAX_DELAY);
+        }
+    }
+}
+
+/// A record with nothing observed yet.
+fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
+    let (target, raw, request) = match call {
+        Some(Call::Typed(request)) => (request.operation().target(), false, request.to_json()),
+        Some(Call::Raw { target, body }) => (target.clone(), true, Value::String(body.clone())),
+        None => (String::new(), false, Value::Null),
+    };
+    StepRecord {
+        step: place.step,
+        line: place.line,
+        settle_poll: place.settle_poll,
+        target,
+        raw,
+        request,
+        response: None,
+        observed: None,
+        expectation: None,
+        findings: Vec::new(),
+        unknowns: BTreeSet::new(),
+        no_answer: None,
+        note: None,
+        settle_polls: 0,
+        duration: Duration::ZERO,
+    }
+}
+
+/// The CollectionId a call would create, if it is a CreateCollection.
+fn created_collection(call: &Call, request: Option<&Request>) -> Option<String> {
+    match (request, call) {
+        (Some(Request::CreateCollection(r)), _) => r.collection_id.clone(),
+        (_, Call::Raw { body, .. }) if call.operation() == Some(Operation::CreateCollection) => {
+            serde_json::from_str::<Value>(body).ok()?.get("CollectionId")?.as_str().map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `rekcon run`
+// ---------------------------------------------------------------------------------------------
+
+/// The scenarios a run selected: loaded ones and files that failed to load.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// Loaded scenarios, in name order.
+    pub scenarios: Vec<Arc<Scenario>>,
+    /// Files that failed to load: scenario name and error.
+    pub broken: Vec<(String, LoadError)>,
+}
+
+/// Loads the scenarios below `root` that match `filters` (name substrings, exact names,
+/// or paths) and carry one of `tags` (when given). A broken file is kept as an entry.
+pub fn select(root: &Path, filters: &[String], tags: &[String]) -> Result<Selection, LoadError> {
+    let files = scenario::discover(root)?;
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let matchers: Vec<Matcher> = filters.iter().map(|f| Matcher::new(root, f, &names)).collect();
+    let mut loader = scenario::Loader::new(root);
+    let mut selection = Selection::default();
+    for file in &files {
+        if !matchers.is_empty() && !matchers.iter().any(|m| m.matches(&file.name)) {
+            continue;
+        }
+        match loader.load(file) {
+            Ok(s) if tags.is_empty() || s.tags.iter().any(|t| tags.contains(t)) => selection.scenarios.push(Arc::new(s)),
+            Ok(_) => {}
+            Err(e) => selection.broken.push((file.name.clone(), e)),
+        }
+    }
+    Ok(selection)
+}
+
+/// One `rekcon run` filter.
+enum Matcher {
+    Exact(String),
+    Prefix(String),
+    Substring(String),
+}
+
+impl Matcher {
+    fn new(root: &Path, filter: &str, names: &[&str]) -> Matcher {
+        let path = Path::new(filter);
+        let is_file = filter.ends_with(".yaml") || filter.ends_with(".yml");
+        if is_file || path.is_dir() {
+            let relative = match (path.canonicalize(), root.canonicalize()) {
+                (Ok(p), Ok(r)) => p.strip_prefix(&r).map(Path::to_path_buf).ok(),
+                _ => path.strip_prefix(root).map(Path::to_path_buf).ok(),
+            };
+            if let Some(relative) = relative {
+                let name = scenario::scenario_name(Path::new(""), &relative);
+                return if is_file { Matcher::Exact(name) } else if name.is_empty() { Matcher::Prefix(String::new()) } else { Matcher::Prefix(format!("{name}/")) };
+            }
+        }
+        let filter = filter.trim_end_matches(".yaml").replace("::", "/");
+        if names.contains(&filter.as_str()) { Matcher::Exact(filter) } else { Matcher::Substring(filter) }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Matcher::Exact(n) => name == n,
+            Matcher::Prefix(p) => name.starts_with(p.as_str()),
+            Matcher::Substring(s) => name.contains(s.as_str()),
+        }
+    }
+}
+
+/// `rekcon run`: select and load scenarios, start the built-in emulator when no endpoint
+/// is given, run, delete what the run created, print the summary, write the reports.
+/// Returns the exit code (see [`crate::report`]).
+pub fn run_command(args: RunArgs) -> u8 {
+    let config = match RunConfig::from_args(args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("rekcon run: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rekcon run: cannot start the async runtime: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    runtime.block_on(run_configured(config))
+}
+
+async fn run_configured(config: RunConfig) -> u8 {
+    let started = Instant::now();
+    let selection = match select(&config.scenarios, &config.filters, &config.tags) {
+        Ok(selection) => selection,
+        Err(e) => {
+            eprintln!("rekcon run: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if selection.scenarios.is_empty() && selection.broken.is_empty() {
+        eprintln!(
+            "rekcon run: no scenario under {} matches {}",
+            config.scenarios.display(),
+            describe_filters(&config.filters, &config.tags)
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let emulator = match config.endpoint {
+        EndpointChoice::BuiltIn => match crate::serve::Server::start(crate::serve::ServeConfig::default()).await {
+            Ok(server) => Some(server),
+            Err(e) => {
+                eprintln!("rekcon run: {}", crate::error::Error::Emulator(e.to_string()));
+                return EXIT_BAD_INPUT;
+            }
+        },
+        _ => None,
+    };
+    let target_config = config.target(emulator.as_ref().map(|s| s.url()).as_deref());
+    let target = match Target::connect(&target_config).await {
+        Ok(target) => target,
+        Err(e) => {
+            eprintln!("rekcon run: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut settings = RunSettings::new(config.repro());
+    settings.settle_timeout = config.settle_timeout;
+    settings.require_run_prefix = target_config.is_aws();
+    settings.model = ModelConfig { region: Some(target.region().to_string()), ..ModelConfig::default() };
+    if emulator.is_some() {
+        settings.model.account = Some(crate::serve::ServeConfig::default().account);
+    }
+    let endpoint = target.describe().to_string();
+    let runner = Arc::new(Runner::new(target, settings));
+    let (mut reports, interrupted) = runner.run_all(&selection.scenarios, config.jobs, ctrl_c()).await;
+    let cleanup = if interrupted {
+        tokio::select! {
+            summary = tokio::time::timeout(CLEANUP_AFTER_INTERRUPT, runner.cleanup()) => summary.unwrap_or_default(),
+            () = ctrl_c() => CleanupSummary::default(),
+        }
+    } else {
+        runner.cleanup().await
+    };
+    if let Some(server) = emulator {
+        server.shutdown().await;
+    }
+    for (name, error) in &selection.broken {
+        reports.push(ScenarioReport::bad_file(name, error, &runner.settings().repro));
+    }
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
+    let report = RunReport {
+        format_version: FORMAT_VERSION,
+        run_id: runner.settings().run_id.clone(),
+        endpoint,
+        scenarios: reports,
+        interrupted,
+        cleanup,
+        duration: started.elapsed(),
+    };
+    print!("{}", report.render());
+    let mut code = report.exit_code();
+    for (path, write) in [
+        (&config.json, RunReport::write_json as fn(&RunReport, &Path) -> Result<(), crate::error::Error>),
+        (&config.junit, RunReport::write_junit),
+    ] {
+        if let Some(path) = path
+            && let Err(e) = write(&report, path)
+        {
+            eprintln!("rekcon run: {e}");
+            if code == crate::report::EXIT_CONFORM {
+                code = EXIT_BAD_INPUT;
+            }
+        }
+    }
+    code
+}
+
+/// Resolves on Ctrl-C (never, if the signal cannot be watched).
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn describe_filters(filters: &[String], tags: &[String]) -> String {
+    let mut parts: Vec<String> = filters.iter().map(|f| format!("`{f}`")).collect();
+    parts.extend(tags.iter().map(|t| format!("tag `{t}`")));
+    if parts.is_empty() { "anything".into() } else { parts.join(", ") }
+}
+
+/// The scenarios root the test binary and benches use: `<crate>/scenarios`.
+pub fn crate_scenarios_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}

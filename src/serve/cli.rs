@@ -1,0 +1,132 @@
+//! `rekcon serve`: its arguments and the run-until-Ctrl-C loop.
+
+use std::fmt;
+use std::io::Write;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::config::{ServeConfig, ServeError};
+use super::mutant::Mutant;
+use super::server::Server;
+
+/// Run the built-in emulator: the reference model behind the awsJson1.1 protocol.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 9123)]
+    pub port: u16,
+    /// Address to listen on; anything but loopback exposes the emulator to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Seed for generated ids, page tokens and injected faults.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Milliseconds a user reads as UPDATING after a change to its faces.
+    #[arg(long, default_value_t = 0)]
+    pub settle_ms: u64,
+    /// Answer ThrottlingException beyond this many requests per rolling second.
+    #[arg(long)]
+    pub throttle_tps: Option<u32>,
+    /// Probability per request of an injected fault (500, dropped connection or delay).
+    #[arg(long, default_value_t = 0.0)]
+    pub faults: f64,
+    /// Plant this bug (see --list-mutants).
+    #[arg(long, value_parser = parse_mutant)]
+    pub mutant: Option<Mutant>,
+    /// Print every mutant and what it gets wrong, then exit.
+    #[arg(long)]
+    pub list_mutants: bool,
+    /// Require SigV4 signed with ACCESS_KEY:SECRET (prefer the environment variable).
+    #[arg(long, env = "REKCON_SERVE_SIGV4", value_name = "ACCESS_KEY:SECRET", hide_env_values = true)]
+    pub require_sigv4: Option<SigV4Key>,
+    /// Region in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Account in ARNs.
+    #[arg(long, default_value = "123456789012")]
+    pub account: String,
+    /// Do not log requests.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// An access key and secret; `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigV4Key {
+    /// The access key id.
+    pub access_key: String,
+    /// The secret access key.
+    pub secret: String,
+}
+
+impl fmt::Debug for SigV4Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigV4Key({}:<redacted>)", self.access_key)
+    }
+}
+
+impl FromStr for SigV4Key {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some((ak, secret)) if !ak.is_empty() && !secret.is_empty() => {
+                Ok(SigV4Key { access_key: ak.to_string(), secret: secret.to_string() })
+            }
+            _ => Err("expected ACCESS_KEY:SECRET".into()),
+        }
+    }
+}
+
+fn parse_mutant(name: &str) -> Result<Mutant, String> {
+    Mutant::from_name(name).ok_or_else(|| format!("unknown mutant `{name}`; see --list-mutants"))
+}
+
+impl ServeArgs {
+    /// The server configuration these arguments describe.
+    pub fn config(&self) -> ServeConfig {
+        ServeConfig {
+            bind: self.bind,
+            port: self.port,
+            seed: self.seed,
+            settle: Duration::from_millis(self.settle_ms),
+            throttle_tps: self.throttle_tps,
+            faults: self.faults,
+            mutant: self.mutant,
+            require_sigv4: self.require_sigv4.as_ref().map(|k| (k.access_key.clone(), k.secret.clone())),
+            log_requests: !self.quiet,
+            log_sink: None,
+            region: self.region.clone(),
+            account: self.account.clone(),
+        }
+    }
+}
+
+/// Writes the mutant catalogue, one `name  description` line each.
+pub fn list_mutants(out: &mut dyn Write) -> std::io::Result<()> {
+    let width = Mutant::ALL.iter().map(|m| m.name().len()).max().unwrap_or(0);
+    for m in Mutant::ALL {
+        writeln!(out, "{:width$}  {}", m.name(), m.description())?;
+    }
+    Ok(())
+}
+
+/// Runs `rekcon serve` until Ctrl-C, printing the URL it listens on to `out`.
+pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), ServeError> {
+    let io = |e: std::io::Error| ServeError::Io(e.to_string());
+    if args.list_mutants {
+        return list_mutants(out).map_err(io);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(io)?;
+    runtime.block_on(async {
+        let server = Server::start(args.config()).await?;
+        writeln!(out, "rekcon serve listening on {}", server.url()).map_err(io)?;
+        if let Some(m) = args.mutant {
+            writeln!(out, "planted bug: {} ({})", m.name(), m.description()).map_err(io)?;
+        }
+        out.flush().map_err(io)?;
+        let stopped = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        stopped.map_err(io)
+    })
+}

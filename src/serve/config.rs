@@ -1,0 +1,74 @@
+//! What a server is started with, and what can stop it from starting.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use super::log::LogSink;
+use super::mutant::Mutant;
+
+/// How to run the emulator. Every random decision derives from `seed`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on; loopback unless deliberately widened.
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Seed for generated ids, page tokens and injected faults.
+    pub seed: u64,
+    /// How long a user reads as `UPDATING` after a change to its faces.
+    pub settle: Duration,
+    /// Answer `ThrottlingException` beyond this many requests per rolling second.
+    pub throttle_tps: Option<u32>,
+    /// Probability per request of an injected fault (500, dropped connection or delay).
+    pub faults: f64,
+    /// The planted bug to answer with, if any.
+    pub mutant: Option<Mutant>,
+    /// Require SigV4 signed with this access key and secret.
+    pub require_sigv4: Option<(String, String)>,
+    /// Emit one log line per request.
+    pub log_requests: bool,
+    /// Where log lines go; stderr when `None`.
+    pub log_sink: Option<LogSink>,
+    /// Region in ARNs (and the expected SigV4 scope region is read from each request).
+    pub region: String,
+    /// Account in ARNs.
+    pub account: String,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            seed: 0,
+            settle: Duration::ZERO,
+            throttle_tps: None,
+            faults: 0.0,
+            mutant: None,
+            require_sigv4: None,
+            log_requests: false,
+            log_sink: None,
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound (in use, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    Config(String),
+    /// The runtime, the terminal or the signal handler failed.
+    #[error("i/o error: {0}")]
+    Io(String),
+}

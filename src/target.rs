@@ -1,0 +1,485 @@
+//! The SDK target: sends calls to an endpoint through `aws-sdk-rekognition` and hands back
+//! the raw HTTP response of the last attempt.
+//!
+//! This is the only module that imports `aws_sdk_rekognition` and `aws_config`. It executes
+//! and judges nothing: the runner judges what it returns.
+//!
+//! How the raw wire is read. One client-wide interceptor ([`WireTap`]) copies the status,
+//! three headers and the body of every attempt in `read_after_attempt`, after the SDK has
+//! loaded the body but before anything lenient happens to it. Per-call state lives in a
+//! tokio task-local, set around each call: the SDK runs interceptors inside the calling
+//! task, so no per-call plugin (`customize().interceptor(..)`) has to be built.
+//!
+//! How raw steps are sent. A raw step still goes through the SDK: a ListCollections call
+//! whose body and `X-Amz-Target` the same interceptor replaces in `modify_before_signing`,
+//! so the SDK signs, retries and times it exactly like a typed call. (Signing by hand with
+//! aws-sigv4 and sending with hyper would duplicate the retry and timeout logic.)
+
+use std::cell::RefCell;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_rekognition::config::Region;
+use aws_sdk_rekognition::primitives::Blob;
+use aws_sdk_rekognition::types;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::api::{self, Operation, Request};
+use crate::check::RawResponse;
+use crate::config::{Endpoint, TargetConfig};
+use crate::error::{Error, NoAnswer};
+
+/// Region used when neither the options nor the AWS configuration name one.
+const FALLBACK_REGION: &str = "us-east-1";
+
+/// One call to send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    /// A typed request, built with the SDK's own builders (the SDK fills in an absent
+    /// ClientRequestToken). Values the SDK cannot represent exactly (an integer beyond
+    /// i32, a float that is not an exact f32) are sent raw instead, byte for byte.
+    Typed(Request),
+    /// A signed request with this `X-Amz-Target` and body, byte for byte.
+    Raw {
+        /// The `X-Amz-Target` header.
+        target: String,
+        /// The body.
+        body: String,
+    },
+}
+
+impl Call {
+    /// The operation called, when it is one of the 16.
+    pub fn operation(&self) -> Option<Operation> {
+        match self {
+            Call::Typed(request) => Some(request.operation()),
+            Call::Raw { target, .. } => target.strip_prefix("RekognitionService.").and_then(Operation::from_name),
+        }
+    }
+
+    /// The `X-Amz-Target` header the call carries.
+    pub fn target_header(&self) -> String {
+        match self {
+            Call::Typed(request) => request.operation().target(),
+            Call::Raw { target, .. } => target.clone(),
+        }
+    }
+}
+
+/// A Rekognition endpoint reached through the SDK. Built once per run; cheap to share.
+#[derive(Debug, Clone)]
+pub struct Target {
+    client: aws_sdk_rekognition::Client,
+    region: String,
+    description: String,
+}
+
+/// Per-call state shared between [`Target::send`] and the interceptor.
+#[derive(Debug, Default)]
+struct Exchange {
+    /// For raw calls: the `X-Amz-Target` and body to send instead of the SDK's.
+    replace: Option<(String, Vec<u8>)>,
+    /// The last attempt's response; `None` when it got none.
+    response: Option<Attempt>,
+}
+
+/// What the last attempt got back.
+#[derive(Debug)]
+enum Attempt {
+    Read(RawResponse),
+    /// A response whose body could not be read (cut short, timed out).
+    Unreadable { status: u16 },
+}
+
+tokio::task_local! {
+    static EXCHANGE: RefCell<Exchange>;
+}
+
+/// Reads every attempt's raw response and, for raw calls, swaps in the raw body.
+#[derive(Debug)]
+struct WireTap;
+
+impl Intercept for WireTap {
+    fn name(&self) -> &'static str {
+        "rekcon-wire-tap"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let replacement = EXCHANGE.try_with(|exchange| exchange.borrow().replace.clone()).ok().flatten();
+        if let Some((target, body)) = replacement {
+            let request = context.request_mut();
+            request.headers_mut().try_insert("x-amz-target", target)?;
+            request.headers_mut().try_insert("content-length", body.len().to_string())?;
+            *request.body_mut() = SdkBody::from(body);
+        }
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt = context.response().map(|response| {
+            let status = response.status().as_u16();
+            match response.body().bytes() {
+                Some(body) => {
+                    let header = |name: &str| response.headers().get(name).map(str::to_string);
+                    Attempt::Read(RawResponse {
+                        status,
+                        content_type: header("content-type"),
+                        request_id: header("x-amzn-requestid"),
+                        error_type: header("x-amzn-errortype"),
+                        body: body.to_vec(),
+                    })
+                }
+                None => Attempt::Unreadable { status },
+            }
+        });
+        // Outside a `send` (no task-local) there is nobody to tell.
+        let _ = EXCHANGE.try_with(|exchange| exchange.borrow_mut().response = attempt);
+        Ok(())
+    }
+}
+
+/// A value the SDK's types cannot carry exactly; the call is then sent raw.
+#[derive(Debug)]
+struct Unrepresentable;
+
+fn int(value: Option<i64>) -> Result<Option<i32>, Unrepresentable> {
+    value.map(|v| i32::try_from(v).map_err(|_| Unrepresentable)).transpose()
+}
+
+fn float(value: Option<f64>) -> Result<Option<f32>, Unrepresentable> {
+    value
+        .map(|v| {
+            let narrow = v as f32;
+            if f64::from(narrow) == v || v.is_nan() { Ok(narrow) } else { Err(Unrepresentable) }
+        })
+        .transpose()
+}
+
+fn image(image: &Option<api::Image>) -> Option<types::Image> {
+    image.as_ref().map(|i| {
+        types::Image::builder()
+            .set_bytes(i.bytes.as_ref().map(|b| Blob::new(b.as_bytes().to_vec())))
+            .set_s3_object(i.s3_object.as_ref().map(|s| {
+                types::S3Object::builder()
+                    .set_bucket(s.bucket.clone())
+                    .set_name(s.name.clone())
+                    .set_version(s.version.clone())
+                    .build()
+            }))
+            .build()
+    })
+}
+
+/// Why an SDK call produced no response, for a [`NoAnswer`].
+fn failure<O, E: std::error::Error + 'static, R: std::fmt::Debug>(
+    result: Result<O, aws_sdk_rekognition::error::SdkError<E, R>>,
+) -> Option<String> {
+    result.err().map(|e| DisplayErrorContext(&e).to_string())
+}
+
+impl Target {
+    /// Builds the SDK client: aws-config's standard chain (environment, `--profile`,
+    /// `--region`) for external endpoints, fixed dummy credentials for the built-in
+    /// emulator; standard retries; connect, attempt and call timeouts.
+    pub async fn connect(config: &TargetConfig) -> Result<Target, Error> {
+        let mut retry = RetryConfig::standard().with_max_attempts(config.max_attempts.max(1));
+        if !config.is_aws() {
+            // A local endpoint answers fast; waiting seconds between attempts only slows runs.
+            retry = retry
+                .with_initial_backoff(std::time::Duration::from_millis(20))
+                .with_max_backoff(std::time::Duration::from_secs(1));
+        }
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(config.connect_timeout)
+            .operation_attempt_timeout(config.attempt_timeout)
+            .operation_timeout(config.operation_timeout)
+            .build();
+        let builder = match &config.endpoint {
+            Endpoint::BuiltIn(url) => {
+                let region = config.region.clone().unwrap_or_else(|| FALLBACK_REGION.into());
+                aws_sdk_rekognition::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new(region))
+                    .credentials_provider(local_credentials())
+                    .endpoint_url(url)
+            }
+            Endpoint::Url(url) => {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(url);
+                if let Some(region) = &config.region {
+                    loader = loader.region(Region::new(region.clone()));
+                }
+                if let Some(profile) = &config.profile {
+                    loader = loader.profile_name(profile);
+                }
+                let shared = loader.load().await;
+                let mut builder = aws_sdk_rekognition::config::Builder::from(&shared);
+                // An emulator usually ignores credentials; don't fail for lack of them.
+                let has_credentials = match shared.credentials_provider() {
+                    Some(provider) => provider.provide_credentials().await.is_ok(),
+                    None => false,
+                };
+                if !has_credentials {
+                    builder = builder.credentials_provider(local_credentials());
+                }
+                if shared.region().is_none() {
+                    builder = builder.region(Region::new(FALLBACK_REGION));
+                }
+                builder
+            }
+            Endpoint::Aws => {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                if let Some(region) = &config.region {
+                    loader = loader.region(Region::new(region.clone()));
+                }
+                if let Some(profile) = &config.profile {
+                    loader = loader.profile_name(profile);
+                }
+                let shared = loader.load().await;
+                if shared.region().is_none() {
+                    return Err(Error::Config(
+                        "no region for real AWS: pass --region or set one in the AWS configuration".into(),
+                    ));
+                }
+                aws_sdk_rekognition::config::Builder::from(&shared)
+            }
+        };
+        let conf = builder.retry_config(retry).timeout_config(timeouts).interceptor(WireTap).build();
+        let region = conf.region().map_or_else(|| FALLBACK_REGION.to_string(), |r| r.to_string());
+        let mut description = config.describe();
+        if matches!(config.endpoint, Endpoint::Aws) {
+            description = format!("real AWS ({region})");
+        }
+        Ok(Target { client: aws_sdk_rekognition::Client::from_conf(conf), region, description })
+    }
+
+    /// The signing region (ARNs the endpoint returns carry it).
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The endpoint for humans, without credentials.
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Sends one call and returns the raw response of its last attempt.
+    ///
+    /// [`NoAnswer`] when no response arrived (refused connection, timeout, DNS) or its body
+    /// could not be read; throttling and 5xx answers are returned as they are, for the
+    /// checks to classify.
+    pub async fn send(&self, call: &Call) -> Result<RawResponse, NoAnswer> {
+        let (replace, typed) = match call {
+            Call::Typed(request) => (None, Some(request)),
+            Call::Raw { target, body } => (Some((target.clone(), body.as_bytes().to_vec())), None),
+        };
+        let exchange = RefCell::new(Exchange { replace, response: None });
+        let (failure, exchange) = EXCHANGE
+            .scope(exchange, async {
+                let failure = match typed {
+                    Some(request) => match self.send_typed(request).await {
+                        Ok(failure) => failure,
+                        Err(Unrepresentable) => {
+                            let raw = (request.operation().target(), request.to_json().to_string().into_bytes());
+                            EXCHANGE.with(|e| e.borrow_mut().replace = Some(raw));
+                            failure(self.client.list_collections().send().await)
+                        }
+                    },
+                    None => failure(self.client.list_collections().send().await),
+                };
+                (failure, EXCHANGE.with(|e| std::mem::take(&mut *e.borrow_mut())))
+            })
+            .await;
+        match exchange.response {
+            Some(Attempt::Read(raw)) => Ok(raw),
+            Some(Attempt::Unreadable { status }) => {
+                Err(NoAnswer::new(format!("the body of an HTTP {status} response could not be read")))
+            }
+            None => Err(NoAnswer::new(failure.unwrap_or_else(|| "no response".into()))),
+        }
+    }
+
+    /// Deletes a collection, ignoring any answer (it may already be gone).
+    pub async fn delete_collection(&self, collection_id: &str) -> Result<(), NoAnswer> {
+        let request = Request::DeleteCollection(api::DeleteCollectionRequest { collection_id: Some(collection_id.into()) });
+        self.send(&Call::Typed(request)).await.map(drop)
+    }
+
+    /// Builds and sends a typed call; `Ok(Some(reason))` when the SDK reports a failure.
+    async fn send_typed(&self, request: &Request) -> Result<Option<String>, Unrepresentable> {
+        let c = &self.client;
+        Ok(match request {
+            Request::CreateCollection(r) => failure(
+                c.create_collection()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_tags(r.tags.as_ref().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+                    .send()
+                    .await,
+            ),
+            Request::DeleteCollection(r) => {
+                failure(c.delete_collection().set_collection_id(r.collection_id.clone()).send().await)
+            }
+            Request::DescribeCollection(r) => {
+                failure(c.describe_collection().set_collection_id(r.collection_id.clone()).send().await)
+            }
+            Request::ListCollections(r) => failure(
+                c.list_collections().set_next_token(r.next_token.clone()).set_max_results(int(r.max_results)?).send().await,
+            ),
+            Request::IndexFaces(r) => failure(
+                c.index_faces()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_image(image(&r.image))
+                    .set_external_image_id(r.external_image_id.clone())
+                    .set_detection_attributes(
+                        r.detection_attributes.as_ref().map(|a| a.iter().map(|s| types::Attribute::from(s.as_str())).collect()),
+                    )
+                    .set_max_faces(int(r.max_faces)?)
+                    .set_quality_filter(r.quality_filter.as_deref().map(types::QualityFilter::from))
+                    .send()
+                    .await,
+            ),
+            Request::ListFaces(r) => failure(
+                c.list_faces()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_next_token(r.next_token.clone())
+                    .set_max_results(int(r.max_results)?)
+                    .set_user_id(r.user_id.clone())
+                    .set_face_ids(r.face_ids.clone())
+                    .send()
+                    .await,
+            ),
+            Request::DeleteFaces(r) => failure(
+                c.delete_faces().set_collection_id(r.collection_id.clone()).set_face_ids(r.face_ids.clone()).send().await,
+            ),
+            Request::SearchFaces(r) => failure(
+                c.search_faces()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_face_id(r.face_id.clone())
+                    .set_max_faces(int(r.max_faces)?)
+                    .set_face_match_threshold(float(r.face_match_threshold)?)
+                    .send()
+                    .await,
+            ),
+            Request::SearchFacesByImage(r) => failure(
+                c.search_faces_by_image()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_image(image(&r.image))
+                    .set_max_faces(int(r.max_faces)?)
+                    .set_face_match_threshold(float(r.face_match_threshold)?)
+                    .set_quality_filter(r.quality_filter.as_deref().map(types::QualityFilter::from))
+                    .send()
+                    .await,
+            ),
+            Request::CreateUser(r) => failure(
+                c.create_user()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_user_id(r.user_id.clone())
+                    .set_client_request_token(r.client_request_token.clone())
+                    .send()
+                    .await,
+            ),
+            Request::DeleteUser(r) => failure(
+                c.delete_user()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_user_id(r.user_id.clone())
+                    .set_client_request_token(r.client_request_token.clone())
+                    .send()
+                    .await,
+            ),
+            Request::ListUsers(r) => failure(
+                c.list_users()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_max_results(int(r.max_results)?)
+                    .set_next_token(r.next_token.clone())
+                    .send()
+                    .await,
+            ),
+            Request::AssociateFaces(r) => failure(
+                c.associate_faces()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_user_id(r.user_id.clone())
+                    .set_face_ids(r.face_ids.clone())
+                    .set_user_match_threshold(float(r.user_match_threshold)?)
+                    .set_client_request_token(r.client_request_token.clone())
+                    .send()
+                    .await,
+            ),
+            Request::DisassociateFaces(r) => failure(
+                c.disassociate_faces()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_user_id(r.user_id.clone())
+                    .set_client_request_token(r.client_request_token.clone())
+                    .set_face_ids(r.face_ids.clone())
+                    .send()
+                    .await,
+            ),
+            Request::SearchUsers(r) => failure(
+                c.search_users()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_user_id(r.user_id.clone())
+                    .set_face_id(r.face_id.clone())
+                    .set_user_match_threshold(float(r.user_match_threshold)?)
+                    .set_max_users(int(r.max_users)?)
+                    .send()
+                    .await,
+            ),
+            Request::SearchUsersByImage(r) => failure(
+                c.search_users_by_image()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_image(image(&r.image))
+                    .set_user_match_threshold(float(r.user_match_threshold)?)
+                    .set_max_users(int(r.max_users)?)
+                    .set_quality_filter(r.quality_filter.as_deref().map(types::QualityFilter::from))
+                    .send()
+                    .await,
+            ),
+        })
+    }
+}
+
+/// Fixed credentials for endpoints that do not check them (never real ones).
+fn local_credentials() -> Credentials {
+    Credentials::new("AKIDREKCONLOCAL0000", "rekcon-local-not-a-secret", None, None, "rekcon-local")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_exact_values_go_through_the_sdk_types() {
+        assert_eq!(int(Some(5)).unwrap(), Some(5));
+        assert!(int(Some(i64::from(i32::MAX) + 1)).is_err());
+        assert_eq!(float(Some(70.5)).unwrap(), Some(70.5));
+        assert!(float(Some(0.1)).is_err());
+        assert!(float(Some(f64::NAN)).unwrap().is_some_and(f32::is_nan));
+    }
+
+    #[test]
+    fn raw_calls_name_their_operation() {
+        let call = Call::Raw { target: "RekognitionService.CreateUser".into(), body: "{}".into() };
+        assert_eq!(call.operation(), Some(Operation::CreateUser));
+        let call = Call::Raw { target: "RekognitionService.Nope".into(), body: "{}".into() };
+        assert_eq!(call.operation(), None);
+    }
+}
