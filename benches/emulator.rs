@@ -62,7 +62,10 @@ async fn run(secs: Duration) -> BenchResult {
     })
     .await?;
 
-    let face = ImageFace { person: "alice".into(), bounding_box: BoundingBox { left: 0.1, top: 0.1, width: 0.3, height: 0.4 } };
+    let face = ImageFace {
+        person: "alice".into(),
+        bounding_box: BoundingBox { left: 0.1, top: 0.1, width: 0.3, height: 0.4 },
+    };
     let image = Image::builder().bytes(Blob::new(fixture_png(&[face]))).build();
     let indexed = rek.index_faces().collection_id("bench-0").image(image).send().await?;
     let face_id = indexed.face_records()[0].face().and_then(|f| f.face_id()).ok_or("no FaceId")?.to_string();
@@ -72,12 +75,23 @@ async fn run(secs: Duration) -> BenchResult {
         let (rek, face_id) = (rek.clone(), face_id.clone());
         async move {
             if i % 2 == 0 {
-                let out = rek.associate_faces().collection_id("bench-0").user_id("u").face_ids(face_id).send().await?;
+                let out = rek
+                    .associate_faces()
+                    .collection_id("bench-0")
+                    .user_id("u")
+                    .face_ids(face_id)
+                    .send()
+                    .await?;
                 if out.associated_faces().len() != 1 {
                     return Err("face not associated".into());
                 }
             } else {
-                rek.disassociate_faces().collection_id("bench-0").user_id("u").face_ids(face_id).send().await?;
+                rek.disassociate_faces()
+                    .collection_id("bench-0")
+                    .user_id("u")
+                    .face_ids(face_id)
+                    .send()
+                    .await?;
             }
             Ok(())
         }
@@ -112,7 +126,11 @@ async fn run(secs: Duration) -> BenchResult {
 fn main() -> BenchResult {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run briefly then.
     let benching = std::env::args().any(|a| a == "--bench");
-    let secs = std::env::var("REKCON_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(if benching { 3 } else { 0 });
+    let secs = std::env::var("REKCON_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(if benching {
+        3
+    } else {
+        0
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(Duration::from_secs(secs)))
 }

@@ -87,9 +87,17 @@ pub struct WireVerdict {
 /// retries is no answer, never a verdict.
 fn is_transient(code: &ErrorCode) -> bool {
     match code {
-        ErrorCode::ThrottlingException | ErrorCode::ProvisionedThroughputExceededException | ErrorCode::InternalServerError => true,
+        ErrorCode::ThrottlingException
+        | ErrorCode::ProvisionedThroughputExceededException
+        | ErrorCode::InternalServerError => true,
         ErrorCode::Other(other) => {
-            matches!(other.as_str(), "ServiceUnavailable" | "ServiceUnavailableException" | "RequestTimeout" | "RequestTimeoutException")
+            matches!(
+                other.as_str(),
+                "ServiceUnavailable"
+                    | "ServiceUnavailableException"
+                    | "RequestTimeout"
+                    | "RequestTimeoutException"
+            )
         }
         _ => false,
     }
@@ -110,14 +118,18 @@ pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdi
     let mut unknowns = BTreeSet::new();
 
     let body = parse_body(&raw.body);
-    let error_code = (!success).then(|| error_code(raw, body.as_ref().ok().and_then(|b| b.as_ref()))).flatten();
+    let error_code =
+        (!success).then(|| error_code(raw, body.as_ref().ok().and_then(|b| b.as_ref()))).flatten();
     if !success {
         match &error_code {
             Some(code) if is_transient(code) => {
                 return Err(NoAnswer::new(format!("{code} (HTTP {}) after retries", raw.status)));
             }
             None if raw.status >= 500 || raw.status == 429 => {
-                return Err(NoAnswer::new(format!("HTTP {} without an error type, after retries", raw.status)));
+                return Err(NoAnswer::new(format!(
+                    "HTTP {} without an error type, after retries",
+                    raw.status
+                )));
             }
             _ => {}
         }
@@ -145,7 +157,11 @@ pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdi
         (true, Ok(Some(value))) => {
             if value.is_object() {
                 null_paths(&value, &mut String::new(), &mut |path| {
-                    mismatches.push(miss(path, "absent (members without a value are omitted, never null)", "null"));
+                    mismatches.push(miss(
+                        path,
+                        "absent (members without a value are omitted, never null)",
+                        "null",
+                    ));
                 });
                 Some(Observed::Success(value))
             } else {
@@ -157,27 +173,48 @@ pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdi
             let body = body.ok().flatten();
             let object = body.as_ref().and_then(Value::as_object);
             if object.is_none() {
-                mismatches.push(miss("(body)", "a JSON object with __type and Message", body.as_ref().map_or("an empty body".into(), render)));
+                mismatches.push(miss(
+                    "(body)",
+                    "a JSON object with __type and Message",
+                    body.as_ref().map_or("an empty body".into(), render),
+                ));
             }
             let member = |name: &str| object.and_then(|o| o.get(name));
             if !member("__type").is_some_and(Value::is_string) {
-                mismatches.push(miss("__type", "the error type", member("__type").map_or("absent".into(), render)));
+                mismatches.push(miss(
+                    "__type",
+                    "the error type",
+                    member("__type").map_or("absent".into(), render),
+                ));
             }
             let message = member("Message").or_else(|| member("message"));
             if !message.is_some_and(Value::is_string) {
-                mismatches.push(miss("Message", "an error message (Message or message)", message.map_or("absent".into(), render)));
+                mismatches.push(miss(
+                    "Message",
+                    "an error message (Message or message)",
+                    message.map_or("absent".into(), render),
+                ));
             }
             if member("Code").is_none() || member("Logref").is_none() {
                 unknowns.insert(Unknown::ErrorBodyMembers);
             }
-            if let (Some(header), Some(Value::String(in_body))) = (raw.error_type.as_deref(), member("__type"))
+            if let (Some(header), Some(Value::String(in_body))) =
+                (raw.error_type.as_deref(), member("__type"))
                 && ErrorCode::parse(header) != ErrorCode::parse(in_body)
             {
-                mismatches.push(miss("(header) x-amzn-ErrorType", format!("the body's __type {in_body}"), header));
+                mismatches.push(miss(
+                    "(header) x-amzn-ErrorType",
+                    format!("the body's __type {in_body}"),
+                    header,
+                ));
             }
             match &error_code {
                 Some(code) => check_error_status(code, raw.status, &mut mismatches, &mut unknowns),
-                None => mismatches.push(miss("__type", "an error type (__type, code or x-amzn-ErrorType)", "none")),
+                None => mismatches.push(miss(
+                    "__type",
+                    "an error type (__type, code or x-amzn-ErrorType)",
+                    "none",
+                )),
             }
             let message = message.and_then(Value::as_str).map(str::to_string);
             error_code.map(|code| Observed::Error(ApiError { code, message }))
@@ -186,7 +223,12 @@ pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdi
     Ok(WireVerdict { mismatches, unknowns, observed })
 }
 
-fn check_error_status(code: &ErrorCode, status: u16, mismatches: &mut Vec<Mismatch>, unknowns: &mut BTreeSet<Unknown>) {
+fn check_error_status(
+    code: &ErrorCode,
+    status: u16,
+    mismatches: &mut Vec<Mismatch>,
+    unknowns: &mut BTreeSet<Unknown>,
+) {
     let expected = code.http_status();
     match code {
         ErrorCode::ThrottlingException => {
@@ -200,7 +242,9 @@ fn check_error_status(code: &ErrorCode, status: u16, mismatches: &mut Vec<Mismat
                 mismatches.push(miss("(status)", format!("4xx or 5xx for {code}"), status.to_string()));
             }
         }
-        _ if status != expected => mismatches.push(miss("(status)", format!("{expected} for {code}"), status.to_string())),
+        _ if status != expected => {
+            mismatches.push(miss("(status)", format!("{expected} for {code}"), status.to_string()))
+        }
         _ => {}
     }
 }
@@ -283,7 +327,9 @@ impl Expectation {
     pub fn describe(&self) -> String {
         match self {
             Expectation::Success => "success".into(),
-            Expectation::Errors(codes) => codes.iter().map(ErrorCode::to_string).collect::<Vec<_>>().join(" or "),
+            Expectation::Errors(codes) => {
+                codes.iter().map(ErrorCode::to_string).collect::<Vec<_>>().join(" or ")
+            }
             Expectation::Response(body) => format!("success with {}", render(body)),
         }
     }
@@ -296,7 +342,11 @@ pub fn expectation_feasible(expectation: &Expectation, allowed: &Allowed) -> Opt
         Expectation::Errors(codes) => codes.iter().any(|c| allowed.errors.contains(c)),
     };
     (!feasible).then(|| {
-        miss("(outcome)", format!("the scenario expects {}", expectation.describe()), format!("the model allows only {}", allowed.describe()))
+        miss(
+            "(outcome)",
+            format!("the scenario expects {}", expectation.describe()),
+            format!("the model allows only {}", allowed.describe()),
+        )
     })
 }
 
@@ -306,7 +356,9 @@ pub fn expectation_met(expectation: &Expectation, observed: &Observed) -> Vec<Mi
         (Expectation::Success, Observed::Success(_)) => Vec::new(),
         (Expectation::Errors(codes), Observed::Error(e)) if codes.contains(&e.code) => Vec::new(),
         (Expectation::Response(expected), Observed::Success(body)) => partial_match(expected, body, ""),
-        (expectation, observed) => vec![miss("(outcome)", expectation.describe(), describe_observed(observed))],
+        (expectation, observed) => {
+            vec![miss("(outcome)", expectation.describe(), describe_observed(observed))]
+        }
     }
 }
 
@@ -352,8 +404,12 @@ fn multiset_match(want: &[Value], have: &[Value], path: &str) -> Vec<Mismatch> {
             format!("{} items: {}", have.len(), render(&Value::Array(have.to_vec()))),
         )];
     }
-    let fits: Vec<Vec<bool>> =
-        want.iter().map(|w| have.iter().enumerate().map(|(j, h)| partial_match(w, h, &item_path(j)).is_empty()).collect()).collect();
+    let fits: Vec<Vec<bool>> = want
+        .iter()
+        .map(|w| {
+            have.iter().enumerate().map(|(j, h)| partial_match(w, h, &item_path(j)).is_empty()).collect()
+        })
+        .collect();
     // Kuhn's augmenting paths: owner[j] is the expected item matched to actual item j.
     let mut owner: Vec<Option<usize>> = vec![None; have.len()];
     fn augment(i: usize, fits: &[Vec<bool>], owner: &mut [Option<usize>], seen: &mut [bool]) -> bool {
@@ -430,21 +486,35 @@ mod tests {
 
     #[test]
     fn errors_need_type_message_and_their_status() {
-        let v = wire(&raw(400, r#"{"__type": "ResourceNotFoundException", "Message": "gone"}"#), None).unwrap();
+        let v =
+            wire(&raw(400, r#"{"__type": "ResourceNotFoundException", "Message": "gone"}"#), None).unwrap();
         assert!(v.mismatches.is_empty(), "{:?}", v.mismatches);
         assert!(v.unknowns.contains(&Unknown::ErrorBodyMembers));
         let v = wire(&raw(404, r#"{"__type": "ResourceNotFoundException"}"#), None).unwrap();
         let paths: Vec<&str> = v.mismatches.iter().map(|m| m.path.as_str()).collect();
         assert_eq!(paths, ["Message", "(status)"]);
-        let v = wire(&raw(400, r#"{"__type": "ns#ConflictException:extra", "message": "m", "Code": "C", "Logref": "l"}"#), None).unwrap();
+        let v = wire(
+            &raw(
+                400,
+                r#"{"__type": "ns#ConflictException:extra", "message": "m", "Code": "C", "Logref": "l"}"#,
+            ),
+            None,
+        )
+        .unwrap();
         assert!(v.mismatches.is_empty() && v.unknowns.is_empty());
-        assert!(matches!(v.observed, Some(Observed::Error(ApiError { code: ErrorCode::ConflictException, .. }))));
+        assert!(matches!(
+            v.observed,
+            Some(Observed::Error(ApiError { code: ErrorCode::ConflictException, .. }))
+        ));
     }
 
     #[test]
     fn transient_answers_are_no_answer() {
         assert!(wire(&raw(500, r#"{"__type": "ThrottlingException", "Message": "slow"}"#), None).is_err());
-        assert!(wire(&raw(400, r#"{"__type": "ProvisionedThroughputExceededException", "Message": "m"}"#), None).is_err());
+        assert!(
+            wire(&raw(400, r#"{"__type": "ProvisionedThroughputExceededException", "Message": "m"}"#), None)
+                .is_err()
+        );
         assert!(wire(&raw(503, "<html>busy</html>"), None).is_err());
     }
 
@@ -460,10 +530,15 @@ mod tests {
 
     #[test]
     fn partial_match_semantics() {
-        let actual = json!({"Faces": [{"FaceId": "b", "UserId": "u"}, {"FaceId": "a"}], "NextToken": "t", "N": 2.0});
+        let actual =
+            json!({"Faces": [{"FaceId": "b", "UserId": "u"}, {"FaceId": "a"}], "NextToken": "t", "N": 2.0});
         assert!(partial_match(&json!({"Faces": [{"FaceId": "a"}, {"FaceId": "b"}]}), &actual, "").is_empty());
         assert!(partial_match(&json!({"N": 2}), &actual, "").is_empty());
-        let m = partial_match(&json!({"Faces": [{"FaceId": "a", "UserId": null}, {"FaceId": "b", "UserId": null}]}), &actual, "");
+        let m = partial_match(
+            &json!({"Faces": [{"FaceId": "a", "UserId": null}, {"FaceId": "b", "UserId": null}]}),
+            &actual,
+            "",
+        );
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].path, "Faces[0].UserId");
         assert_eq!(m[0].expected, "absent");
@@ -476,8 +551,14 @@ mod tests {
     #[test]
     fn feasibility_against_the_model() {
         let allowed = Allowed::error(ErrorCode::ResourceNotFoundException);
-        assert!(expectation_feasible(&Expectation::Errors(vec![ErrorCode::ConflictException]), &allowed).is_some());
-        assert!(expectation_feasible(&Expectation::Errors(vec![ErrorCode::ResourceNotFoundException]), &allowed).is_none());
+        assert!(
+            expectation_feasible(&Expectation::Errors(vec![ErrorCode::ConflictException]), &allowed)
+                .is_some()
+        );
+        assert!(
+            expectation_feasible(&Expectation::Errors(vec![ErrorCode::ResourceNotFoundException]), &allowed)
+                .is_none()
+        );
         assert!(expectation_feasible(&Expectation::Success, &allowed).is_some());
     }
 }

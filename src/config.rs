@@ -112,7 +112,10 @@ impl TargetConfig {
         match &self.endpoint {
             Endpoint::BuiltIn(url) => format!("built-in emulator at {}", redact_url(url)),
             Endpoint::Url(url) => redact_url(url),
-            Endpoint::Aws => format!("real AWS ({})", self.region.as_deref().unwrap_or("region from the AWS configuration")),
+            Endpoint::Aws => format!(
+                "real AWS ({})",
+                self.region.as_deref().unwrap_or("region from the AWS configuration")
+            ),
         }
     }
 }
@@ -194,7 +197,11 @@ impl RunConfig {
             (EndpointChoice::BuiltIn, Some(url)) => Endpoint::BuiltIn(url.to_string()),
             (EndpointChoice::BuiltIn, None) => Endpoint::BuiltIn(String::new()),
         };
-        TargetConfig { region: self.region.clone(), profile: self.profile.clone(), ..TargetConfig::new(endpoint) }
+        TargetConfig {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            ..TargetConfig::new(endpoint)
+        }
     }
 
     /// How a report spells the command that reproduces one scenario.
@@ -217,7 +224,11 @@ impl RunConfig {
 }
 
 /// Picks the endpoint from the flag, the SDK's environment variables and `--aws`.
-pub fn resolve_endpoint(flag: Option<String>, env: Option<(String, &'static str)>, aws: bool) -> Result<EndpointChoice, Error> {
+pub fn resolve_endpoint(
+    flag: Option<String>,
+    env: Option<(String, &'static str)>,
+    aws: bool,
+) -> Result<EndpointChoice, Error> {
     let chosen = match (flag.filter(|f| !f.trim().is_empty()), env) {
         (Some(url), _) => Some((url, "--endpoint-url")),
         (None, Some((url, source))) => Some((url, source)),
@@ -227,7 +238,10 @@ pub fn resolve_endpoint(flag: Option<String>, env: Option<(String, &'static str)
         Some((url, source)) => {
             let url = url.trim().to_string();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(Error::Config(format!("{source} must be an http:// or https:// URL, got {}", redact_url(&url))));
+                return Err(Error::Config(format!(
+                    "{source} must be an http:// or https:// URL, got {}",
+                    redact_url(&url)
+                )));
             }
             if is_aws_url(&url) && !aws {
                 return Err(Error::AwsNotConfirmed { endpoint: redact_url(&url) });
@@ -254,7 +268,9 @@ fn host(url: &str) -> &str {
 pub fn is_aws_url(url: &str) -> bool {
     let host = host(url).to_ascii_lowercase();
     let host = host.trim_end_matches('.');
-    ["amazonaws.com", "amazonaws.com.cn", "api.aws"].iter().any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
+    ["amazonaws.com", "amazonaws.com.cn", "api.aws"]
+        .iter()
+        .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
 }
 
 /// `url` without any `user:password@` part.
@@ -319,9 +335,12 @@ mod tests {
         assert!(is_aws_url("https://rekognition-fips.us-east-1.api.aws"));
         assert!(!is_aws_url("http://127.0.0.1:4566"));
         assert!(!is_aws_url("http://notamazonaws.com"));
-        let err = resolve_endpoint(Some("https://rekognition.us-east-1.amazonaws.com".into()), None, false).unwrap_err();
+        let err = resolve_endpoint(Some("https://rekognition.us-east-1.amazonaws.com".into()), None, false)
+            .unwrap_err();
         assert!(matches!(err, Error::AwsNotConfirmed { .. }));
-        assert!(resolve_endpoint(Some("https://rekognition.us-east-1.amazonaws.com".into()), None, true).is_ok());
+        assert!(
+            resolve_endpoint(Some("https://rekognition.us-east-1.amazonaws.com".into()), None, true).is_ok()
+        );
     }
 
     #[test]
@@ -331,7 +350,10 @@ mod tests {
             resolve_endpoint(Some("http://flag:1".into()), env.clone(), false).unwrap(),
             EndpointChoice::Url { url: "http://flag:1".into(), source: "--endpoint-url" }
         );
-        assert_eq!(resolve_endpoint(None, env, false).unwrap(), EndpointChoice::Url { url: "http://env:1".into(), source: "AWS_ENDPOINT_URL" });
+        assert_eq!(
+            resolve_endpoint(None, env, false).unwrap(),
+            EndpointChoice::Url { url: "http://env:1".into(), source: "AWS_ENDPOINT_URL" }
+        );
         assert_eq!(resolve_endpoint(None, None, true).unwrap(), EndpointChoice::Aws);
         assert_eq!(resolve_endpoint(None, None, false).unwrap(), EndpointChoice::BuiltIn);
         assert!(resolve_endpoint(Some("localhost:4566".into()), None, false).is_err());

@@ -504,7 +504,9 @@ fn render_opt(v: Option<&Value>) -> String {
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
@@ -586,8 +588,12 @@ impl Judge<'_> {
                 _ => Self::miss(path, describe(pat), actual),
             },
             (Pat::Fresh, Some(a)) => match a.as_str() {
-                Some(s) if is_lower_uuid(s) && !(self.known_id)(s) && self.fresh.insert(s.to_string()) => Vec::new(),
-                Some(s) if is_lower_uuid(s) => Self::miss(path, "a new id, not one already issued".into(), actual),
+                Some(s) if is_lower_uuid(s) && !(self.known_id)(s) && self.fresh.insert(s.to_string()) => {
+                    Vec::new()
+                }
+                Some(s) if is_lower_uuid(s) => {
+                    Self::miss(path, "a new id, not one already issued".into(), actual)
+                }
                 _ => Self::miss(path, describe(pat), actual),
             },
             (Pat::Obj { members, closed }, Some(a)) => self.object(members, *closed, a, path),
@@ -600,7 +606,8 @@ impl Judge<'_> {
     fn one_of(&mut self, options: &[Pat], actual: Option<&Value>, path: &mut Path) -> Vec<Mismatch> {
         let mut best: Option<(Vec<Mismatch>, Judge<'_>)> = None;
         for option in options {
-            let mut trial = Judge { known_id: self.known_id, binds: self.binds.clone(), fresh: self.fresh.clone() };
+            let mut trial =
+                Judge { known_id: self.known_id, binds: self.binds.clone(), fresh: self.fresh.clone() };
             let out = trial.value(option, actual, path);
             if out.is_empty() {
                 self.binds = trial.binds;
@@ -612,7 +619,9 @@ impl Judge<'_> {
             }
         }
         // Scalar alternatives all failing at the same place read best as one line.
-        let all_here = options.iter().all(|o| !matches!(o, Pat::Obj { .. } | Pat::Keyed(_) | Pat::Page(_) | Pat::List(_)));
+        let all_here = options
+            .iter()
+            .all(|o| !matches!(o, Pat::Obj { .. } | Pat::Keyed(_) | Pat::Page(_) | Pat::List(_)));
         if all_here {
             let expected = options.iter().map(describe).collect::<Vec<_>>().join(" or ");
             return Self::miss(path, expected, actual);
@@ -620,7 +629,13 @@ impl Judge<'_> {
         best.map(|(b, _)| b).unwrap_or_default()
     }
 
-    fn object(&mut self, members: &[(String, Pat)], closed: bool, actual: &Value, path: &Path) -> Vec<Mismatch> {
+    fn object(
+        &mut self,
+        members: &[(String, Pat)],
+        closed: bool,
+        actual: &Value,
+        path: &Path,
+    ) -> Vec<Mismatch> {
         let Some(map) = actual.as_object() else {
             return Self::miss(path, "an object".into(), Some(actual));
         };
@@ -651,7 +666,11 @@ impl Judge<'_> {
             out.extend(self.value(item, array.get(i), &mut path.index(i)));
         }
         for (i, extra) in array.iter().enumerate().skip(items.len()) {
-            out.push(Mismatch { path: path.index(i).0, expected: "no such item".into(), actual: render(extra) });
+            out.push(Mismatch {
+                path: path.index(i).0,
+                expected: "no such item".into(),
+                actual: render(extra),
+            });
         }
         out
     }
@@ -665,27 +684,47 @@ impl Judge<'_> {
         for (i, item) in array.iter().enumerate() {
             let item_path = path.index(i);
             let Some(key) = key_of(item, &keyed.key_path) else {
-                out.push(Mismatch { path: item_path.0, expected: "an item with a key".into(), actual: render(item) });
+                out.push(Mismatch {
+                    path: item_path.0,
+                    expected: "an item with a key".into(),
+                    actual: render(item),
+                });
                 continue;
             };
             if !seen.insert(key.clone()) {
-                out.push(Mismatch { path: item_path.0, expected: format!("{key} listed once"), actual: render(item) });
+                out.push(Mismatch {
+                    path: item_path.0,
+                    expected: format!("{key} listed once"),
+                    actual: render(item),
+                });
                 continue;
             }
             match keyed.items.iter().find(|k| k.key == key) {
                 Some(k) => out.extend(self.value(&k.pat, Some(item), &mut item_path.clone())),
-                None => out.push(Mismatch { path: item_path.0, expected: "no such item".into(), actual: render(item) }),
+                None => out.push(Mismatch {
+                    path: item_path.0,
+                    expected: "no such item".into(),
+                    actual: render(item),
+                }),
             }
         }
         if let Some(max) = keyed.max_len
             && array.len() > max
         {
-            out.push(Mismatch { path: path.0.clone(), expected: format!("at most {max} items"), actual: format!("{} items", array.len()) });
+            out.push(Mismatch {
+                path: path.0.clone(),
+                expected: format!("at most {max} items"),
+                actual: format!("{} items", array.len()),
+            });
         }
         let truncated = keyed.max_len.is_some_and(|max| array.len() >= max);
         if !truncated {
-            let missing: Vec<&str> =
-                keyed.items.iter().filter(|k| k.required && !seen.contains(&k.key)).map(|k| k.key.as_str()).collect();
+            let missing: Vec<&str> = keyed
+                .items
+                .iter()
+                .filter(|k| k.required && !seen.contains(&k.key))
+                .map(|k| k.key.as_str())
+                .collect();
             if !missing.is_empty() {
                 out.push(Mismatch {
                     path: path.0.clone(),
@@ -695,7 +734,8 @@ impl Judge<'_> {
             }
         }
         if let Some(field) = keyed.sorted_desc_by {
-            let values: Vec<f64> = array.iter().filter_map(|v| v.get(field).and_then(Value::as_f64)).collect();
+            let values: Vec<f64> =
+                array.iter().filter_map(|v| v.get(field).and_then(Value::as_f64)).collect();
             if let Some(i) = values.windows(2).position(|w| w[0] < w[1]) {
                 out.push(Mismatch {
                     path: path.index(i + 1).member(field).0,
@@ -728,7 +768,11 @@ impl Judge<'_> {
         for (i, item) in items.iter().enumerate() {
             let item_path = items_path.index(i);
             let Some(key) = key_of(item, &page.key_path) else {
-                out.push(Mismatch { path: item_path.0, expected: "an item with a key".into(), actual: render(item) });
+                out.push(Mismatch {
+                    path: item_path.0,
+                    expected: "an item with a key".into(),
+                    actual: render(item),
+                });
                 continue;
             };
             if page.exclude.contains(&key) || keys.contains(&key) {
@@ -738,11 +782,19 @@ impl Judge<'_> {
                     actual: render(item),
                 });
             } else if page.forbidden.contains(&key) {
-                out.push(Mismatch { path: item_path.0, expected: "no deleted item".into(), actual: render(item) });
+                out.push(Mismatch {
+                    path: item_path.0,
+                    expected: "no deleted item".into(),
+                    actual: render(item),
+                });
             } else if let Some((_, pat)) = page.candidates.iter().find(|(k, _)| *k == key) {
                 out.extend(self.value(pat, Some(item), &mut item_path.clone()));
             } else if !page.allow_foreign {
-                out.push(Mismatch { path: item_path.0, expected: "no such item".into(), actual: render(item) });
+                out.push(Mismatch {
+                    path: item_path.0,
+                    expected: "no such item".into(),
+                    actual: render(item),
+                });
             }
             keys.push(key);
         }
@@ -816,7 +868,11 @@ impl Judge<'_> {
         }
         for (name, v) in map {
             if !known.contains(&name.as_str()) {
-                out.push(Mismatch { path: path.member(name).0, expected: "no such member".into(), actual: render(v) });
+                out.push(Mismatch {
+                    path: path.member(name).0,
+                    expected: "no such member".into(),
+                    actual: render(v),
+                });
             }
         }
         out
@@ -905,7 +961,8 @@ mod tests {
             "UnsuccessfulFaceAssociations",
             Pat::List(vec![obj(vec![("Reasons", Pat::List(vec![Pat::Eq(json!("FACE_NOT_FOUND"))]))])]),
         )]);
-        let got = judge(pat, json!({"UnsuccessfulFaceAssociations": [{"Reasons": ["LOW_MATCH_CONFIDENCE"]}]}));
+        let got =
+            judge(pat, json!({"UnsuccessfulFaceAssociations": [{"Reasons": ["LOW_MATCH_CONFIDENCE"]}]}));
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].path, "UnsuccessfulFaceAssociations[0].Reasons[0]");
         assert_eq!(got[0].expected, "\"FACE_NOT_FOUND\"");
@@ -928,7 +985,10 @@ mod tests {
 
     #[test]
     fn one_of_reports_scalar_alternatives_on_one_line() {
-        let pat = Pat::OneOf { options: vec![Pat::Eq(json!("UPDATING")), Pat::Eq(json!("ACTIVE"))], choice: Choice::Free };
+        let pat = Pat::OneOf {
+            options: vec![Pat::Eq(json!("UPDATING")), Pat::Eq(json!("ACTIVE"))],
+            choice: Choice::Free,
+        };
         assert!(judge(pat.clone(), json!("ACTIVE")).is_empty());
         let got = judge(pat, json!("CREATED"));
         assert_eq!(got[0].expected, "\"UPDATING\" or \"ACTIVE\"");
@@ -1005,7 +1065,10 @@ mod tests {
     #[test]
     fn pages_catch_skips_repeats_and_oversize() {
         let u = |k: &str| json!({"UserId": k});
-        assert!(judge(users_page(&[], Some(2)), json!({"Users": [u("u1"), u("u2")], "NextToken": "x"})).is_empty());
+        assert!(
+            judge(users_page(&[], Some(2)), json!({"Users": [u("u1"), u("u2")], "NextToken": "x"}))
+                .is_empty()
+        );
         assert!(judge(users_page(&["u1", "u2"], None), json!({"Users": [u("u3")]})).is_empty());
         let skip = judge(users_page(&["u1"], None), json!({"Users": [u("u3")]}));
         assert!(skip[0].expected.contains("u2"), "{skip:?}");
@@ -1036,15 +1099,33 @@ mod tests {
         let got = allowed.judge(&err(ErrorCode::ResourceNotFoundException), &|_| false).unwrap_err();
         assert_eq!(got[0].path, "__type");
         assert!(allowed.judge(&Observed::Success(json!({})), &|_| false).is_err());
-        assert_eq!(allowed.touched_unknowns().into_iter().collect::<Vec<_>>(), [Unknown::ValidationErrorType]);
+        assert_eq!(
+            allowed.touched_unknowns().into_iter().collect::<Vec<_>>(),
+            [Unknown::ValidationErrorType]
+        );
     }
 
     #[test]
     fn collection_arns_with_and_without_prefix() {
-        let rule = |p| Pat::Str(StrRule::CollectionArn { with_arn_prefix: p, collection: "c1".into(), region: None, account: None });
+        let rule = |p| {
+            Pat::Str(StrRule::CollectionArn {
+                with_arn_prefix: p,
+                collection: "c1".into(),
+                region: None,
+                account: None,
+            })
+        };
         assert!(judge(rule(false), json!("aws:rekognition:us-west-2:123456789012:collection/c1")).is_empty());
-        assert_eq!(judge(rule(false), json!("arn:aws:rekognition:us-west-2:123456789012:collection/c1")).len(), 1);
-        assert!(judge(rule(true), json!("arn:aws:rekognition:us-west-2:123456789012:collection/c1")).is_empty());
-        assert_eq!(judge(rule(true), json!("arn:aws:rekognition:us-west-2:123456789012:collection/c2")).len(), 1);
+        assert_eq!(
+            judge(rule(false), json!("arn:aws:rekognition:us-west-2:123456789012:collection/c1")).len(),
+            1
+        );
+        assert!(
+            judge(rule(true), json!("arn:aws:rekognition:us-west-2:123456789012:collection/c1")).is_empty()
+        );
+        assert_eq!(
+            judge(rule(true), json!("arn:aws:rekognition:us-west-2:123456789012:collection/c2")).len(),
+            1
+        );
     }
 }

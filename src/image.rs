@@ -117,7 +117,10 @@ pub fn parse_declaration(text: &str) -> Result<Vec<ImageFace>, String> {
             if person.is_empty() {
                 return Err(format!("`{entry}` names no person"));
             }
-            Ok(ImageFace { person: person.to_string(), bounding_box: BoundingBox { left, top, width, height } })
+            Ok(ImageFace {
+                person: person.to_string(),
+                bounding_box: BoundingBox { left, top, width, height },
+            })
         })
         .collect()
 }
@@ -234,7 +237,10 @@ mod tests {
     use super::*;
 
     fn face(person: &str, w: f64) -> ImageFace {
-        ImageFace { person: person.into(), bounding_box: BoundingBox { left: 0.1, top: 0.1, width: w, height: w } }
+        ImageFace {
+            person: person.into(),
+            bounding_box: BoundingBox { left: 0.1, top: 0.1, width: w, height: w },
+        }
     }
 
     #[test]

@@ -7,17 +7,17 @@
 //! the model advances along what the endpoint actually did.
 
 pub mod api;
+pub mod check;
+pub mod config;
+pub mod error;
 pub mod expect;
-pub mod unknown;
+pub mod fuzz;
 pub mod image;
 pub mod model;
-pub mod fuzz;
-pub mod serve;
-pub mod error;
-pub mod config;
-pub mod scenario;
-pub mod check;
-pub mod target;
 pub mod report;
-pub mod transcript;
 pub mod runner;
+pub mod scenario;
+pub mod serve;
+pub mod target;
+pub mod transcript;
+pub mod unknown;

@@ -53,7 +53,9 @@ impl Repro {
     pub fn command(&self, scenario_name: &str) -> String {
         match self {
             Repro::Cli { flags } => format!("rekcon run {scenario_name}{flags}"),
-            Repro::CargoTest { env } => format!("{env}cargo test --test conformance -- {} --exact", test_name(scenario_name)),
+            Repro::CargoTest { env } => {
+                format!("{env}cargo test --test conformance -- {} --exact", test_name(scenario_name))
+            }
         }
     }
 }
@@ -223,7 +225,11 @@ impl ScenarioReport {
         ScenarioReport {
             name: name.to_string(),
             path: error.path.clone(),
-            verdict: Verdict::BadScenario { line: error.line, column: error.column, reason: error.to_string() },
+            verdict: Verdict::BadScenario {
+                line: error.line,
+                column: error.column,
+                reason: error.to_string(),
+            },
             records: Vec::new(),
             unknowns: BTreeSet::new(),
             collections: BTreeMap::new(),
@@ -254,9 +260,10 @@ impl ScenarioReport {
     /// The record of the call that decided the verdict, if any.
     pub fn deciding_record(&self) -> Option<&StepRecord> {
         match self.verdict {
-            Verdict::Pass | Verdict::BadScenario { .. } | Verdict::HarnessError { .. } | Verdict::NotRun { .. } => {
-                self.records.last().filter(|r| r.note.is_some())
-            }
+            Verdict::Pass
+            | Verdict::BadScenario { .. }
+            | Verdict::HarnessError { .. }
+            | Verdict::NotRun { .. } => self.records.last().filter(|r| r.note.is_some()),
             _ => self.records.last(),
         }
     }
@@ -264,7 +271,9 @@ impl ScenarioReport {
     /// `file:line` of the deciding step (`scenarios/users/x.yaml:23`).
     pub fn location(&self) -> String {
         match &self.verdict {
-            Verdict::Diverged { line, .. } | Verdict::Contradiction { line, .. } | Verdict::NoAnswer { line, .. } => {
+            Verdict::Diverged { line, .. }
+            | Verdict::Contradiction { line, .. }
+            | Verdict::NoAnswer { line, .. } => {
                 format!("{}:{line}", self.path.display())
             }
             Verdict::BadScenario { line, .. } if *line > 0 => format!("{}:{line}", self.path.display()),
@@ -291,7 +300,12 @@ impl ScenarioReport {
                 );
             }
             Verdict::NoAnswer { step, reason, .. } => {
-                let _ = writeln!(out, "{}: no answer at step {step} ({}){call}: {reason}", self.name, self.location());
+                let _ = writeln!(
+                    out,
+                    "{}: no answer at step {step} ({}){call}: {reason}",
+                    self.name,
+                    self.location()
+                );
             }
             Verdict::BadScenario { reason, .. } => {
                 let _ = writeln!(out, "{}: bad scenario: {reason}", self.name);
@@ -392,7 +406,11 @@ impl RunReport {
         }
         let unknowns = self.unknowns();
         if !unknowns.is_empty() {
-            let _ = writeln!(out, "unsettled: needs a real-AWS recording ({} points this run leaned on)", unknowns.len());
+            let _ = writeln!(
+                out,
+                "unsettled: needs a real-AWS recording ({} points this run leaned on)",
+                unknowns.len()
+            );
             for u in unknowns {
                 let _ = writeln!(out, "  {} — {}", u.tag(), u.question());
             }
@@ -410,9 +428,12 @@ impl RunReport {
         for s in &self.scenarios {
             *counts.entry(s.verdict.label()).or_default() += 1;
         }
-        let order = ["pass", "diverged", "contradiction", "bad scenario", "no answer", "harness error", "not run"];
-        let parts: Vec<String> =
-            order.iter().filter_map(|label| counts.get(label).map(|n| format!("{n} {}", plural(label, *n)))).collect();
+        let order =
+            ["pass", "diverged", "contradiction", "bad scenario", "no answer", "harness error", "not run"];
+        let parts: Vec<String> = order
+            .iter()
+            .filter_map(|label| counts.get(label).map(|n| format!("{n} {}", plural(label, *n))))
+            .collect();
         let parts = if parts.is_empty() { "no scenarios".to_string() } else { parts.join(", ") };
         let interrupted = if self.interrupted { " (interrupted)" } else { "" };
         let _ = writeln!(out, "{parts} in {:.2}s{interrupted}", self.duration.as_secs_f64());
@@ -470,7 +491,9 @@ impl RunReport {
             let mut status = match &s.verdict {
                 Verdict::Pass => TestCaseStatus::success(),
                 Verdict::NotRun { .. } => TestCaseStatus::skipped(),
-                Verdict::Diverged { .. } | Verdict::Contradiction { .. } => TestCaseStatus::non_success(NonSuccessKind::Failure),
+                Verdict::Diverged { .. } | Verdict::Contradiction { .. } => {
+                    TestCaseStatus::non_success(NonSuccessKind::Failure)
+                }
                 _ => TestCaseStatus::non_success(NonSuccessKind::Error),
             };
             if !s.passed() {
@@ -479,7 +502,9 @@ impl RunReport {
                 status.set_description(s.explain());
             }
             let mut case = TestCase::new(s.name.replace('/', "::"), status);
-            case.set_classname(s.name.rsplit_once('/').map_or("scenarios", |(dir, _)| dir).replace('/', "::"));
+            case.set_classname(
+                s.name.rsplit_once('/').map_or("scenarios", |(dir, _)| dir).replace('/', "::"),
+            );
             case.set_time(s.duration);
             suite.add_test_case(case);
         }
@@ -512,7 +537,8 @@ fn plural(label: &str, n: usize) -> String {
 
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Write { path: path.to_path_buf(), source })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|source| Error::Write { path: path.to_path_buf(), source })?;
     }
     std::fs::write(path, text).map_err(|source| Error::Write { path: path.to_path_buf(), source })
 }
@@ -522,7 +548,9 @@ fn shorten_long_strings(value: Value) -> Value {
     match value {
         Value::String(s) if s.len() > 200 => Value::String(format!("<{} characters>", s.len())),
         Value::Array(items) => Value::Array(items.into_iter().map(shorten_long_strings).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, shorten_long_strings(v))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, shorten_long_strings(v))).collect())
+        }
         other => other,
     }
 }
@@ -545,7 +573,11 @@ mod tests {
             expectation: None,
             findings: vec![Finding::new(
                 Layer::Model,
-                Mismatch { path: "UserStatus".into(), expected: "\"UPDATING\"".into(), actual: "\"ACTIVE\"".into() },
+                Mismatch {
+                    path: "UserStatus".into(),
+                    expected: "\"UPDATING\"".into(),
+                    actual: "\"ACTIVE\"".into(),
+                },
             )],
             unknowns: BTreeSet::new(),
             no_answer: None,

@@ -141,11 +141,19 @@ impl Runner {
                 StepOutcome::Conformed => continue,
                 StepOutcome::Diverged => Verdict::Diverged { step: step.index, line: step.line },
                 StepOutcome::Contradiction => Verdict::Contradiction { step: step.index, line: step.line },
-                StepOutcome::NoAnswer(no) => Verdict::NoAnswer { step: step.index, line: step.line, reason: no.reason },
+                StepOutcome::NoAnswer(no) => {
+                    Verdict::NoAnswer { step: step.index, line: step.line, reason: no.reason }
+                }
                 StepOutcome::BadStep(reason) => Verdict::BadScenario {
                     line: step.line,
                     column: step.column,
-                    reason: format!("{}:{}:{}: step {}: {reason}", scenario.path.display(), step.line, step.column, step.index),
+                    reason: format!(
+                        "{}:{}:{}: step {}: {reason}",
+                        scenario.path.display(),
+                        step.line,
+                        step.column,
+                        step.index
+                    ),
                 },
             };
             break;
@@ -219,7 +227,12 @@ impl Runner {
             .zip(scenarios)
             .map(|(report, s)| {
                 report.unwrap_or_else(|| {
-                    ScenarioReport::without_result(&s.name, &s.path, Verdict::NotRun { reason: "interrupted".into() }, &self.settings.repro)
+                    ScenarioReport::without_result(
+                        &s.name,
+                        &s.path,
+                        Verdict::NotRun { reason: "interrupted".into() },
+                        &self.settings.repro,
+                    )
                 })
             })
             .collect();
@@ -334,7 +347,10 @@ impl Session<'_> {
                 Some(value) => self.bindings.capture(&capture.name, value),
                 None => {
                     let got = observed.as_ref().map_or_else(|| "nothing".into(), check::describe_observed);
-                    let reason = format!("capture `{}`: the answer has no value at `{}` (got {got})", capture.name, capture.path);
+                    let reason = format!(
+                        "capture `{}`: the answer has no value at `{}` (got {got})",
+                        capture.name, capture.path
+                    );
                     if let Some(record) = self.records.last_mut() {
                         record.note = Some(reason.clone());
                     }
@@ -346,7 +362,12 @@ impl Session<'_> {
     }
 
     /// Sends one typed request through the checked path (for generated calls: the fuzzer).
-    pub async fn call_request(&mut self, request: Request, expectation: Option<Expectation>, step: usize) -> StepOutcome {
+    pub async fn call_request(
+        &mut self,
+        request: Request,
+        expectation: Option<Expectation>,
+        step: usize,
+    ) -> StepOutcome {
         let place = Place { step, line: 0, settle_poll: false };
         self.call(Call::Typed(request.clone()), Some(request), expectation, place).await
     }
@@ -354,8 +375,13 @@ impl Session<'_> {
     /// Deletes the collections this session created; when `passed`, skips those the model
     /// saw deleted.
     pub async fn cleanup(&mut self, passed: bool) {
-        let mine: Vec<String> =
-            self.runner.created_collections().into_iter().filter(|(_, o)| *o == self.ordinal).map(|(id, _)| id).collect();
+        let mine: Vec<String> = self
+            .runner
+            .created_collections()
+            .into_iter()
+            .filter(|(_, o)| *o == self.ordinal)
+            .map(|(id, _)| id)
+            .collect();
         for id in mine {
             if passed && !self.model.collections().contains_key(&id) {
                 self.runner.forget(&id);
@@ -373,7 +399,8 @@ impl Session<'_> {
         match &step.action {
             Action::Call { operation, request } => {
                 let body = request.render(&self.bindings).map_err(|e| e.0)?;
-                let request = Request::from_json(*operation, &body).map_err(|e| format!("{operation}: {e}"))?;
+                let request =
+                    Request::from_json(*operation, &body).map_err(|e| format!("{operation}: {e}"))?;
                 Ok((Call::Typed(request.clone()), Some(request)))
             }
             Action::Raw { target, body } => {
@@ -381,24 +408,29 @@ impl Session<'_> {
                     RawBody::Text(text) => text.render_string(&self.bindings).map_err(|e| e.0)?,
                     RawBody::Json(template) => template.render(&self.bindings).map_err(|e| e.0)?.to_string(),
                 };
-                let request = target
-                    .operation
-                    .and_then(|op| serde_json::from_str::<Value>(&body).ok().and_then(|json| Request::from_json(op, &json).ok()));
+                let request = target.operation.and_then(|op| {
+                    serde_json::from_str::<Value>(&body)
+                        .ok()
+                        .and_then(|json| Request::from_json(op, &json).ok())
+                });
                 Ok((Call::Raw { target: target.header.clone(), body }, request))
             }
         }
     }
 
     fn bad_step(&mut self, place: Place, call: Option<&Call>, reason: String) -> StepOutcome {
-        self.records.push(StepRecord {
-            note: Some(reason.clone()),
-            ..blank_record(place, call)
-        });
+        self.records.push(StepRecord { note: Some(reason.clone()), ..blank_record(place, call) });
         StepOutcome::BadStep(reason)
     }
 
     /// The checked path every call takes: guard, settle, send, check, record.
-    async fn call(&mut self, call: Call, request: Option<Request>, expectation: Option<Expectation>, place: Place) -> StepOutcome {
+    async fn call(
+        &mut self,
+        call: Call,
+        request: Option<Request>,
+        expectation: Option<Expectation>,
+        place: Place,
+    ) -> StepOutcome {
         let started = Instant::now();
         if let Some(collection) = created_collection(&call, request.as_ref()) {
             if self.runner.settings.require_run_prefix && !collection.starts_with(&self.runner.run_prefix()) {
@@ -438,7 +470,8 @@ impl Session<'_> {
         {
             record.findings.push(Finding::new(Layer::Scenario, m));
         }
-        let outcome = self.send_and_judge(&call, request.as_ref(), &allowed, expectation.as_ref(), &mut record).await;
+        let outcome =
+            self.send_and_judge(&call, request.as_ref(), &allowed, expectation.as_ref(), &mut record).await;
         record.duration = started.elapsed();
         self.unknowns.extend(record.unknowns.iter().copied());
         self.records.push(record);
@@ -477,7 +510,10 @@ impl Session<'_> {
                     let judgement = self.model.observe(r, allowed, observed);
                     (judgement.mismatches, judgement.unknowns)
                 }
-                None => (allowed.judge(observed, &|_| false).err().unwrap_or_default(), allowed.touched_unknowns()),
+                None => (
+                    allowed.judge(observed, &|_| false).err().unwrap_or_default(),
+                    allowed.touched_unknowns(),
+                ),
             };
             record.findings.extend(mismatches.into_iter().map(|m| Finding::new(Layer::Model, m)));
             record.unknowns.extend(unknowns);
@@ -513,14 +549,17 @@ impl Session<'_> {
                     max_results: None,
                     next_token: token,
                 });
-                let outcome = Box::pin(self.call(Call::Typed(request.clone()), Some(request), None, poll_place)).await;
+                let outcome =
+                    Box::pin(self.call(Call::Typed(request.clone()), Some(request), None, poll_place)).await;
                 polls += 1;
                 if outcome != StepOutcome::Conformed {
                     return Err(outcome);
                 }
                 let record = self.records.pop();
                 token = match record.and_then(|r| r.observed) {
-                    Some(Observed::Success(body)) => body.get("NextToken").and_then(Value::as_str).map(str::to_string),
+                    Some(Observed::Success(body)) => {
+                        body.get("NextToken").and_then(Value::as_str).map(str::to_string)
+                    }
                     _ => None,
                 };
                 if token.is_none() {
@@ -614,7 +653,9 @@ pub fn select(root: &Path, filters: &[String], tags: &[String]) -> Result<Select
             continue;
         }
         match loader.load(file) {
-            Ok(s) if tags.is_empty() || s.tags.iter().any(|t| tags.contains(t)) => selection.scenarios.push(Arc::new(s)),
+            Ok(s) if tags.is_empty() || s.tags.iter().any(|t| tags.contains(t)) => {
+                selection.scenarios.push(Arc::new(s))
+            }
             Ok(_) => {}
             Err(e) => selection.broken.push((file.name.clone(), e)),
         }
@@ -640,7 +681,13 @@ impl Matcher {
             };
             if let Some(relative) = relative {
                 let name = scenario::scenario_name(Path::new(""), &relative);
-                return if is_file { Matcher::Exact(name) } else if name.is_empty() { Matcher::Prefix(String::new()) } else { Matcher::Prefix(format!("{name}/")) };
+                return if is_file {
+                    Matcher::Exact(name)
+                } else if name.is_empty() {
+                    Matcher::Prefix(String::new())
+                } else {
+                    Matcher::Prefix(format!("{name}/"))
+                };
             }
         }
         let filter = filter.trim_end_matches(".yaml").replace("::", "/");
@@ -695,13 +742,15 @@ async fn run_configured(config: RunConfig) -> u8 {
         return EXIT_BAD_INPUT;
     }
     let emulator = match config.endpoint {
-        EndpointChoice::BuiltIn => match crate::serve::Server::start(crate::serve::ServeConfig::default()).await {
-            Ok(server) => Some(server),
-            Err(e) => {
-                eprintln!("rekcon run: {}", crate::error::Error::Emulator(e.to_string()));
-                return EXIT_BAD_INPUT;
+        EndpointChoice::BuiltIn => {
+            match crate::serve::Server::start(crate::serve::ServeConfig::default()).await {
+                Ok(server) => Some(server),
+                Err(e) => {
+                    eprintln!("rekcon run: {}", crate::error::Error::Emulator(e.to_string()));
+                    return EXIT_BAD_INPUT;
+                }
             }
-        },
+        }
         _ => None,
     };
     let target_config = config.target(emulator.as_ref().map(|s| s.url()).as_deref());

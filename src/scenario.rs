@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
@@ -189,7 +189,10 @@ impl ValuePath {
             loop {
                 let (index, after) =
                     rest.split_once(']').ok_or_else(|| format!("path `{text}` has an unclosed `[`"))?;
-                let index = index.trim().parse::<usize>().map_err(|_| format!("path `{text}`: `{index}` is not an index"))?;
+                let index = index
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("path `{text}`: `{index}` is not an index"))?;
                 segments.push(Segment::Index(index));
                 if after.is_empty() {
                     break;
@@ -283,7 +286,11 @@ impl Bindings {
     /// Bindings for `scenario`: collection `c` becomes `{collection_prefix}c`.
     pub fn new(scenario: &Scenario, collection_prefix: &str) -> Bindings {
         Bindings {
-            collections: scenario.collections.iter().map(|c| (c.clone(), format!("{collection_prefix}{c}"))).collect(),
+            collections: scenario
+                .collections
+                .iter()
+                .map(|c| (c.clone(), format!("{collection_prefix}{c}")))
+                .collect(),
             images: scenario.images.iter().map(|f| (f.name.clone(), Arc::clone(&f.base64))).collect(),
             captures: BTreeMap::new(),
         }
@@ -316,7 +323,9 @@ impl Template {
         match self {
             Template::Const(v) => Ok(v.clone()),
             Template::Text(text) => text.render_value(bindings),
-            Template::Array(items) => items.iter().map(|t| t.render(bindings)).collect::<Result<_, _>>().map(Value::Array),
+            Template::Array(items) => {
+                items.iter().map(|t| t.render(bindings)).collect::<Result<_, _>>().map(Value::Array)
+            }
             Template::Object(members) => {
                 let mut map = Map::with_capacity(members.len());
                 for (name, t) in members {
@@ -404,11 +413,13 @@ fn parse_text(s: &str) -> Result<Text, String> {
 fn parse_reference(inner: &str) -> Result<Part, String> {
     if let Some((function, args)) = inner.split_once('(') {
         let args = args.strip_suffix(')').ok_or_else(|| format!("`${{{inner}}}` lacks its closing `)`"))?;
-        let (arg, count) = args
-            .rsplit_once(',')
-            .ok_or_else(|| format!("`${{{inner}}}` needs two arguments, like `{}(x, 10)`", function.trim()))?;
-        let count: usize =
-            count.trim().parse().map_err(|_| format!("`{}` in `${{{inner}}}` is not a count", count.trim()))?;
+        let (arg, count) = args.rsplit_once(',').ok_or_else(|| {
+            format!("`${{{inner}}}` needs two arguments, like `{}(x, 10)`", function.trim())
+        })?;
+        let count: usize = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{}` in `${{{inner}}}` is not a count", count.trim()))?;
         if count > MAX_GENERATED_LEN {
             return Err(format!("`${{{inner}}}` would generate more than {MAX_GENERATED_LEN} characters"));
         }
@@ -442,9 +453,7 @@ pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
             let similarity = strsim::jaro_winkler(&lower, &c.to_lowercase());
             (c, distance, similarity)
         })
-        .filter(|(c, distance, similarity)| {
-            *distance <= (c.chars().count() / 3).max(2) || *similarity >= 0.9
-        })
+        .filter(|(c, distance, similarity)| *distance <= (c.chars().count() / 3).max(2) || *similarity >= 0.9)
         .min_by(|a, b| a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)))
         .map(|(c, _, _)| c)
 }
@@ -714,7 +723,12 @@ impl Loader {
 
     /// Checks scenario text.
     pub fn parse(&mut self, name: &str, path: &Path, text: &str) -> Result<Scenario, LoadError> {
-        let fail = |at: Pos, message: String| LoadError { path: path.to_path_buf(), line: at.line, column: at.column, message };
+        let fail = |at: Pos, message: String| LoadError {
+            path: path.to_path_buf(),
+            line: at.line,
+            column: at.column,
+            message,
+        };
         // YAML 1.2 booleans only: `n`, `no`, `on` and `yes` are user ids and capture names here.
         let options = serde_saphyr::Options { strict_booleans: true, ..serde_saphyr::Options::default() };
         let root: Spanned<RawNode> = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
@@ -734,7 +748,8 @@ impl Loader {
             return cached.clone();
         }
         let dir = self.root.join(IMAGES_DIR);
-        let found = ["png", "jpg", "jpeg"].iter().map(|ext| dir.join(format!("{name}.{ext}"))).find(|p| p.is_file());
+        let found =
+            ["png", "jpg", "jpeg"].iter().map(|ext| dir.join(format!("{name}.{ext}"))).find(|p| p.is_file());
         let result = match found {
             Some(path) => std::fs::read(&path)
                 .map(|bytes| Arc::from(base64::engine::general_purpose::STANDARD.encode(bytes)))
@@ -773,7 +788,9 @@ fn known_images(dir: &Path) -> Vec<String> {
                 .filter_map(|e| {
                     let path = e.path();
                     let ext = path.extension()?.to_str()?;
-                    ["png", "jpg", "jpeg"].contains(&ext).then(|| path.file_stem()?.to_str().map(str::to_string))?
+                    ["png", "jpg", "jpeg"]
+                        .contains(&ext)
+                        .then(|| path.file_stem()?.to_str().map(str::to_string))?
                 })
                 .collect()
         })
@@ -803,7 +820,10 @@ impl Names {
         match part {
             Part::Literal(_) | Part::Repeat(..) => Ok(()),
             Part::Ref(name) => {
-                if self.collections.contains(name) || self.images.contains_key(name) || self.captures.contains(name) {
+                if self.collections.contains(name)
+                    || self.images.contains_key(name)
+                    || self.captures.contains(name)
+                {
                     Ok(())
                 } else {
                     Err(format!(
@@ -850,7 +870,10 @@ const STEP_KEYS: [&str; 3] = ["raw", "expect", "capture"];
 impl FileParser<'_> {
     fn scenario(&mut self, name: &str, root: Node) -> Result<Scenario, Fail> {
         let NodeValue::Map(entries) = root.value else {
-            return Err((root.at, format!("a scenario is a mapping with `description` and `steps`, not {}", root.kind())));
+            return Err((
+                root.at,
+                format!("a scenario is a mapping with `description` and `steps`, not {}", root.kind()),
+            ));
         };
         let mut description = None;
         let mut tags = Vec::new();
@@ -884,11 +907,15 @@ impl FileParser<'_> {
                 }
                 "steps" => steps_node = Some(value),
                 other => {
-                    return Err((key.at, format!("unknown key `{other}`{}", did_you_mean(other, TOP_KEYS.into_iter()))));
+                    return Err((
+                        key.at,
+                        format!("unknown key `{other}`{}", did_you_mean(other, TOP_KEYS.into_iter())),
+                    ));
                 }
             }
         }
-        let description = description.ok_or((root.at, "missing `description`: say what behaviour this pins down".into()))?;
+        let description = description
+            .ok_or((root.at, "missing `description`: say what behaviour this pins down".into()))?;
         let steps_node = steps_node.ok_or((root.at, "missing `steps`".to_string()))?;
         let NodeValue::Seq(step_nodes) = steps_node.value else {
             return Err((steps_node.at, format!("`steps` must be a list, not {}", steps_node.kind())));
@@ -914,7 +941,10 @@ impl FileParser<'_> {
     fn step(&mut self, index: usize, node: Node, names: &mut Names) -> Result<Step, Fail> {
         let at = node.at;
         let NodeValue::Map(entries) = node.value else {
-            return Err((at, format!("a step is a mapping like `- CreateUser: {{...}}`, not {}", node.kind())));
+            return Err((
+                at,
+                format!("a step is a mapping like `- CreateUser: {{...}}`, not {}", node.kind()),
+            ));
         };
         let mut action: Option<(Key, Node)> = None;
         let mut expect_node = None;
@@ -927,19 +957,27 @@ impl FileParser<'_> {
                     if let Some((first, _)) = &action {
                         return Err((
                             key.at,
-                            format!("a step has exactly one operation; this one has `{}` and `{name}`", first.name),
+                            format!(
+                                "a step has exactly one operation; this one has `{}` and `{name}`",
+                                first.name
+                            ),
                         ));
                     }
                     action = Some((key, value));
                 }
                 other => {
                     let candidates = Operation::ALL.iter().map(|o| o.name()).chain(STEP_KEYS);
-                    let what = if closest(other, STEP_KEYS.into_iter()).is_some() { "key" } else { "operation" };
-                    return Err((key.at, format!("unknown {what} `{other}`{}", did_you_mean(other, candidates))));
+                    let what =
+                        if closest(other, STEP_KEYS.into_iter()).is_some() { "key" } else { "operation" };
+                    return Err((
+                        key.at,
+                        format!("unknown {what} `{other}`{}", did_you_mean(other, candidates)),
+                    ));
                 }
             }
         }
-        let (key, value) = action.ok_or((at, "a step needs an operation (`CreateUser: {...}`) or `raw:`".to_string()))?;
+        let (key, value) =
+            action.ok_or((at, "a step needs an operation (`CreateUser: {...}`) or `raw:`".to_string()))?;
         let operation;
         let action = if key.name == "raw" {
             let (target, body) = self.raw(value, key.at, names)?;
@@ -964,7 +1002,10 @@ impl FileParser<'_> {
 
     fn raw(&mut self, node: Node, key_at: Pos, names: &Names) -> Result<(RawTarget, RawBody), Fail> {
         let NodeValue::Map(entries) = node.value else {
-            return Err((node.at, "`raw` takes `{ operation: X, body: '...' }` or `{ target: ..., body: '...' }`".into()));
+            return Err((
+                node.at,
+                "`raw` takes `{ operation: X, body: '...' }` or `{ target: ..., body: '...' }`".into(),
+            ));
         };
         let mut target = None;
         let mut body = None;
@@ -973,7 +1014,13 @@ impl FileParser<'_> {
                 "operation" => {
                     let name = string(&value, "operation")?;
                     let op = Operation::from_name(&name).ok_or_else(|| {
-                        (value.at, format!("unknown operation `{name}`{}", did_you_mean(&name, Operation::ALL.iter().map(|o| o.name()))))
+                        (
+                            value.at,
+                            format!(
+                                "unknown operation `{name}`{}",
+                                did_you_mean(&name, Operation::ALL.iter().map(|o| o.name()))
+                            ),
+                        )
                     })?;
                     if target.is_some() {
                         return Err((key.at, "`raw` takes one of `operation` and `target`, not both".into()));
@@ -996,18 +1043,27 @@ impl FileParser<'_> {
                             RawBody::Text(text)
                         }
                         NodeValue::Map(_) | NodeValue::Seq(_) => RawBody::Json(free_template(&value, names)?),
-                        _ => return Err((value.at, format!("`body` must be a string or a mapping, not {}", value.kind()))),
+                        _ => {
+                            return Err((
+                                value.at,
+                                format!("`body` must be a string or a mapping, not {}", value.kind()),
+                            ));
+                        }
                     });
                 }
                 other => {
                     return Err((
                         key.at,
-                        format!("unknown key `{other}` in `raw`{}", did_you_mean(other, ["operation", "target", "body"].into_iter())),
+                        format!(
+                            "unknown key `{other}` in `raw`{}",
+                            did_you_mean(other, ["operation", "target", "body"].into_iter())
+                        ),
                     ));
                 }
             }
         }
-        let target = target.ok_or((key_at, "`raw` needs `operation: <Name>` or `target: <X-Amz-Target>`".to_string()))?;
+        let target = target
+            .ok_or((key_at, "`raw` needs `operation: <Name>` or `target: <X-Amz-Target>`".to_string()))?;
         let body = body.ok_or((key_at, "`raw` needs a `body`".to_string()))?;
         Ok((target, body))
     }
@@ -1035,8 +1091,13 @@ fn string_list(node: &Node, what: &str) -> Result<Vec<(String, Pos)>, Fail> {
 }
 
 fn check_simple_name(name: &str, at: Pos, what: &str) -> Result<(), Fail> {
-    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok { Ok(()) } else { Err((at, format!("{what} name `{name}` may hold only letters, digits, `-`, `_` and `.`"))) }
+    let ok =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err((at, format!("{what} name `{name}` may hold only letters, digits, `-`, `_` and `.`")))
+    }
 }
 
 fn check_text(text: &Text, at: Pos, names: &Names) -> Result<(), Fail> {
@@ -1057,7 +1118,12 @@ fn request_template(op: Operation, node: Node, names: &Names) -> Result<Template
     let node = match node.value {
         NodeValue::Null => Node { value: NodeValue::Map(Vec::new()), at: node.at },
         NodeValue::Map(_) => node,
-        _ => return Err((node.at, format!("the {op} request must be a mapping of its members, not {}", node.kind()))),
+        _ => {
+            return Err((
+                node.at,
+                format!("the {op} request must be a mapping of its members, not {}", node.kind()),
+            ));
+        }
     };
     check_members(op, &node, &mut Vec::new())?;
     let template = free_template(&node, names)?;
@@ -1078,7 +1144,11 @@ fn request_template(op: Operation, node: Node, names: &Names) -> Result<Template
 fn quoting_hint(node: &Node) -> String {
     match &node.value {
         NodeValue::Bool(_) | NodeValue::Int(_) | NodeValue::UInt(_) | NodeValue::Float(_) => {
-            format!(" (YAML read `{}` as {}; quote it to send a string)", scalar_text(&node.value), node.kind())
+            format!(
+                " (YAML read `{}` as {}; quote it to send a string)",
+                scalar_text(&node.value),
+                node.kind()
+            )
         }
         _ => String::new(),
     }
@@ -1088,15 +1158,24 @@ fn check_members(op: Operation, node: &Node, path: &mut Vec<String>) -> Result<(
     match &node.value {
         NodeValue::Map(entries) => {
             let path_refs: Vec<&str> = path.iter().map(String::as_str).collect();
-            let allowed = if path.is_empty() { Some(op.request_members()) } else { nested_request_members(&path_refs) };
+            let allowed =
+                if path.is_empty() { Some(op.request_members()) } else { nested_request_members(&path_refs) };
             for (key, value) in entries {
                 if let Some(allowed) = allowed
                     && !allowed.contains(&key.name.as_str())
                 {
-                    let owner = if path.is_empty() { op.name().to_string() } else { format!("{op} {}", path.join(".")) };
+                    let owner = if path.is_empty() {
+                        op.name().to_string()
+                    } else {
+                        format!("{op} {}", path.join("."))
+                    };
                     return Err((
                         key.at,
-                        format!("unknown member `{}` of {owner}{}", key.name, did_you_mean(&key.name, allowed.iter().copied())),
+                        format!(
+                            "unknown member `{}` of {owner}{}",
+                            key.name,
+                            did_you_mean(&key.name, allowed.iter().copied())
+                        ),
                     ));
                 }
                 // Tags hold free keys; nothing below them is checked.
@@ -1118,7 +1197,9 @@ fn check_members(op: Operation, node: &Node, path: &mut Vec<String>) -> Result<(
 fn find_member<'n>(node: &'n Node, path: &str) -> Option<&'n Node> {
     let path = ValuePath::parse(path).ok()?;
     path.0.iter().try_fold(node, |n, segment| match (segment, &n.value) {
-        (Segment::Member(name), NodeValue::Map(entries)) => entries.iter().find(|(k, _)| &k.name == name).map(|(_, v)| v),
+        (Segment::Member(name), NodeValue::Map(entries)) => {
+            entries.iter().find(|(k, _)| &k.name == name).map(|(_, v)| v)
+        }
         (Segment::Index(i), NodeValue::Seq(items)) => items.get(*i),
         _ => None,
     })
@@ -1201,7 +1282,10 @@ fn probe(node: &Node, names: &Names) -> Option<Value> {
         }
         NodeValue::Seq(items) => Value::Array(items.iter().map(|n| probe(n, names)).collect::<Option<_>>()?),
         NodeValue::Map(entries) => Value::Object(
-            entries.iter().map(|(k, v)| Some((k.name.clone(), probe(v, names)?))).collect::<Option<Map<_, _>>>()?,
+            entries
+                .iter()
+                .map(|(k, v)| Some((k.name.clone(), probe(v, names)?)))
+                .collect::<Option<Map<_, _>>>()?,
         ),
         scalar => scalar_json(scalar),
     })
@@ -1216,7 +1300,12 @@ fn expect(node: Node, operation: Option<Operation>, names: &Names) -> Result<Exp
             } else {
                 did_you_mean(s, ["success"].into_iter())
             };
-            Err((node.at, format!("`expect` takes `success`, `{{ error: ... }}` or `{{ response: ... }}`, not `{s}`{hint}")))
+            Err((
+                node.at,
+                format!(
+                    "`expect` takes `success`, `{{ error: ... }}` or `{{ response: ... }}`, not `{s}`{hint}"
+                ),
+            ))
         }
         NodeValue::Map(entries) => {
             let [(key, value)] = entries.as_slice() else {
@@ -1227,16 +1316,31 @@ fn expect(node: Node, operation: Option<Operation>, names: &Names) -> Result<Exp
                     let codes = match &value.value {
                         NodeValue::Str(s) => vec![(s.clone(), value.at)],
                         NodeValue::Seq(_) => string_list(value, "error")?,
-                        _ => return Err((value.at, format!("`error` takes an error type or a list of them, not {}", value.kind()))),
+                        _ => {
+                            return Err((
+                                value.at,
+                                format!(
+                                    "`error` takes an error type or a list of them, not {}",
+                                    value.kind()
+                                ),
+                            ));
+                        }
                     };
                     if codes.is_empty() {
                         return Err((value.at, "`error` needs at least one error type".into()));
                     }
-                    codes.into_iter().map(|(code, at)| error_code(&code, at)).collect::<Result<_, _>>().map(Expect::Errors)
+                    codes
+                        .into_iter()
+                        .map(|(code, at)| error_code(&code, at))
+                        .collect::<Result<_, _>>()
+                        .map(Expect::Errors)
                 }
                 "response" => {
                     if !matches!(value.value, NodeValue::Map(_)) {
-                        return Err((value.at, format!("`response` must be a mapping of response members, not {}", value.kind())));
+                        return Err((
+                            value.at,
+                            format!("`response` must be a mapping of response members, not {}", value.kind()),
+                        ));
                     }
                     if let (Some(op), NodeValue::Map(members)) = (operation, &value.value) {
                         for (member, _) in members {
@@ -1247,11 +1351,20 @@ fn expect(node: Node, operation: Option<Operation>, names: &Names) -> Result<Exp
                 }
                 other => Err((
                     key.at,
-                    format!("unknown key `{other}` in `expect`{}", did_you_mean(other, ["error", "response"].into_iter())),
+                    format!(
+                        "unknown key `{other}` in `expect`{}",
+                        did_you_mean(other, ["error", "response"].into_iter())
+                    ),
                 )),
             }
         }
-        _ => Err((node.at, format!("`expect` takes `success`, `{{ error: ... }}` or `{{ response: ... }}`, not {}", node.kind()))),
+        _ => Err((
+            node.at,
+            format!(
+                "`expect` takes `success`, `{{ error: ... }}` or `{{ response: ... }}`, not {}",
+                node.kind()
+            ),
+        )),
     }
 }
 
@@ -1270,19 +1383,29 @@ fn check_response_member(op: Operation, member: &str, at: Pos) -> Result<(), Fai
     if members.contains(&member) {
         return Ok(());
     }
-    let listing = if members.is_empty() { " (it has no members)".to_string() } else { did_you_mean(member, members.iter().copied()) };
+    let listing = if members.is_empty() {
+        " (it has no members)".to_string()
+    } else {
+        did_you_mean(member, members.iter().copied())
+    };
     Err((at, format!("unknown member `{member}` of the {op} response{listing}")))
 }
 
 fn captures(node: Node, operation: Option<Operation>, names: &Names) -> Result<Vec<Capture>, Fail> {
     let NodeValue::Map(entries) = node.value else {
-        return Err((node.at, "`capture` maps names to response paths, like `{ face: \"FaceRecords[0].Face.FaceId\" }`".into()));
+        return Err((
+            node.at,
+            "`capture` maps names to response paths, like `{ face: \"FaceRecords[0].Face.FaceId\" }`".into(),
+        ));
     };
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
         check_simple_name(&key.name, key.at, "capture")?;
         if names.collections.contains(&key.name) || names.images.contains_key(&key.name) {
-            return Err((key.at, format!("capture `{}` would hide the declared collection or image of that name", key.name)));
+            return Err((
+                key.at,
+                format!("capture `{}` would hide the declared collection or image of that name", key.name),
+            ));
         }
         let text = string(&value, "capture path")?;
         let path = ValuePath::parse(&text).map_err(|e| (value.at, e))?;
@@ -1309,30 +1432,50 @@ mod tests {
 
     #[test]
     fn misspelt_operation_names_place_and_suggestion() {
-        let e = err("description: d\ncollections: [c]\nsteps:\n  - CreateCollection: { CollectionId: \"${c}\" }\n  - AssociateFace: { CollectionId: \"${c}\" }\n");
-        assert_eq!(e, "scenarios/t/x.yaml:5:5: unknown operation `AssociateFace` (did you mean `AssociateFaces`?)");
+        let e = err(
+            "description: d\ncollections: [c]\nsteps:\n  - CreateCollection: { CollectionId: \"${c}\" }\n  - AssociateFace: { CollectionId: \"${c}\" }\n",
+        );
+        assert_eq!(
+            e,
+            "scenarios/t/x.yaml:5:5: unknown operation `AssociateFace` (did you mean `AssociateFaces`?)"
+        );
     }
 
     #[test]
     fn misspelt_member_names_place_and_suggestion() {
-        let e = err("description: d\ncollections: [c]\nsteps:\n  - AssociateFaces: { CollectionId: \"${c}\", UserId: u, FaceId: [x] }\n");
-        assert_eq!(e, "scenarios/t/x.yaml:4:56: unknown member `FaceId` of AssociateFaces (did you mean `FaceIds`?)");
-        let e = err("description: d\nsteps:\n  - IndexFaces: { Image: { S3Object: { Bucket: b, Nmae: n } } }\n");
-        assert!(e.contains("unknown member `Nmae` of IndexFaces Image.S3Object (did you mean `Name`?)"), "{e}");
+        let e = err(
+            "description: d\ncollections: [c]\nsteps:\n  - AssociateFaces: { CollectionId: \"${c}\", UserId: u, FaceId: [x] }\n",
+        );
+        assert_eq!(
+            e,
+            "scenarios/t/x.yaml:4:56: unknown member `FaceId` of AssociateFaces (did you mean `FaceIds`?)"
+        );
+        let e =
+            err("description: d\nsteps:\n  - IndexFaces: { Image: { S3Object: { Bucket: b, Nmae: n } } }\n");
+        assert!(
+            e.contains("unknown member `Nmae` of IndexFaces Image.S3Object (did you mean `Name`?)"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_reference_suggests_declared_name() {
-        let e = err("description: d\ncollections: [coll]\nsteps:\n  - CreateCollection: { CollectionId: \"${col}\" }\n");
+        let e = err(
+            "description: d\ncollections: [coll]\nsteps:\n  - CreateCollection: { CollectionId: \"${col}\" }\n",
+        );
         assert!(e.starts_with("scenarios/t/x.yaml:4:39: unknown reference `${col}`"), "{e}");
         assert!(e.ends_with("(did you mean `coll`?)"), "{e}");
     }
 
     #[test]
     fn captures_are_visible_only_to_later_steps() {
-        let e = err("description: d\ncollections: [c]\nsteps:\n  - ListUsers: { CollectionId: \"${c}\", NextToken: \"${t}\" }\n    capture: { t: NextToken }\n");
+        let e = err(
+            "description: d\ncollections: [c]\nsteps:\n  - ListUsers: { CollectionId: \"${c}\", NextToken: \"${t}\" }\n    capture: { t: NextToken }\n",
+        );
         assert!(e.contains("unknown reference `${t}`"), "{e}");
-        let ok = load("description: d\ncollections: [c]\nsteps:\n  - ListUsers: { CollectionId: \"${c}\" }\n    capture: { t: NextToken }\n  - ListUsers: { CollectionId: \"${c}\", NextToken: \"${t}\" }\n");
+        let ok = load(
+            "description: d\ncollections: [c]\nsteps:\n  - ListUsers: { CollectionId: \"${c}\" }\n    capture: { t: NextToken }\n  - ListUsers: { CollectionId: \"${c}\", NextToken: \"${t}\" }\n",
+        );
         assert!(ok.is_ok(), "{ok:?}");
     }
 
@@ -1351,9 +1494,12 @@ mod tests {
         assert!(matches!(s.steps[0].expect, Some(Expect::Success)));
         assert!(matches!(&s.steps[1].expect, Some(Expect::Errors(codes)) if codes.len() == 2));
         assert!(matches!(s.steps[2].expect, Some(Expect::Response(_))));
-        let e = err("description: d\nsteps:\n  - ListCollections: {}\n    expect: { error: ResourceNotFound }\n");
+        let e =
+            err("description: d\nsteps:\n  - ListCollections: {}\n    expect: { error: ResourceNotFound }\n");
         assert!(e.contains("did you mean `ResourceNotFoundException`"), "{e}");
-        let e = err("description: d\nsteps:\n  - ListCollections: {}\n    expect: { response: { CollectionId: [] } }\n");
+        let e = err(
+            "description: d\nsteps:\n  - ListCollections: {}\n    expect: { response: { CollectionId: [] } }\n",
+        );
         assert!(e.contains("unknown member `CollectionId` of the ListCollections response (did you mean `CollectionIds`?)"), "{e}");
     }
 
@@ -1381,7 +1527,10 @@ mod tests {
         let mut bindings = Bindings::new(&scenario, "rekcon-12345678-1-");
         bindings.capture("n", Value::from(7));
         let Action::Call { request, .. } = &s.steps[0].action else { panic!() };
-        assert_eq!(request.render(&bindings).unwrap(), serde_json::json!({"CollectionId": "rekcon-12345678-1-c"}));
+        assert_eq!(
+            request.render(&bindings).unwrap(),
+            serde_json::json!({"CollectionId": "rekcon-12345678-1-c"})
+        );
         let Action::Raw { body: RawBody::Text(text), target } = &s.steps[1].action else { panic!() };
         assert_eq!(target.operation, Some(Operation::ListCollections));
         assert_eq!(text.render_string(&bindings).unwrap(), "{\"MaxResults\": 7, \"X\": \"${c}\"}");

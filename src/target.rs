@@ -64,7 +64,9 @@ impl Call {
     pub fn operation(&self) -> Option<Operation> {
         match self {
             Call::Typed(request) => Some(request.operation()),
-            Call::Raw { target, .. } => target.strip_prefix("RekognitionService.").and_then(Operation::from_name),
+            Call::Raw { target, .. } => {
+                target.strip_prefix("RekognitionService.").and_then(Operation::from_name)
+            }
         }
     }
 
@@ -99,7 +101,9 @@ struct Exchange {
 enum Attempt {
     Read(RawResponse),
     /// A response whose body could not be read (cut short, timed out).
-    Unreadable { status: u16 },
+    Unreadable {
+        status: u16,
+    },
 }
 
 tokio::task_local! {
@@ -300,7 +304,8 @@ impl Target {
                     Some(request) => match self.send_typed(request).await {
                         Ok(failure) => failure,
                         Err(Unrepresentable) => {
-                            let raw = (request.operation().target(), request.to_json().to_string().into_bytes());
+                            let raw =
+                                (request.operation().target(), request.to_json().to_string().into_bytes());
                             EXCHANGE.with(|e| e.borrow_mut().replace = Some(raw));
                             failure(self.client.list_collections().send().await)
                         }
@@ -321,7 +326,9 @@ impl Target {
 
     /// Deletes a collection, ignoring any answer (it may already be gone).
     pub async fn delete_collection(&self, collection_id: &str) -> Result<(), NoAnswer> {
-        let request = Request::DeleteCollection(api::DeleteCollectionRequest { collection_id: Some(collection_id.into()) });
+        let request = Request::DeleteCollection(api::DeleteCollectionRequest {
+            collection_id: Some(collection_id.into()),
+        });
         self.send(&Call::Typed(request)).await.map(drop)
     }
 
@@ -332,7 +339,9 @@ impl Target {
             Request::CreateCollection(r) => failure(
                 c.create_collection()
                     .set_collection_id(r.collection_id.clone())
-                    .set_tags(r.tags.as_ref().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+                    .set_tags(
+                        r.tags.as_ref().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                    )
                     .send()
                     .await,
             ),
@@ -343,7 +352,11 @@ impl Target {
                 failure(c.describe_collection().set_collection_id(r.collection_id.clone()).send().await)
             }
             Request::ListCollections(r) => failure(
-                c.list_collections().set_next_token(r.next_token.clone()).set_max_results(int(r.max_results)?).send().await,
+                c.list_collections()
+                    .set_next_token(r.next_token.clone())
+                    .set_max_results(int(r.max_results)?)
+                    .send()
+                    .await,
             ),
             Request::IndexFaces(r) => failure(
                 c.index_faces()
@@ -351,7 +364,9 @@ impl Target {
                     .set_image(image(&r.image))
                     .set_external_image_id(r.external_image_id.clone())
                     .set_detection_attributes(
-                        r.detection_attributes.as_ref().map(|a| a.iter().map(|s| types::Attribute::from(s.as_str())).collect()),
+                        r.detection_attributes
+                            .as_ref()
+                            .map(|a| a.iter().map(|s| types::Attribute::from(s.as_str())).collect()),
                     )
                     .set_max_faces(int(r.max_faces)?)
                     .set_quality_filter(r.quality_filter.as_deref().map(types::QualityFilter::from))
@@ -369,7 +384,11 @@ impl Target {
                     .await,
             ),
             Request::DeleteFaces(r) => failure(
-                c.delete_faces().set_collection_id(r.collection_id.clone()).set_face_ids(r.face_ids.clone()).send().await,
+                c.delete_faces()
+                    .set_collection_id(r.collection_id.clone())
+                    .set_face_ids(r.face_ids.clone())
+                    .send()
+                    .await,
             ),
             Request::SearchFaces(r) => failure(
                 c.search_faces()

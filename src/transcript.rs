@@ -101,7 +101,11 @@ impl Transcript {
                     Some(Observed::Error(e)) => (None, Some(e.code.to_string())),
                     None => (None, None),
                 };
-                let call = if record.raw { format!("raw {}", record.target) } else { record.call_name().to_string() };
+                let call = if record.raw {
+                    format!("raw {}", record.target)
+                } else {
+                    record.call_name().to_string()
+                };
                 Entry {
                     step: record.step,
                     call,
@@ -128,8 +132,11 @@ struct Redactor<'a> {
 
 impl<'a> Redactor<'a> {
     fn new(report: &ScenarioReport, fixtures: &'a [Fixture]) -> Redactor<'a> {
-        let mut collections: Vec<(String, String)> =
-            report.collections.iter().map(|(name, id)| (id.clone(), format!("<collection:{name}>"))).collect();
+        let mut collections: Vec<(String, String)> = report
+            .collections
+            .iter()
+            .map(|(name, id)| (id.clone(), format!("<collection:{name}>")))
+            .collect();
         collections.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         Redactor {
             collections,
@@ -153,7 +160,9 @@ impl<'a> Redactor<'a> {
             (Some("CreationTimestamp"), _) => Value::String("<timestamp>".into()),
             (_, Value::String(s)) => self.string(key, s),
             (_, Value::Number(n)) => round(n),
-            (_, Value::Array(items)) => Value::Array(items.iter().map(|item| self.value(key, item)).collect()),
+            (_, Value::Array(items)) => {
+                Value::Array(items.iter().map(|item| self.value(key, item)).collect())
+            }
             (_, Value::Object(map)) => {
                 let mut keys: Vec<&String> = map.keys().collect();
                 keys.sort();
@@ -198,7 +207,9 @@ impl<'a> Redactor<'a> {
     fn tidy(&self, key: Option<&str>, value: &mut Value) {
         match value {
             Value::Object(map) => {
-                if let (Some(Value::Array(ids)), versions) = (map.get("CollectionIds").cloned(), map.get("FaceModelVersions").cloned()) {
+                if let (Some(Value::Array(ids)), versions) =
+                    (map.get("CollectionIds").cloned(), map.get("FaceModelVersions").cloned())
+                {
                     let versions = versions.and_then(|v| v.as_array().cloned());
                     let mut pairs: Vec<(Value, Option<Value>)> = ids
                         .into_iter()
@@ -211,7 +222,10 @@ impl<'a> Redactor<'a> {
                     let (ids, versions): (Vec<Value>, Vec<Option<Value>>) = pairs.into_iter().unzip();
                     map.insert("CollectionIds".into(), Value::Array(ids));
                     if has_versions {
-                        map.insert("FaceModelVersions".into(), Value::Array(versions.into_iter().flatten().collect()));
+                        map.insert(
+                            "FaceModelVersions".into(),
+                            Value::Array(versions.into_iter().flatten().collect()),
+                        );
                     }
                 }
                 for (k, v) in map.iter_mut() {
@@ -276,7 +290,13 @@ mod tests {
             target: format!("RekognitionService.{target}"),
             raw: false,
             request,
-            response: Some(RawResponse { status: 200, content_type: None, request_id: None, error_type: None, body: Vec::new() }),
+            response: Some(RawResponse {
+                status: 200,
+                content_type: None,
+                request_id: None,
+                error_type: None,
+                body: Vec::new(),
+            }),
             observed: Some(Observed::Success(body)),
             expectation: None,
             findings: Vec::new(),
@@ -298,20 +318,45 @@ mod tests {
             path: PathBuf::from("scenarios/t/x.yaml"),
             verdict: Verdict::Pass,
             records: vec![
-                record(1, "CreateCollection", json!({"CollectionId": cid}), json!({
-                    "CollectionArn": format!("aws:rekognition:eu-west-1:210987654321:collection/{cid}"),
-                    "StatusCode": 200, "FaceModelVersion": "7.0"
-                })),
-                record(2, "IndexFaces", json!({"CollectionId": cid, "Image": {"Bytes": "QUJD"}}), json!({
-                    "FaceRecords": [{"Face": {"FaceId": f1, "ImageId": "bbbbbbbb-7f5b-4f6e-8d0e-1a2b3c4d5e6f", "Confidence": 99.87654}}]
-                })),
-                record(3, "ListFaces", json!({"CollectionId": cid}), json!({
-                    "Faces": [{"FaceId": f2}, {"FaceId": f1}], "NextToken": "opaque"
-                })),
-                record(4, "ListCollections", json!({}), json!({
-                    "CollectionIds": ["someone-else", cid], "FaceModelVersions": ["6.0", "7.0"]
-                })),
-                record(5, "DescribeCollection", json!({"CollectionId": cid}), json!({"CreationTimestamp": 1.7e9})),
+                record(
+                    1,
+                    "CreateCollection",
+                    json!({"CollectionId": cid}),
+                    json!({
+                        "CollectionArn": format!("aws:rekognition:eu-west-1:210987654321:collection/{cid}"),
+                        "StatusCode": 200, "FaceModelVersion": "7.0"
+                    }),
+                ),
+                record(
+                    2,
+                    "IndexFaces",
+                    json!({"CollectionId": cid, "Image": {"Bytes": "QUJD"}}),
+                    json!({
+                        "FaceRecords": [{"Face": {"FaceId": f1, "ImageId": "bbbbbbbb-7f5b-4f6e-8d0e-1a2b3c4d5e6f", "Confidence": 99.87654}}]
+                    }),
+                ),
+                record(
+                    3,
+                    "ListFaces",
+                    json!({"CollectionId": cid}),
+                    json!({
+                        "Faces": [{"FaceId": f2}, {"FaceId": f1}], "NextToken": "opaque"
+                    }),
+                ),
+                record(
+                    4,
+                    "ListCollections",
+                    json!({}),
+                    json!({
+                        "CollectionIds": ["someone-else", cid], "FaceModelVersions": ["6.0", "7.0"]
+                    }),
+                ),
+                record(
+                    5,
+                    "DescribeCollection",
+                    json!({"CollectionId": cid}),
+                    json!({"CreationTimestamp": 1.7e9}),
+                ),
             ],
             unknowns: BTreeSet::new(),
             collections: BTreeMap::from([("c".to_string(), cid.to_string())]),
@@ -321,21 +366,34 @@ mod tests {
         let fixtures = [Fixture { name: "alice-1".into(), base64: Arc::from("QUJD") }];
         let t = serde_json::to_value(Transcript::new(&report, &fixtures)).unwrap();
         assert_eq!(t["steps"][0]["request"]["CollectionId"], "<collection:c>");
-        assert_eq!(t["steps"][0]["response"]["CollectionArn"], "aws:rekognition:<region>:<account>:collection/<collection:c>");
+        assert_eq!(
+            t["steps"][0]["response"]["CollectionArn"],
+            "aws:rekognition:<region>:<account>:collection/<collection:c>"
+        );
         assert_eq!(t["steps"][1]["request"]["Image"]["Bytes"], "<fixture:alice-1>");
         assert_eq!(t["steps"][1]["response"]["FaceRecords"][0]["Face"]["FaceId"], "<face:1>");
         assert_eq!(t["steps"][1]["response"]["FaceRecords"][0]["Face"]["ImageId"], "<image:1>");
         assert_eq!(t["steps"][1]["response"]["FaceRecords"][0]["Face"]["Confidence"], 99.88);
         // f2 first appears in the ListFaces response; the list is then sorted.
-        assert_eq!(t["steps"][2]["response"]["Faces"], json!([{"FaceId": "<face:1>"}, {"FaceId": "<face:2>"}]));
+        assert_eq!(
+            t["steps"][2]["response"]["Faces"],
+            json!([{"FaceId": "<face:1>"}, {"FaceId": "<face:2>"}])
+        );
         assert_eq!(t["steps"][2]["response"]["NextToken"], "<token:1>");
-        assert_eq!(t["steps"][3]["response"], json!({"CollectionIds": ["<collection:c>"], "FaceModelVersions": ["7.0"]}));
+        assert_eq!(
+            t["steps"][3]["response"],
+            json!({"CollectionIds": ["<collection:c>"], "FaceModelVersions": ["7.0"]})
+        );
         assert_eq!(t["steps"][4]["response"]["CreationTimestamp"], "<timestamp>");
     }
 
     #[test]
     fn equal_similarities_are_sorted_others_keep_their_order() {
-        let mut items = vec![json!({"Similarity": 99.0, "U": "b"}), json!({"Similarity": 99.0, "U": "a"}), json!({"Similarity": 50.0, "U": "0"})];
+        let mut items = vec![
+            json!({"Similarity": 99.0, "U": "b"}),
+            json!({"Similarity": 99.0, "U": "a"}),
+            json!({"Similarity": 50.0, "U": "0"}),
+        ];
         sort_ties(&mut items);
         assert_eq!(items[0]["U"], "a");
         assert_eq!(items[2]["U"], "0");

@@ -51,11 +51,13 @@ pub enum Unknown {
     ThrottlingStatus,
     /// `Code` and `Logref` are optional members of error bodies (§1.1, §9.17).
     ErrorBodyMembers,
+    /// Indexing the same image again with the same ExternalImageId: new faces or the stored ones (§6.2).
+    ReindexSameImage,
 }
 
 impl Unknown {
     /// Every tag, in a stable order, for listings and coverage.
-    pub const ALL: [Unknown; 20] = [
+    pub const ALL: [Unknown; 21] = [
         Unknown::ValidationErrorType,
         Unknown::FaceLimitOverflow,
         Unknown::StatusWhenUnchanged,
@@ -76,6 +78,7 @@ impl Unknown {
         Unknown::ImageErrorType,
         Unknown::ThrottlingStatus,
         Unknown::ErrorBodyMembers,
+        Unknown::ReindexSameImage,
     ];
 
     /// The stable tag reports print, such as `unknown:validation-error-type`.
@@ -101,6 +104,7 @@ impl Unknown {
             Unknown::ImageErrorType => "unknown:image-error-type",
             Unknown::ThrottlingStatus => "unknown:throttling-status",
             Unknown::ErrorBodyMembers => "unknown:error-body-members",
+            Unknown::ReindexSameImage => "unknown:reindex-same-image",
         }
     }
 
@@ -141,9 +145,7 @@ impl Unknown {
             Unknown::TokenReplay => {
                 "what does a replayed ClientRequestToken return after the resource changed or the first call failed?"
             }
-            Unknown::TokenScope => {
-                "is a ClientRequestToken scoped per operation, collection or user?"
-            }
+            Unknown::TokenScope => "is a ClientRequestToken scoped per operation, collection or user?",
             Unknown::ForeignPaginationToken => {
                 "what happens when a NextToken is used with another operation, collection or filter?"
             }
@@ -155,6 +157,9 @@ impl Unknown {
             }
             Unknown::ThrottlingStatus => "is ThrottlingException sent with HTTP 400 or 5xx?",
             Unknown::ErrorBodyMembers => "do error bodies carry Code and Logref?",
+            Unknown::ReindexSameImage => {
+                "does indexing the same image with the same ExternalImageId again store new faces or return the stored ones?"
+            }
         }
     }
 }

@@ -18,8 +18,11 @@ async fn boto3_round_trip() {
 /// botocore signs differently from the Rust SDK (its own header set): verify it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_round_trip_with_sigv4_required() {
-    run_script(ServeConfig { require_sigv4: Some(("AKIDTEST".into(), "test-secret".into())), ..ServeConfig::default() })
-        .await;
+    run_script(ServeConfig {
+        require_sigv4: Some(("AKIDTEST".into(), "test-secret".into())),
+        ..ServeConfig::default()
+    })
+    .await;
 }
 
 async fn run_script(config: ServeConfig) {

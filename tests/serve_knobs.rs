@@ -111,7 +111,10 @@ async fn faults_inject_every_kind_and_never_touch_state() {
     }
     assert!(seen.contains(&Seen::Internal), "{seen:?}");
     assert!(seen.contains(&Seen::Dropped), "{seen:?}");
-    assert!(seen.iter().all(|s| *s != Seen::Answered { slow: false }), "every answered call was delayed: {seen:?}");
+    assert!(
+        seen.iter().all(|s| *s != Seen::Answered { slow: false }),
+        "every answered call was delayed: {seen:?}"
+    );
     assert!(!created.is_empty(), "{seen:?}");
 
     // Read the state back: every call is faulted, so retry until one is answered.
@@ -126,8 +129,12 @@ async fn faults_inject_every_kind_and_never_touch_state() {
         }
     }
     let listed = listed.expect("some ListCollections was answered");
-    let mut ids: Vec<String> =
-        listed["CollectionIds"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    let mut ids: Vec<String> = listed["CollectionIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
     ids.sort();
     created.sort();
     assert_eq!(ids, created, "only the answered (delayed) calls changed state");

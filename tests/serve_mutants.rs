@@ -46,7 +46,13 @@ async fn walk_users(s: &Server) -> Vec<String> {
             req["NextToken"] = json!(t);
         }
         let page = ok(s, Operation::ListUsers, req).await;
-        seen.extend(page["Users"].as_array().into_iter().flatten().filter_map(|u| u["UserId"].as_str().map(str::to_string)));
+        seen.extend(
+            page["Users"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u["UserId"].as_str().map(str::to_string)),
+        );
         token = page["NextToken"].as_str().map(str::to_string);
         if token.is_none() {
             break;
@@ -90,11 +96,19 @@ async fn steal_associated_face() {
         create_user(s, "c", "thief").await;
         let raw = associate(s, "c", "thief", &[&f]).await;
         let faces = ok(s, Operation::ListFaces, json!({"CollectionId": "c"})).await;
-        Raw { body: json!({"associate": raw.json(), "owner": faces["Faces"][0]["UserId"]}).to_string().into_bytes(), ..raw }
+        Raw {
+            body: json!({"associate": raw.json(), "owner": faces["Faces"][0]["UserId"]})
+                .to_string()
+                .into_bytes(),
+            ..raw
+        }
     })
     .await;
     let (a, b) = (a.json(), b.json());
-    assert_eq!(a["associate"]["UnsuccessfulFaceAssociations"][0]["Reasons"], json!(["ASSOCIATED_TO_A_DIFFERENT_USER"]));
+    assert_eq!(
+        a["associate"]["UnsuccessfulFaceAssociations"][0]["Reasons"],
+        json!(["ASSOCIATED_TO_A_DIFFERENT_USER"])
+    );
     assert_eq!(a["associate"]["UnsuccessfulFaceAssociations"][0]["UserId"], "u");
     assert_eq!(a["owner"], "u");
     assert_eq!(b["associate"]["AssociatedFaces"].as_array().map(Vec::len), Some(1));
@@ -107,8 +121,14 @@ async fn accept_101st_face() {
     let (a, b) = both(Mutant::Accept101stFace, async |s| {
         create_collection(s, "c").await;
         let many = faces_png(&["alice"; 100]);
-        let indexed = ok(s, Operation::IndexFaces, json!({"CollectionId": "c", "Image": {"Bytes": many}})).await;
-        let ids: Vec<&str> = indexed["FaceRecords"].as_array().into_iter().flatten().filter_map(|r| r["Face"]["FaceId"].as_str()).collect();
+        let indexed =
+            ok(s, Operation::IndexFaces, json!({"CollectionId": "c", "Image": {"Bytes": many}})).await;
+        let ids: Vec<&str> = indexed["FaceRecords"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["Face"]["FaceId"].as_str())
+            .collect();
         assert_eq!(ids.len(), 100);
         create_user(s, "c", "u").await;
         assert_eq!(associate(s, "c", "u", &ids).await.status, 200);
@@ -156,21 +176,30 @@ async fn delete_owned_face() {
         call(s, Operation::DeleteFaces, json!({"CollectionId": "c", "FaceIds": [f]})).await
     })
     .await;
-    assert_eq!(a.json()["UnsuccessfulFaceDeletions"][0]["Reasons"], json!(["ASSOCIATED_TO_AN_EXISTING_USER"]));
+    assert_eq!(
+        a.json()["UnsuccessfulFaceDeletions"][0]["Reasons"],
+        json!(["ASSOCIATED_TO_AN_EXISTING_USER"])
+    );
     assert_eq!(a.json()["UnsuccessfulFaceDeletions"][0]["UserId"], "u");
     assert_eq!(b.json()["DeletedFaces"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
 async fn arn_prefix_on_create() {
-    let (a, b) = both(Mutant::ArnPrefixOnCreate, async |s| call(s, Operation::CreateCollection, json!({"CollectionId": "c"})).await).await;
+    let (a, b) = both(Mutant::ArnPrefixOnCreate, async |s| {
+        call(s, Operation::CreateCollection, json!({"CollectionId": "c"})).await
+    })
+    .await;
     assert_eq!(a.json()["CollectionArn"], "aws:rekognition:us-east-1:123456789012:collection/c");
     assert_eq!(b.json()["CollectionArn"], "arn:aws:rekognition:us-east-1:123456789012:collection/c");
 }
 
 #[tokio::test]
 async fn lowercase_message() {
-    let (a, b) = both(Mutant::LowercaseMessage, async |s| call(s, Operation::DescribeCollection, json!({"CollectionId": "x"})).await).await;
+    let (a, b) = both(Mutant::LowercaseMessage, async |s| {
+        call(s, Operation::DescribeCollection, json!({"CollectionId": "x"})).await
+    })
+    .await;
     assert!(a.json().get("Message").is_some() && a.json().get("message").is_none());
     assert!(b.json().get("Message").is_none());
     assert_eq!(b.json()["message"], "The collection id: x does not exist");
@@ -179,7 +208,10 @@ async fn lowercase_message() {
 
 #[tokio::test]
 async fn empty_200_for_error() {
-    let (a, b) = both(Mutant::Empty200ForError, async |s| call(s, Operation::DescribeCollection, json!({"CollectionId": "x"})).await).await;
+    let (a, b) = both(Mutant::Empty200ForError, async |s| {
+        call(s, Operation::DescribeCollection, json!({"CollectionId": "x"})).await
+    })
+    .await;
     assert_eq!((a.status, a.error_type().as_deref()), (400, Some("ResourceNotFoundException")));
     assert_eq!(b.status, 200);
     assert!(b.body.is_empty());
@@ -192,7 +224,12 @@ async fn ignore_idempotency_tokens() {
         let req = json!({"CollectionId": "c", "UserId": "u", "ClientRequestToken": "t1"});
         assert_eq!(call(s, Operation::CreateUser, req.clone()).await.status, 200);
         let replay = call(s, Operation::CreateUser, req).await;
-        let other = call(s, Operation::CreateUser, json!({"CollectionId": "c", "UserId": "v", "ClientRequestToken": "t1"})).await;
+        let other = call(
+            s,
+            Operation::CreateUser,
+            json!({"CollectionId": "c", "UserId": "v", "ClientRequestToken": "t1"}),
+        )
+        .await;
         Raw { body: json!([replay.error_type(), other.error_type()]).to_string().into_bytes(), ..other }
     })
     .await;
@@ -230,7 +267,12 @@ async fn associate_default_threshold_80() {
     })
     .await;
     assert_eq!(a.json()["AssociatedFaces"].as_array().map(Vec::len), Some(1), "77.5 >= 75: {}", a.text());
-    assert_eq!(b.json()["UnsuccessfulFaceAssociations"][0]["Reasons"], json!(["LOW_MATCH_CONFIDENCE"]), "{}", b.text());
+    assert_eq!(
+        b.json()["UnsuccessfulFaceAssociations"][0]["Reasons"],
+        json!(["LOW_MATCH_CONFIDENCE"]),
+        "{}",
+        b.text()
+    );
 }
 
 #[tokio::test]
@@ -247,14 +289,18 @@ async fn null_for_absent() {
 
 #[tokio::test]
 async fn wrong_content_type() {
-    let (a, b) = both(Mutant::WrongContentType, async |s| call(s, Operation::ListCollections, json!({})).await).await;
+    let (a, b) =
+        both(Mutant::WrongContentType, async |s| call(s, Operation::ListCollections, json!({})).await).await;
     assert_eq!(a.header("content-type"), Some("application/x-amz-json-1.1"));
     assert_eq!(b.header("content-type"), Some("application/json"));
 }
 
 #[tokio::test]
 async fn missing_error_type() {
-    let (a, b) = both(Mutant::MissingErrorType, async |s| call(s, Operation::DescribeCollection, json!({"CollectionId": "x"})).await).await;
+    let (a, b) = both(Mutant::MissingErrorType, async |s| {
+        call(s, Operation::DescribeCollection, json!({"CollectionId": "x"})).await
+    })
+    .await;
     assert_eq!(a.json()["__type"], "ResourceNotFoundException");
     assert_eq!(b.status, 400);
     assert!(b.json().get("__type").is_none() && b.json().get("Code").is_none());
@@ -287,7 +333,12 @@ async fn same_user_face_reported() {
 async fn disassociate_ignores_unknown_face() {
     let (a, b) = both(Mutant::DisassociateIgnoresUnknownFace, async |s| {
         user_with_face(s).await;
-        call(s, Operation::DisassociateFaces, json!({"CollectionId": "c", "UserId": "u", "FaceIds": [UNKNOWN_FACE]})).await
+        call(
+            s,
+            Operation::DisassociateFaces,
+            json!({"CollectionId": "c", "UserId": "u", "FaceIds": [UNKNOWN_FACE]}),
+        )
+        .await
     })
     .await;
     assert_eq!(a.json()["UnsuccessfulFaceDisassociations"][0]["Reasons"], json!(["FACE_NOT_FOUND"]));
@@ -340,7 +391,10 @@ async fn duplicate_collection_succeeds() {
         index(s, "c", "alice").await;
         let dup = call(s, Operation::CreateCollection, json!({"CollectionId": "c"})).await;
         let described = ok(s, Operation::DescribeCollection, json!({"CollectionId": "c"})).await;
-        Raw { body: json!({"status": dup.status, "faces": described["FaceCount"]}).to_string().into_bytes(), ..dup }
+        Raw {
+            body: json!({"status": dup.status, "faces": described["FaceCount"]}).to_string().into_bytes(),
+            ..dup
+        }
     })
     .await;
     assert_eq!(a.json(), json!({"status": 400, "faces": 1}));
@@ -351,7 +405,12 @@ async fn duplicate_collection_succeeds() {
 async fn no_face_search_users_error() {
     let (a, b) = both(Mutant::NoFaceSearchUsersError, async |s| {
         user_with_face(s).await;
-        call(s, Operation::SearchUsersByImage, json!({"CollectionId": "c", "Image": {"Bytes": no_face_png()}})).await
+        call(
+            s,
+            Operation::SearchUsersByImage,
+            json!({"CollectionId": "c", "Image": {"Bytes": no_face_png()}}),
+        )
+        .await
     })
     .await;
     assert_eq!(a.status, 200);

@@ -35,9 +35,13 @@ fn value(rng: &mut ChaCha8Rng, member: &str, faces: &[String]) -> Value {
             2 => json!({"Bytes": "aGVsbG8="}),
             3 => json!({"S3Object": {"Bucket": "b", "Name": "n.jpg"}}),
             4 => json!({"Bytes": faces_png(&["alice", "bob", "carol"])}),
-            _ => json!({"Bytes": face_png(["alice", "bob", "alice~twin"].choose(rng).copied().unwrap_or("alice"))}),
+            _ => {
+                json!({"Bytes": face_png(["alice", "bob", "alice~twin"].choose(rng).copied().unwrap_or("alice"))})
+            }
         },
-        "MaxResults" | "MaxFaces" | "MaxUsers" => json!([-1, 0, 1, 1, 2, 2, 100, 100, 500, 501, 4096, 4097, i64::MAX].choose(rng)),
+        "MaxResults" | "MaxFaces" | "MaxUsers" => {
+            json!([-1, 0, 1, 1, 2, 2, 100, 100, 500, 501, 4096, 4097, i64::MAX].choose(rng))
+        }
         "UserMatchThreshold" | "FaceMatchThreshold" => {
             json!([-1.5, 0.0, 50.0, 75.0, 77.0, 77.0, 80.0, 80.0, 100.0, 100.5].choose(rng))
         }
@@ -141,7 +145,8 @@ async fn one(addr: SocketAddr, rng: &mut ChaCha8Rng, faces: &[String]) -> Option
 
 fn assert_aws_shaped(raw: &Raw) {
     assert!(raw.header("x-amzn-RequestId").is_some(), "no request id: {raw:?}");
-    let body: Value = serde_json::from_slice(&raw.body).unwrap_or_else(|e| panic!("non-JSON answer ({e}): {raw:?}"));
+    let body: Value =
+        serde_json::from_slice(&raw.body).unwrap_or_else(|e| panic!("non-JSON answer ({e}): {raw:?}"));
     if raw.status == 200 {
         assert!(body.is_object(), "{body}");
         assert!(!contains_null(&body), "null in success: {body}");
@@ -164,7 +169,8 @@ async fn fuzz(config: ServeConfig, seed: u64, requests: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut answers = std::collections::BTreeMap::<String, usize>::new();
     for i in 0..requests {
-        let raw = one(server.addr(), &mut rng, &faces).await.unwrap_or_else(|| panic!("request {i}: no answer"));
+        let raw =
+            one(server.addr(), &mut rng, &faces).await.unwrap_or_else(|| panic!("request {i}: no answer"));
         assert_aws_shaped(&raw);
         *answers.entry(raw.error_type().unwrap_or_else(|| raw.status.to_string())).or_default() += 1;
         if raw.status == 200 {
@@ -183,7 +189,10 @@ async fn fuzz(config: ServeConfig, seed: u64, requests: usize) {
         // The mix must reach the model, not only the front end.
         assert!(answers.get("200").is_some_and(|n| *n >= requests / 40), "{answers:?}");
         assert!(answers.len() >= 6, "a spread of outcomes: {answers:?}");
-        assert!(answers.contains_key("SerializationException") && answers.contains_key("UnknownOperationException"));
+        assert!(
+            answers.contains_key("SerializationException")
+                && answers.contains_key("UnknownOperationException")
+        );
     }
     // Still healthy.
     assert_eq!(call(&server, Operation::ListCollections, json!({})).await.status, 200);
@@ -230,7 +239,9 @@ async fn garbage_on_the_socket_never_kills_the_server() {
         let _ = stream.write_all(&junk).await;
         let _ = stream.shutdown().await;
         let mut buf = Vec::new();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(15), stream.read_to_end(&mut buf)).await.expect("no hang");
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(15), stream.read_to_end(&mut buf))
+            .await
+            .expect("no hang");
     }
     assert_eq!(call(&server, Operation::ListCollections, json!({})).await.status, 200);
 }

@@ -21,7 +21,10 @@ fn client(url: &str) -> Client {
 }
 
 fn image(person: &str) -> Image {
-    let face = ImageFace { person: person.into(), bounding_box: BoundingBox { left: 0.1, top: 0.1, width: 0.3, height: 0.4 } };
+    let face = ImageFace {
+        person: person.into(),
+        bounding_box: BoundingBox { left: 0.1, top: 0.1, width: 0.3, height: 0.4 },
+    };
     Image::builder().bytes(Blob::new(fixture_png(&[face]))).build()
 }
 
@@ -34,12 +37,14 @@ async fn sdk_round_trip_collection_faces_users() {
     assert_eq!(created.status_code(), Some(200));
     assert_eq!(created.collection_arn(), Some("aws:rekognition:us-east-1:123456789012:collection/sdk"));
 
-    let indexed = rek.index_faces().collection_id("sdk").image(image("alice")).send().await.expect("IndexFaces");
+    let indexed =
+        rek.index_faces().collection_id("sdk").image(image("alice")).send().await.expect("IndexFaces");
     let records = indexed.face_records();
     assert_eq!(records.len(), 1);
     let face_id = records[0].face().and_then(|f| f.face_id()).expect("FaceId").to_string();
     assert!(rekcon::expect::is_lower_uuid(&face_id), "{face_id}");
-    let second = rek.index_faces().collection_id("sdk").image(image("alice")).send().await.expect("IndexFaces");
+    let second =
+        rek.index_faces().collection_id("sdk").image(image("alice")).send().await.expect("IndexFaces");
     let second_id = second.face_records()[0].face().and_then(|f| f.face_id()).expect("FaceId").to_string();
 
     rek.create_user().collection_id("sdk").user_id("alice").send().await.expect("CreateUser");
@@ -105,7 +110,10 @@ async fn sdk_round_trip_collection_faces_users() {
     let missing = rek.describe_collection().collection_id("sdk").send().await.expect_err("gone");
     let service = missing.into_service_error();
     assert!(service.is_resource_not_found_exception(), "{service:?}");
-    assert_eq!(aws_sdk_rekognition::error::ProvideErrorMetadata::message(&service), Some("The collection id: sdk does not exist"));
+    assert_eq!(
+        aws_sdk_rekognition::error::ProvideErrorMetadata::message(&service),
+        Some("The collection id: sdk does not exist")
+    );
     server.shutdown().await;
 }
 

@@ -59,7 +59,12 @@ async fn correct_signatures_are_accepted_in_any_region() {
             bounding_box: rekcon::image::BoundingBox { left: 0.1, top: 0.1, width: 0.3, height: 0.4 },
         };
         let image = Image::builder().bytes(Blob::new(rekcon::image::fixture_png(&[face]))).build();
-        rek.index_faces().collection_id(&id).image(image).send().await.expect("signed IndexFaces with a body");
+        rek.index_faces()
+            .collection_id(&id)
+            .image(image)
+            .send()
+            .await
+            .expect("signed IndexFaces with a body");
         rek.create_user().collection_id(&id).user_id("u").send().await.expect("signed CreateUser");
     }
 }
@@ -127,7 +132,12 @@ async fn request_log_never_holds_secrets_or_bodies() {
     };
     let png = rekcon::image::fixture_png(&[face]);
     let image_b64 = rekcon::api::Blob::new(png.clone()).to_base64();
-    good.index_faces().collection_id("logged").image(Image::builder().bytes(Blob::new(png)).build()).send().await.expect("ok");
+    good.index_faces()
+        .collection_id("logged")
+        .image(Image::builder().bytes(Blob::new(png)).build())
+        .send()
+        .await
+        .expect("ok");
     let bad = client(&server.url(), ACCESS_KEY, "wrong-secret-also-not-logged", "us-east-1");
     let _ = bad.list_collections().send().await;
 
@@ -140,7 +150,16 @@ async fn request_log_never_holds_secrets_or_bodies() {
     for line in &lines {
         assert!(uuid::Uuid::parse_str(&line.request_id).is_ok());
         let text = format!("{line} {line:?}");
-        for forbidden in [SECRET, "wrong-secret-also-not-logged", "AWS4-HMAC-SHA256", "Signature=", "Credential=", "Authorization", "rekcon-faces", &image_b64[..24]] {
+        for forbidden in [
+            SECRET,
+            "wrong-secret-also-not-logged",
+            "AWS4-HMAC-SHA256",
+            "Signature=",
+            "Credential=",
+            "Authorization",
+            "rekcon-faces",
+            &image_b64[..24],
+        ] {
             assert!(!text.contains(forbidden), "log line leaks {forbidden:?}: {text}");
         }
     }

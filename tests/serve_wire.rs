@@ -41,8 +41,14 @@ async fn success_has_protocol_content_type_and_request_id() {
 async fn empty_outputs_are_empty_objects() {
     let server = start_default().await;
     create_collection(&server, "e").await;
-    assert_eq!(ok(&server, Operation::CreateUser, json!({"CollectionId": "e", "UserId": "u"})).await, json!({}));
-    assert_eq!(ok(&server, Operation::DeleteUser, json!({"CollectionId": "e", "UserId": "u"})).await, json!({}));
+    assert_eq!(
+        ok(&server, Operation::CreateUser, json!({"CollectionId": "e", "UserId": "u"})).await,
+        json!({})
+    );
+    assert_eq!(
+        ok(&server, Operation::DeleteUser, json!({"CollectionId": "e", "UserId": "u"})).await,
+        json!({})
+    );
 }
 
 #[tokio::test]
@@ -60,7 +66,8 @@ async fn modelled_errors_have_shape_status_and_documented_messages() {
     let bad = call(&server, Operation::CreateCollection, json!({"CollectionId": "has space"})).await;
     assert_aws_error(&bad, ErrorCode::InvalidParameterException);
 
-    let unknown_user = call(&server, Operation::SearchUsers, json!({"CollectionId": "dup", "UserId": "ghost"})).await;
+    let unknown_user =
+        call(&server, Operation::SearchUsers, json!({"CollectionId": "dup", "UserId": "ghost"})).await;
     assert_aws_error(&unknown_user, ErrorCode::InvalidParameterException);
     assert_eq!(unknown_user.json()["Message"], "Request has invalid parameters");
 
@@ -71,11 +78,17 @@ async fn modelled_errors_have_shape_status_and_documented_messages() {
     let token = json!({"CollectionId": "dup", "UserId": "v", "ClientRequestToken": "tok-1"});
     ok(&server, Operation::CreateUser, token.clone()).await;
     assert_eq!(ok(&server, Operation::CreateUser, token).await, json!({}), "replay answers the same");
-    let mismatch =
-        call(&server, Operation::CreateUser, json!({"CollectionId": "dup", "UserId": "w", "ClientRequestToken": "tok-1"}))
-            .await;
+    let mismatch = call(
+        &server,
+        Operation::CreateUser,
+        json!({"CollectionId": "dup", "UserId": "w", "ClientRequestToken": "tok-1"}),
+    )
+    .await;
     assert_aws_error(&mismatch, ErrorCode::IdempotentParameterMismatchException);
-    assert_eq!(mismatch.json()["Message"], "The ClientRequestToken: tok-1 you have supplied is already in use.");
+    assert_eq!(
+        mismatch.json()["Message"],
+        "The ClientRequestToken: tok-1 you have supplied is already in use."
+    );
 }
 
 #[tokio::test]
@@ -83,7 +96,9 @@ async fn unknown_targets_are_unknown_operation() {
     let server = start_default().await;
     let body = b"{}";
     let ct = [("Content-Type", "application/x-amz-json-1.1")];
-    for target in [None, Some("RekognitionService.DetectUnicorns"), Some("Rekognition.ListCollections"), Some("")] {
+    for target in
+        [None, Some("RekognitionService.DetectUnicorns"), Some("Rekognition.ListCollections"), Some("")]
+    {
         let raw = send_raw(server.addr(), &request_bytes(target, &ct, body)).await.expect("answer");
         assert_aws_error(&raw, ErrorCode::UnknownOperationException);
     }
@@ -111,8 +126,12 @@ async fn malformed_bodies_are_serialization_errors() {
 #[tokio::test]
 async fn other_methods_and_paths_get_aws_shaped_errors() {
     let server = start_default().await;
-    for head in ["GET / HTTP/1.1", "PUT / HTTP/1.1", "POST /2016-06-27/collections HTTP/1.1", "DELETE /x HTTP/1.1"] {
-        let req = format!("{head}\r\nHost: x\r\nConnection: close\r\nX-Amz-Target: RekognitionService.ListCollections\r\nContent-Length: 2\r\n\r\n{{}}");
+    for head in
+        ["GET / HTTP/1.1", "PUT / HTTP/1.1", "POST /2016-06-27/collections HTTP/1.1", "DELETE /x HTTP/1.1"]
+    {
+        let req = format!(
+            "{head}\r\nHost: x\r\nConnection: close\r\nX-Amz-Target: RekognitionService.ListCollections\r\nContent-Length: 2\r\n\r\n{{}}"
+        );
         let raw = send_raw(server.addr(), req.as_bytes()).await.expect("answer");
         assert_aws_error(&raw, ErrorCode::UnknownOperationException);
     }
@@ -178,12 +197,21 @@ async fn null_never_appears_in_success_bodies() {
     run(Operation::ListUsers, json!({"CollectionId": "n", "MaxResults": 1})).await;
     run(Operation::DescribeCollection, json!({"CollectionId": "n"})).await;
     run(Operation::SearchFaces, json!({"CollectionId": "n", "FaceId": a})).await;
-    run(Operation::SearchFacesByImage, json!({"CollectionId": "n", "Image": {"Bytes": face_png("alice")}})).await;
+    run(Operation::SearchFacesByImage, json!({"CollectionId": "n", "Image": {"Bytes": face_png("alice")}}))
+        .await;
     run(Operation::SearchUsers, json!({"CollectionId": "n", "FaceId": a})).await;
     run(Operation::SearchUsers, json!({"CollectionId": "n", "UserId": "ua"})).await;
-    run(Operation::SearchUsersByImage, json!({"CollectionId": "n", "Image": {"Bytes": faces_png(&["alice", "bob"])}})).await;
+    run(
+        Operation::SearchUsersByImage,
+        json!({"CollectionId": "n", "Image": {"Bytes": faces_png(&["alice", "bob"])}}),
+    )
+    .await;
     run(Operation::SearchUsersByImage, json!({"CollectionId": "n", "Image": {"Bytes": no_face_png()}})).await;
-    run(Operation::DeleteFaces, json!({"CollectionId": "n", "FaceIds": [a, "00000000-0000-4000-8000-000000000000"]})).await;
+    run(
+        Operation::DeleteFaces,
+        json!({"CollectionId": "n", "FaceIds": [a, "00000000-0000-4000-8000-000000000000"]}),
+    )
+    .await;
     run(Operation::DisassociateFaces, json!({"CollectionId": "n", "UserId": "ua", "FaceIds": [a]})).await;
     run(Operation::DeleteUser, json!({"CollectionId": "n", "UserId": "ub"})).await;
     run(Operation::DeleteCollection, json!({"CollectionId": "n2"})).await;
@@ -192,5 +220,44 @@ async fn null_never_appears_in_success_bodies() {
     for (op, body) in &bodies {
         assert!(body.is_object(), "{op}: {body}");
         assert!(!contains_null(body), "{op} answered a null: {body}");
+    }
+}
+
+/// A real service resumes where the token points: other clients changing the listing
+/// between two pages must not make a continuation page repeat an item.
+#[tokio::test]
+async fn continuation_pages_never_repeat_while_others_change_the_listing() {
+    let server = start_default().await;
+    for c in ["m1", "m2", "m3"] {
+        create_collection(&server, c).await;
+    }
+    let mut listed: Vec<String> = Vec::new();
+    let mut token: Option<String> = None;
+    for i in 0..20 {
+        let mut req = json!({"MaxResults": 1});
+        if let Some(t) = &token {
+            req["NextToken"] = json!(t);
+        }
+        let page = ok(&server, Operation::ListCollections, req).await;
+        listed.extend(
+            page["CollectionIds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string)),
+        );
+        // Another client creates a collection that sorts first, and deletes one.
+        create_collection(&server, &format!("a{i}")).await;
+        token = page["NextToken"].as_str().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut distinct = listed.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), listed.len(), "an item was repeated: {listed:?}");
+    for c in ["m1", "m2", "m3"] {
+        assert!(listed.iter().any(|l| l == c), "{c} never listed: {listed:?}");
     }
 }

@@ -105,7 +105,9 @@ impl Coverage {
     }
 
     fn record_body(&mut self, op: Operation, body: &Value) {
-        for list in ["UnsuccessfulFaceAssociations", "UnsuccessfulFaceDisassociations", "UnsuccessfulFaceDeletions"] {
+        for list in
+            ["UnsuccessfulFaceAssociations", "UnsuccessfulFaceDisassociations", "UnsuccessfulFaceDeletions"]
+        {
             for item in body.get(list).and_then(Value::as_array).into_iter().flatten() {
                 for reason in item.get("Reasons").and_then(Value::as_array).into_iter().flatten() {
                     if let Some(r) = reason.as_str() {
@@ -150,7 +152,10 @@ impl Coverage {
         let miss = |have: &BTreeMap<String, u64>, all: Vec<String>| -> Vec<String> {
             all.into_iter().filter(|x| !have.contains_key(x)).collect()
         };
-        out.insert("operations", miss(&self.operations, Operation::ALL.iter().map(|o| o.name().to_string()).collect()));
+        out.insert(
+            "operations",
+            miss(&self.operations, Operation::ALL.iter().map(|o| o.name().to_string()).collect()),
+        );
         out.insert("errors", miss(&self.errors, ERROR_TYPES.iter().map(ToString::to_string).collect()));
         out.insert("reasons", miss(&self.reasons, FAILURE_REASONS.iter().map(ToString::to_string).collect()));
         out.insert("statuses", miss(&self.statuses, STATUSES.iter().map(ToString::to_string).collect()));
@@ -158,7 +163,10 @@ impl Coverage {
             "user_face_counts",
             miss(&self.user_face_counts, USER_FACE_COUNTS.iter().map(ToString::to_string).collect()),
         );
-        out.insert("boundaries", miss(&self.boundaries, BOUNDARIES.iter().map(ToString::to_string).collect()));
+        out.insert(
+            "boundaries",
+            miss(&self.boundaries, BOUNDARIES.iter().map(ToString::to_string).collect()),
+        );
         out.retain(|_, v| !v.is_empty());
         out
     }
@@ -193,16 +201,21 @@ fn boundaries_of(op: Operation, json: &Value) -> BTreeSet<String> {
             _ => {}
         }
     }
-    match json.get("UserMatchThreshold").and_then(Value::as_f64) {
-        Some(x) if x == 0.0 => drop(out.insert("UserMatchThreshold:0".to_string())),
-        Some(x) if x == 100.0 => drop(out.insert("UserMatchThreshold:100".to_string())),
-        _ => {}
+    let threshold = json.get("UserMatchThreshold").and_then(Value::as_f64);
+    if threshold == Some(0.0) {
+        out.insert("UserMatchThreshold:0".to_string());
+    } else if threshold == Some(100.0) {
+        out.insert("UserMatchThreshold:100".to_string());
     }
     let max = match op {
         Operation::ListUsers => 500,
         _ => 4096,
     };
-    if json.get("MaxResults").and_then(Value::as_i64).is_some_and(|n| n < i64::from(op == Operation::ListUsers) || n > max) {
+    if json
+        .get("MaxResults")
+        .and_then(Value::as_i64)
+        .is_some_and(|n| n < i64::from(op == Operation::ListUsers) || n > max)
+    {
         out.insert("MaxResults:out-of-range".to_string());
     }
     out

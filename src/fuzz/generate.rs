@@ -112,7 +112,9 @@ impl Abstract {
     }
 
     fn live_faces(&self, collection: usize) -> Vec<usize> {
-        (0..self.faces.len()).filter(|i| self.faces[*i].collection == collection && !self.faces[*i].deleted).collect()
+        (0..self.faces.len())
+            .filter(|i| self.faces[*i].collection == collection && !self.faces[*i].deleted)
+            .collect()
     }
 
     fn user_of(&self, collection: usize, pick: u32) -> String {
@@ -188,11 +190,18 @@ fn coll_ref(i: usize) -> String {
 /// Interprets `draws` into scenario steps.
 pub fn generate(draws: &[Draw], config: &GenConfig) -> Generated {
     let mut state = Abstract::default();
-    let mut out = Generated { collections: COLLECTIONS.iter().map(|s| s.to_string()).collect(), ..Generated::default() };
+    let mut out = Generated {
+        collections: COLLECTIONS.iter().map(|s| s.to_string()).collect(),
+        ..Generated::default()
+    };
     let invalid_below = (config.invalid_share.clamp(0.0, 1.0) * f64::from(u16::MAX)) as u16;
     for draw in draws {
         let step = valid_step(&mut state, &mut out, draw, config);
-        let step = if draw.invalid < invalid_below && config.invalid_share > 0.0 { violate(step, draw) } else { step };
+        let step = if draw.invalid < invalid_below && config.invalid_share > 0.0 {
+            violate(step, draw)
+        } else {
+            step
+        };
         out.steps.push(step);
     }
     out.images.sort();
@@ -224,13 +233,15 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             }
             let fixture = &config.fixtures[draw.pick as usize / 10 % config.fixtures.len()];
             out.images.push(fixture.name.clone());
-            let mut request = json!({"CollectionId": coll_ref(c), "Image": {"Bytes": format!("${{{}}}", fixture.name)}});
+            let mut request =
+                json!({"CollectionId": coll_ref(c), "Image": {"Bytes": format!("${{{}}}", fixture.name)}});
             let max_faces = if v % 7 == 3 { Some(1 + (v / 7) as usize % 2) } else { None };
             if let Some(m) = max_faces {
                 request["MaxFaces"] = json!(m);
             }
             if v % 5 == 4 {
-                request["ExternalImageId"] = json!(if v % 2 == 0 { "x".repeat(255) } else { "ext:image_1.jpg".into() });
+                request["ExternalImageId"] =
+                    json!(if v % 2 == 0 { "x".repeat(255) } else { "ext:image_1.jpg".into() });
             }
             let stored = fixture.persons.len().min(max_faces.unwrap_or(100));
             let mut captures = Vec::new();
@@ -238,7 +249,13 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
                 let name = state.fresh_capture("f");
                 captures.push((name.clone(), format!("FaceRecords[{i}].Face.FaceId")));
                 if state.exists[c] {
-                    state.faces.push(FaceRef { capture: name, collection: c, person: person.clone(), user: None, deleted: false });
+                    state.faces.push(FaceRef {
+                        capture: name,
+                        collection: c,
+                        person: person.clone(),
+                        user: None,
+                        deleted: false,
+                    });
                 }
             }
             if !state.exists[c] {
@@ -247,7 +264,8 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             GenStep::Call { op: Operation::IndexFaces, request, captures }
         }
         Kind::CreateUser => {
-            let user = if v % 11 == 10 { "u".repeat(128) } else { USERS[v as usize % USERS.len()].to_string() };
+            let user =
+                if v % 11 == 10 { "u".repeat(128) } else { USERS[v as usize % USERS.len()].to_string() };
             let mut request = json!({"CollectionId": coll_ref(c), "UserId": user});
             with_token(state, &mut request, Operation::CreateUser, v);
             if state.exists[c] {
@@ -304,7 +322,8 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
                 1 => 99,
                 _ => 1,
             };
-            let ids: Vec<String> = best.iter().take(take).map(|i| format!("${{{}}}", state.faces[*i].capture)).collect();
+            let ids: Vec<String> =
+                best.iter().take(take).map(|i| format!("${{{}}}", state.faces[*i].capture)).collect();
             let ids = if ids.is_empty() { vec![UNKNOWN_FACE.to_string()] } else { ids };
             let request = json!({"CollectionId": coll_ref(c), "UserId": user, "FaceIds": ids});
             track_association(state, c, &user, &request, Operation::AssociateFaces);
@@ -316,7 +335,11 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
                 Kind::ListFaces => Operation::ListFaces,
                 _ => Operation::ListCollections,
             };
-            let mut request = if op == Operation::ListCollections { json!({}) } else { json!({"CollectionId": coll_ref(c)}) };
+            let mut request = if op == Operation::ListCollections {
+                json!({})
+            } else {
+                json!({"CollectionId": coll_ref(c)})
+            };
             let small = [1, 2, 3][v as usize % 3];
             if v % 4 != 0 {
                 request["MaxResults"] = json!(small);
@@ -326,8 +349,11 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             }
             // Follow the last page of the same listing, when there is one.
             if v % 2 == 1
-                && let Some((_, _, capture)) =
-                    state.cursors.iter().rev().find(|(o, cc, _)| *o == op && (*cc == c || op == Operation::ListCollections))
+                && let Some((_, _, capture)) = state
+                    .cursors
+                    .iter()
+                    .rev()
+                    .find(|(o, cc, _)| *o == op && (*cc == c || op == Operation::ListCollections))
             {
                 request["NextToken"] = json!(format!("${{{capture}}}"));
                 if let Some(filter) = previous_filter(out, capture) {
@@ -361,7 +387,11 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             let mut request = json!({"CollectionId": coll_ref(c), "UserId": user});
             with_token(state, &mut request, Operation::DeleteUser, v);
             state.users[c].remove(&user);
-            for face in state.faces.iter_mut().filter(|f| f.collection == c && f.user.as_deref() == Some(user.as_str())) {
+            for face in state
+                .faces
+                .iter_mut()
+                .filter(|f| f.collection == c && f.user.as_deref() == Some(user.as_str()))
+            {
                 face.user = None;
             }
             call(Operation::DeleteUser, request)
@@ -371,7 +401,10 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             let mut request = json!({"CollectionId": coll_ref(c)});
             match v % 4 {
                 0 | 1 if !live.is_empty() => {
-                    request["FaceId"] = json!(format!("${{{}}}", state.faces[live[draw.pick as usize / 3 % live.len()]].capture));
+                    request["FaceId"] = json!(format!(
+                        "${{{}}}",
+                        state.faces[live[draw.pick as usize / 3 % live.len()]].capture
+                    ));
                 }
                 _ => request["UserId"] = json!(state.user_of(c, draw.pick / 10)),
             }
@@ -393,7 +426,10 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             }
             let fixture = &config.fixtures[draw.pick as usize / 10 % config.fixtures.len()];
             out.images.push(fixture.name.clone());
-            call(op, json!({"CollectionId": coll_ref(c), "Image": {"Bytes": format!("${{{}}}", fixture.name)}}))
+            call(
+                op,
+                json!({"CollectionId": coll_ref(c), "Image": {"Bytes": format!("${{{}}}", fixture.name)}}),
+            )
         }
         Kind::SearchFaces => {
             let live = state.live_faces(c);
@@ -501,7 +537,8 @@ fn violate(step: GenStep, draw: &Draw) -> GenStep {
         map["UserId"] = json!(if choice % 2 == 0 { "u".repeat(129) } else { "bad user".into() });
     } else if map.contains_key("UserMatchThreshold") || op == Operation::AssociateFaces && choice % 4 == 2 {
         map.insert("UserMatchThreshold".into(), json!(if choice % 2 == 0 { 101 } else { -1 }));
-    } else if map.contains_key("MaxResults") || matches!(op, Operation::ListUsers | Operation::ListFaces) && choice % 4 == 3
+    } else if map.contains_key("MaxResults")
+        || matches!(op, Operation::ListUsers | Operation::ListFaces) && choice % 4 == 3
     {
         let bad = match op {
             Operation::ListUsers => [0, 501][choice % 2],
@@ -511,7 +548,10 @@ fn violate(step: GenStep, draw: &Draw) -> GenStep {
     } else if map.contains_key("NextToken") {
         map.insert("NextToken".into(), json!("not-a-token-rekcon-issued"));
     } else if map.contains_key("ClientRequestToken") {
-        map.insert("ClientRequestToken".into(), json!(if choice % 2 == 0 { "t".repeat(65) } else { "bad token!".into() }));
+        map.insert(
+            "ClientRequestToken".into(),
+            json!(if choice % 2 == 0 { "t".repeat(65) } else { "bad token!".into() }),
+        );
     } else if map.contains_key("Image") {
         map.insert("Image".into(), if choice % 2 == 0 { json!({}) } else { json!({"Bytes": "aGVsbG8="}) });
     } else if map.contains_key("CollectionId") {
@@ -551,7 +591,8 @@ pub fn to_yaml(generated: &Generated, description: &str) -> String {
             GenStep::Call { op, request, captures } => {
                 let _ = writeln!(y, "  - {op}: {}", yaml_flow(request));
                 if !captures.is_empty() {
-                    let caps: Vec<String> = captures.iter().map(|(n, p)| format!("{n}: {}", yaml_str(p))).collect();
+                    let caps: Vec<String> =
+                        captures.iter().map(|(n, p)| format!("{n}: {}", yaml_str(p))).collect();
                     let _ = writeln!(y, "    capture: {{ {} }}", caps.join(", "));
                 }
             }
@@ -621,7 +662,9 @@ mod tests {
 
     #[test]
     fn invalid_share_one_breaks_every_call_and_yaml_is_well_formed() {
-        let draws: Vec<Draw> = (0..40).map(|i| Draw { op: i * 7, pick: i as u32 * 13, variant: i as u32, invalid: i * 3 }).collect();
+        let draws: Vec<Draw> = (0..40)
+            .map(|i| Draw { op: i * 7, pick: i as u32 * 13, variant: i as u32, invalid: i * 3 })
+            .collect();
         let g = generate(&draws, &GenConfig { invalid_share: 1.0, fixtures: fixtures() });
         assert_eq!(g.steps.len(), 40);
         let yaml = to_yaml(&g, "generated");

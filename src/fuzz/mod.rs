@@ -4,5 +4,5 @@
 //! checks and model as a YAML scenario, and a divergence is shrunk and written out as
 //! a scenario file that `rekcon run` replays.
 
-pub mod generate;
 pub mod coverage;
+pub mod generate;

@@ -15,10 +15,12 @@ use crate::api::{Operation, Request};
 use crate::expect::key_of;
 use crate::image::BoundingBox;
 
+/// The keys (along `key`) of the items of `list` in `body`.
 fn strings<'a>(body: &'a Value, list: &str, key: &'a [&'a str]) -> impl Iterator<Item = String> + 'a {
     body.get(list).and_then(Value::as_array).into_iter().flatten().filter_map(move |item| key_of(item, key))
 }
 
+/// A BoundingBox read from a response.
 fn bbox(v: Option<&Value>) -> Option<BoundingBox> {
     let v = v?;
     let f = |k: &str| v.get(k).and_then(Value::as_f64);
@@ -62,6 +64,7 @@ pub(super) fn advance(model: &mut Model, request: &Request, body: &Value) {
     }
 }
 
+/// Whether `body` replays the response recorded for the request's ClientRequestToken.
 fn is_replay(model: &Model, request: &Request, body: &Value) -> bool {
     super::rules::is_token_replay(model, request, body)
 }

@@ -19,30 +19,37 @@ const DEFAULT_PAGE_COLLECTIONS: usize = 1000;
 const DEFAULT_PAGE_FACES: usize = 1000;
 const DEFAULT_PAGE_USERS: usize = 500;
 
+/// A closed object: the listed members, no others.
 pub(super) fn obj(members: Vec<(&str, Pat)>) -> Pat {
     Pat::Obj { members: members.into_iter().map(|(k, p)| (k.to_string(), p)).collect(), closed: true }
 }
 
+/// An open object: the listed members; others are allowed (detail the model does not track).
 fn open(members: Vec<(&str, Pat)>) -> Pat {
     Pat::Obj { members: members.into_iter().map(|(k, p)| (k.to_string(), p)).collect(), closed: false }
 }
 
+/// Exactly this value.
 fn eq(v: impl Into<Value>) -> Pat {
     Pat::Eq(v.into())
 }
 
+/// Absent, or matching `p`.
 fn opt(p: Pat) -> Pat {
     Pat::Opt(Box::new(p))
 }
 
+/// Any of `options`; `choice` says what the decision is about.
 fn one_of(options: Vec<Pat>, choice: Choice) -> Pat {
     Pat::OneOf { options, choice }
 }
 
+/// A number in `[min, max]`, realised as `sample` (clamped into the range).
 fn num(min: f64, max: f64, sample: f64) -> Pat {
     Pat::Num { min, max, sample: sample.clamp(min, max) }
 }
 
+/// A Percent (0..=100).
 fn percent(sample: f64) -> Pat {
     num(0.0, 100.0, sample)
 }
@@ -70,6 +77,7 @@ fn bbox_same(b: &BoundingBox) -> Pat {
     ])
 }
 
+/// The collection's face model version, once CreateCollection reported it.
 fn version_pat(c: &Collection) -> Pat {
     match &c.face_model_version {
         Some(v) => eq(v.as_str()),
@@ -140,6 +148,7 @@ fn changed_status_pat(collection: &str, user_id: &str, user: &User, certain: boo
     pat
 }
 
+/// The score of a match (at or above `threshold`) or a miss (below it) within `band`.
 fn similarity_in(band: Band, threshold: f64, matched: bool) -> Pat {
     if matched {
         let lo = band.min.max(threshold);
@@ -200,6 +209,7 @@ fn idempotent(model: &Model, request: &Request, fresh: Allowed) -> Allowed {
     out
 }
 
+/// The allowance of a valid request run for the first time (no token replay).
 fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
     match request {
         Request::CreateCollection(r) => {
@@ -323,6 +333,7 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
     }
 }
 
+/// Exactly this number (compared by value).
 fn eq_num(x: f64) -> Pat {
     Pat::Eq(number(x))
 }
@@ -432,7 +443,11 @@ fn index_faces(
         .collect();
     let mut options = vec![Pat::List(records)];
     options.extend(reindexed(c, indexed.len(), external, digest, &version));
-    let face_records = if options.len() == 1 { options.remove(0) } else { one_of(options, Choice::Free) };
+    let face_records = if options.len() == 1 {
+        options.remove(0)
+    } else {
+        one_of(options, Choice::Unknown(Unknown::ReindexSameImage))
+    };
     Allowed::success(obj(vec![
         ("FaceRecords", face_records),
         (
@@ -499,7 +514,9 @@ fn reindexed(
 
 /// Where a listing stands: what earlier pages returned, and whether it must be complete.
 struct Position {
+    /// Keys earlier pages of this listing returned.
     exclude: BTreeSet<String>,
+    /// Whether nothing changed since the token was issued, so the listing must be exact.
     strict: bool,
 }
 
@@ -535,6 +552,7 @@ fn page_size(max_results: Option<i64>) -> (Option<usize>, bool) {
     }
 }
 
+/// A page allowance; with MaxResults 0 also the errors it may give (§9.12).
 fn finish_page(page: Page, zero: bool) -> Allowed {
     let allowed = Allowed::success(Pat::Page(Box::new(page)));
     if zero {
@@ -546,6 +564,7 @@ fn finish_page(page: Page, zero: bool) -> Allowed {
     }
 }
 
+/// ListCollections (§6.1, §5.2): ids and parallel face model versions, paged.
 fn list_collections(model: &Model, token: Option<&str>, max_results: Option<i64>) -> Allowed {
     let position = match position(model, Operation::ListCollections, "", token, model.generation) {
         Ok(p) => p,
@@ -579,6 +598,7 @@ pub(super) fn list_faces_scope(collection: &str, r: &crate::api::ListFacesReques
     format!("{collection}|{:?}|{:?}", r.user_id, r.face_ids)
 }
 
+/// ListFaces (§6.2, §5.2): the faces, filtered by UserId and FaceIds, paged.
 fn list_faces(model: &Model, cid: &str, c: &Collection, r: &crate::api::ListFacesRequest) -> Allowed {
     let scope = list_faces_scope(cid, r);
     let position = match position(model, Operation::ListFaces, &scope, r.next_token.as_deref(), c.generation)
@@ -635,6 +655,7 @@ pub(super) fn user_order_key(user_id: &str) -> String {
     image::digest(user_id.as_bytes())
 }
 
+/// ListUsers (§6.4, §5.2): the users with their status, paged.
 fn list_users(
     model: &Model,
     cid: &str,
@@ -693,10 +714,12 @@ fn allow_duplicates(allowed: Allowed, repeated: bool) -> Allowed {
     }
 }
 
+/// One item of a FaceId-keyed result list.
 fn face_id_item(id: &str, pat: Pat, required: bool, choice: Option<(Choice, usize)>) -> KeyedItem {
     KeyedItem { key: id.to_string(), pat, required, choice }
 }
 
+/// An array compared as a set of keyed items.
 fn keyed(key_path: Vec<&'static str>, items: Vec<KeyedItem>) -> Pat {
     Pat::Keyed(Box::new(Keyed { key_path, items, max_len: None, sorted_desc_by: None }))
 }
@@ -706,6 +729,7 @@ fn keyed_or_absent_when_empty(key_path: Vec<&'static str>, items: Vec<KeyedItem>
     if items.is_empty() { opt(eq(json!([]))) } else { keyed(key_path, items) }
 }
 
+/// DeleteFaces (§6.2, §6.6): free faces deleted; owned or unknown ones refused in-band.
 fn delete_faces(c: &Collection, ids: &[String]) -> Allowed {
     let (ids, repeated) = distinct(ids);
     let mut deleted = Vec::new();
@@ -746,6 +770,7 @@ fn delete_faces(c: &Collection, ids: &[String]) -> Allowed {
     )
 }
 
+/// The people a user's faces show.
 fn user_persons<'a>(c: &'a Collection, user: &User) -> BTreeSet<&'a str> {
     user.faces.iter().filter_map(|f| c.faces.get(f)).map(|f| f.person.as_str()).collect()
 }
@@ -881,6 +906,7 @@ fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String]
     allow_duplicates(allowed, repeated)
 }
 
+/// DisassociateFaces (§6.5): own faces removed, others refused or silently ignored.
 fn disassociate(cid: &str, c: &Collection, uid: &str, ids: &[String]) -> Allowed {
     let Some(user) = c.users.get(uid) else { return Allowed::error(ErrorCode::ResourceNotFoundException) };
     let (ids, repeated) = distinct(ids);
@@ -922,6 +948,7 @@ fn disassociate(cid: &str, c: &Collection, uid: &str, ids: &[String]) -> Allowed
     )
 }
 
+/// A MaxUsers/MaxFaces cap as a length.
 fn cap(max: Option<i64>) -> Option<usize> {
     max.and_then(|n| usize::try_from(n).ok())
 }
@@ -1003,6 +1030,7 @@ fn user_matches(
     }))
 }
 
+/// SearchUsers (§6.7): by FaceId or by UserId, never both.
 fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
     with_collection(model, r.collection_id.as_deref(), |cid, c| {
         let threshold = r.user_match_threshold.unwrap_or(super::SEARCH_USERS_DEFAULT_THRESHOLD);
@@ -1078,6 +1106,7 @@ fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
     })
 }
 
+/// SearchUsersByImage (§6.7): users matching the largest face in the image.
 fn search_users_by_image(
     cid: &str,
     c: &Collection,
@@ -1211,6 +1240,7 @@ pub(super) fn cross_checks(model: &Model, request: &Request, body: &Value) -> Ve
     out
 }
 
+/// The FaceIds of the items of `list` in `body`.
 fn strings_at<'a>(body: &'a Value, list: &str) -> impl Iterator<Item = String> + 'a {
     body.get(list)
         .and_then(Value::as_array)

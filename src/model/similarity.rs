@@ -60,6 +60,7 @@ pub fn user_to_user(a: &BTreeSet<&str>, b: &BTreeSet<&str>) -> Option<(Band, boo
     hull(bands, a.len() > 1 || b.len() > 1)
 }
 
+/// The smallest band holding all `bands` (`None` when there are none).
 fn hull(bands: impl Iterator<Item = Band>, mixed: bool) -> Option<(Band, bool)> {
     let mut out: Option<Band> = None;
     for band in bands {

@@ -103,7 +103,8 @@ mod tests {
         clock.touch("c", "u", t0);
         let choice = Choice::UserStatus { collection: "c".into(), user: "u".into() };
         let window = Duration::from_millis(100);
-        let mut at = |now| EmulatorChooser { rng: &mut rng, clock: &clock, now, settle: window }.pick(&choice, 2);
+        let mut at =
+            |now| EmulatorChooser { rng: &mut rng, clock: &clock, now, settle: window }.pick(&choice, 2);
         assert_eq!(at(t0 + Duration::from_millis(10)), 0);
         assert_eq!(at(t0 + Duration::from_millis(150)), 1);
     }

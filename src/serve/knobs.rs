@@ -23,7 +23,11 @@ impl Throttle {
 
     /// Whether a request arriving at `now` is admitted (throttled ones do not count).
     pub(super) fn admit(&mut self, now: Instant) -> bool {
-        while self.admitted.front().is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1)) {
+        while self
+            .admitted
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1))
+        {
             self.admitted.pop_front();
         }
         if self.admitted.len() >= self.limit as usize {

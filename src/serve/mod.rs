@@ -15,6 +15,7 @@ mod config;
 mod knobs;
 mod log;
 mod mutant;
+mod paging;
 mod pipeline;
 mod server;
 mod sigv4;

@@ -175,7 +175,11 @@ pub(super) struct WireStyle {
 
 impl Default for WireStyle {
     fn default() -> Self {
-        WireStyle { content_type: super::wire::CONTENT_TYPE, error: ErrorStyle::Standard, null_for_absent: false }
+        WireStyle {
+            content_type: super::wire::CONTENT_TYPE,
+            error: ErrorStyle::Standard,
+            null_for_absent: false,
+        }
     }
 }
 
@@ -217,7 +221,9 @@ fn has_reason(item: &Value, reason: &str) -> bool {
 /// The items member and its parallel member of a List* response.
 fn page_members(request: &Request) -> Option<(&'static str, Option<&'static str>, Option<&str>)> {
     match request {
-        Request::ListCollections(r) => Some(("CollectionIds", Some("FaceModelVersions"), r.next_token.as_deref())),
+        Request::ListCollections(r) => {
+            Some(("CollectionIds", Some("FaceModelVersions"), r.next_token.as_deref()))
+        }
         Request::ListFaces(r) => Some(("Faces", None, r.next_token.as_deref())),
         Request::ListUsers(r) => Some(("Users", None, r.next_token.as_deref())),
         _ => None,
@@ -244,7 +250,9 @@ pub(super) fn transform(
             }
             Outcome::same(Observed::Success(body))
         }
-        (Mutant::StealAssociatedFace, Observed::Success(mut body)) if matches!(request, Request::AssociateFaces(_)) => {
+        (Mutant::StealAssociatedFace, Observed::Success(mut body))
+            if matches!(request, Request::AssociateFaces(_)) =>
+        {
             let mut stolen = Vec::new();
             if let Some(failed) = array_mut(&mut body, "UnsuccessfulFaceAssociations") {
                 failed.retain(|item| {
@@ -272,8 +280,10 @@ pub(super) fn transform(
                 Request::DisassociateFaces(_) => "UnsuccessfulFaceDisassociations",
                 _ => return Outcome::same(Observed::Success(body)),
             };
-            let not_found =
-                body.get(list).and_then(Value::as_array).is_some_and(|l| l.iter().any(|i| has_reason(i, "FACE_NOT_FOUND")));
+            let not_found = body
+                .get(list)
+                .and_then(Value::as_array)
+                .is_some_and(|l| l.iter().any(|i| has_reason(i, "FACE_NOT_FOUND")));
             if not_found {
                 Outcome::same(error(ErrorCode::ResourceNotFoundException))
             } else {
@@ -297,7 +307,9 @@ pub(super) fn transform(
             }
             Outcome::same(Observed::Success(body))
         }
-        (Mutant::DeleteOwnedFace, Observed::Success(mut body)) if matches!(request, Request::DeleteFaces(_)) => {
+        (Mutant::DeleteOwnedFace, Observed::Success(mut body))
+            if matches!(request, Request::DeleteFaces(_)) =>
+        {
             let mut deleted = Vec::new();
             if let Some(failed) = array_mut(&mut body, "UnsuccessfulFaceDeletions") {
                 failed.retain(|item| {
@@ -318,7 +330,9 @@ pub(super) fn transform(
             }
             Outcome::same(Observed::Success(body))
         }
-        (Mutant::ArnPrefixOnCreate, Observed::Success(mut body)) if matches!(request, Request::CreateCollection(_)) => {
+        (Mutant::ArnPrefixOnCreate, Observed::Success(mut body))
+            if matches!(request, Request::CreateCollection(_)) =>
+        {
             if let Some(arn) = body.get("CollectionArn").and_then(Value::as_str)
                 && !arn.starts_with("arn:")
             {
@@ -353,7 +367,11 @@ pub(super) fn transform(
                 let next = body.get("NextToken").and_then(Value::as_str).map(str::to_string);
                 let last = body.get(items).and_then(Value::as_array).and_then(|l| l.last()).cloned();
                 if let (Some(next), Some(last)) = (next, last) {
-                    let twin = parallel.and_then(|m| body.get(m)).and_then(Value::as_array).and_then(|l| l.last()).cloned();
+                    let twin = parallel
+                        .and_then(|m| body.get(m))
+                        .and_then(Value::as_array)
+                        .and_then(|l| l.last())
+                        .cloned();
                     memory.page_tails.insert(next, (last, twin));
                 }
             }
@@ -411,7 +429,9 @@ pub(super) fn transform(
                     collection_id: Some(collection.to_string()),
                     face_ids: Some(ids.clone()),
                 };
-                outcome.extra.push((Request::DeleteFaces(delete), Observed::Success(json!({"DeletedFaces": ids}))));
+                outcome
+                    .extra
+                    .push((Request::DeleteFaces(delete), Observed::Success(json!({"DeletedFaces": ids}))));
             }
             outcome
         }
@@ -431,7 +451,9 @@ pub(super) fn transform(
                 config.region.as_deref().unwrap_or("us-east-1"),
                 config.account.as_deref().unwrap_or("123456789012")
             );
-            let answer = Observed::Success(json!({"StatusCode": 200, "CollectionArn": arn, "FaceModelVersion": version}));
+            let answer = Observed::Success(
+                json!({"StatusCode": 200, "CollectionArn": arn, "FaceModelVersion": version}),
+            );
             // The old collection is kept: the model follows the error, i.e. no change.
             Outcome { answer, follow: Observed::Error(e), extra: Vec::new() }
         }
@@ -442,7 +464,10 @@ pub(super) fn transform(
         }
         (Mutant::OmitEmptyUnsuccessful, Observed::Success(mut body)) => {
             if let Some(map) = body.as_object_mut()
-                && map.get("UnsuccessfulFaceAssociations").and_then(Value::as_array).is_some_and(Vec::is_empty)
+                && map
+                    .get("UnsuccessfulFaceAssociations")
+                    .and_then(Value::as_array)
+                    .is_some_and(Vec::is_empty)
             {
                 map.remove("UnsuccessfulFaceAssociations");
             }
@@ -456,13 +481,17 @@ pub(super) fn transform(
             }
             Outcome::same(Observed::Success(body))
         }
-        (Mutant::TimestampInMillis, Observed::Success(mut body)) if matches!(request, Request::DescribeCollection(_)) => {
+        (Mutant::TimestampInMillis, Observed::Success(mut body))
+            if matches!(request, Request::DescribeCollection(_)) =>
+        {
             if let Some(t) = body.get("CreationTimestamp").and_then(Value::as_f64) {
                 body["CreationTimestamp"] = crate::expect::number((t * 1000.0).round());
             }
             Outcome::same(Observed::Success(body))
         }
-        (Mutant::ListFacesDropsUserId, Observed::Success(mut body)) if matches!(request, Request::ListFaces(_)) => {
+        (Mutant::ListFacesDropsUserId, Observed::Success(mut body))
+            if matches!(request, Request::ListFaces(_)) =>
+        {
             for face in array_mut(&mut body, "Faces").into_iter().flatten() {
                 if let Some(map) = face.as_object_mut() {
                     map.remove("UserId");
@@ -491,7 +520,10 @@ mod tests {
         let mut names: Vec<_> = Mutant::ALL.iter().map(|m| m.name()).collect();
         for (m, name) in Mutant::ALL.iter().zip(&names) {
             assert_eq!(Mutant::from_name(name), Some(*m));
-            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{name}");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{name}"
+            );
             assert!(!m.description().is_empty() && !m.description().contains('\n'));
         }
         names.sort_unstable();

@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::chooser::{EmulatorChooser, SettleClock};
 use super::mutant::{self, Memory, Mutant};
+use super::paging::Cursors;
 use super::wire;
 use crate::api::Request;
 use crate::expect::Observed;
@@ -26,11 +27,18 @@ pub(super) struct Emulator {
     settle: Duration,
     mutant: Option<Mutant>,
     memory: Memory,
+    cursors: Cursors,
 }
 
 impl Emulator {
     /// An emulator of an empty endpoint in `region`/`account`.
-    pub(super) fn new(seed: u64, settle: Duration, mutant: Option<Mutant>, region: &str, account: &str) -> Emulator {
+    pub(super) fn new(
+        seed: u64,
+        settle: Duration,
+        mutant: Option<Mutant>,
+        region: &str,
+        account: &str,
+    ) -> Emulator {
         let mut config = ModelConfig {
             region: Some(region.to_string()),
             account: Some(account.to_string()),
@@ -46,6 +54,7 @@ impl Emulator {
             settle,
             mutant,
             memory: Memory::default(),
+            cursors: Cursors::default(),
         }
     }
 
@@ -61,9 +70,11 @@ impl Emulator {
             Some(m) => m.rewrite_request(request),
             None => request,
         };
-        let allowed = self.model.allowed(&request);
+        let mut allowed = self.model.allowed(&request);
+        self.cursors.narrow(&request, &mut allowed);
         let realised = {
-            let mut chooser = EmulatorChooser { rng: &mut self.ids, clock: &self.clock, now, settle: self.settle };
+            let mut chooser =
+                EmulatorChooser { rng: &mut self.ids, clock: &self.clock, now, settle: self.settle };
             allowed.realize(&mut chooser)
         };
         let outcome = mutant::transform(self.mutant, &request, &self.model, realised, &mut self.memory);
@@ -74,7 +85,10 @@ impl Emulator {
                 }
                 Observed::Error(err)
             }
-            success => success,
+            Observed::Success(body) => {
+                self.cursors.record(&request, &body);
+                Observed::Success(body)
+            }
         };
 
         let collection = request.collection_id().unwrap_or_default().to_string();
@@ -108,7 +122,10 @@ impl Emulator {
     fn user_faces(&self, request: &Request, collection: &str) -> Option<BTreeMap<String, BTreeSet<String>>> {
         let may_change = matches!(
             request,
-            Request::AssociateFaces(_) | Request::DisassociateFaces(_) | Request::DeleteFaces(_) | Request::DeleteUser(_)
+            Request::AssociateFaces(_)
+                | Request::DisassociateFaces(_)
+                | Request::DeleteFaces(_)
+                | Request::DeleteUser(_)
         );
         may_change.then(|| {
             self.model
@@ -173,7 +190,9 @@ mod tests {
         assert_eq!(described["UserCount"], 1);
         assert!(emu.model().invariant_violations().is_empty());
         match call(&mut emu, Operation::DescribeCollection, json!({"CollectionId": "nope"})) {
-            Observed::Error(e) => assert_eq!(e.message.as_deref(), Some("The collection id: nope does not exist")),
+            Observed::Error(e) => {
+                assert_eq!(e.message.as_deref(), Some("The collection id: nope does not exist"))
+            }
             other => panic!("{other:?}"),
         }
     }

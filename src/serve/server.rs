@@ -75,7 +75,10 @@ impl Server {
     /// Binds, spawns the accept loop on the current tokio runtime and returns at once.
     pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         if !(0.0..=1.0).contains(&config.faults) {
-            return Err(ServeError::Config(format!("faults must be a probability in [0, 1], got {}", config.faults)));
+            return Err(ServeError::Config(format!(
+                "faults must be a probability in [0, 1], got {}",
+                config.faults
+            )));
         }
         if config.throttle_tps == Some(0) {
             return Err(ServeError::Config("throttle-tps must be at least 1".into()));
@@ -168,7 +171,8 @@ enum BodyError {
 /// Reads at most [`MAX_BODY`] bytes; beyond that, discards up to [`DRAIN_LIMIT`] so the
 /// client can read the 413, never buffering more than the limit.
 async fn read_body(parts: &Parts, mut body: Incoming) -> Result<Vec<u8>, BodyError> {
-    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(BodyError::TooLarge);
     }
@@ -203,11 +207,16 @@ fn now_epoch_seconds() -> f64 {
 fn log_target(parts: &Parts) -> String {
     match parts.headers.get("x-amz-target").map(HeaderValue::as_bytes) {
         None => "-".into(),
-        Some(raw) => raw.iter().take(80).map(|b| if b.is_ascii_graphic() { char::from(*b) } else { '?' }).collect(),
+        Some(raw) => {
+            raw.iter().take(80).map(|b| if b.is_ascii_graphic() { char::from(*b) } else { '?' }).collect()
+        }
     }
 }
 
-async fn handle(shared: Arc<Shared>, request: hyper::Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+async fn handle(
+    shared: Arc<Shared>,
+    request: hyper::Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
@@ -270,13 +279,17 @@ async fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Reply, D
     if let Some(throttle) = &shared.throttle
         && !lock(throttle).admit(Instant::now())
     {
-        let err = api_error(ErrorCode::ThrottlingException, "Slow down; sudden increase in rate of requests.");
+        let err =
+            api_error(ErrorCode::ThrottlingException, "Slow down; sudden increase in rate of requests.");
         return Ok(wire::error(&err, style));
     }
     let fault = lock(&shared.faults).next();
     match fault {
         Some(Fault::InternalError) => {
-            return Ok(wire::error(&api_error(ErrorCode::InternalServerError, "Internal server error"), style));
+            return Ok(wire::error(
+                &api_error(ErrorCode::InternalServerError, "Internal server error"),
+                style,
+            ));
         }
         Some(Fault::Drop) => return Err(Dropped),
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,

@@ -121,7 +121,10 @@ impl Verifier {
     /// Checks the request's SigV4 signature over `body`, as of `now`.
     pub(super) fn verify(&self, parts: &Parts, body: &[u8], now: SystemTime) -> Result<(), ApiError> {
         let Some(header) = parts.headers.get(hyper::header::AUTHORIZATION) else {
-            return Err(api_error(ErrorCode::MissingAuthenticationTokenException, "Missing Authentication Token"));
+            return Err(api_error(
+                ErrorCode::MissingAuthenticationTokenException,
+                "Missing Authentication Token",
+            ));
         };
         let header = header.to_str().map_err(|_| incomplete("The Authorization header is not ASCII."))?;
         let auth = parse_authorization(header)?;
@@ -131,17 +134,18 @@ impl Verifier {
                 "The security token included in the request is invalid.",
             ));
         }
-        let amz_date = parts
-            .headers
-            .get("x-amz-date")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."))?;
-        let time = parse_amz_date(amz_date).ok_or_else(|| incomplete("X-Amz-Date is not a valid ISO 8601 basic date."))?;
+        let amz_date = parts.headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| {
+            incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+        })?;
+        let time = parse_amz_date(amz_date)
+            .ok_or_else(|| incomplete("X-Amz-Date is not a valid ISO 8601 basic date."))?;
         let skew = now.duration_since(time).or_else(|e| Ok::<_, ()>(e.duration())).unwrap_or_default();
         if skew > MAX_SKEW {
             return Err(api_error(
                 ErrorCode::InvalidSignatureException,
-                format!("Signature expired or not yet valid: {amz_date} is more than 5 min. from the server time."),
+                format!(
+                    "Signature expired or not yet valid: {amz_date} is more than 5 min. from the server time."
+                ),
             ));
         }
         let mismatch = || api_error(ErrorCode::InvalidSignatureException, invalid_signature_message());
@@ -149,18 +153,29 @@ impl Verifier {
             return Err(mismatch());
         }
         let expected = self.signature(parts, body, &auth, time).ok_or_else(mismatch)?;
-        if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) { Ok(()) } else { Err(mismatch()) }
+        if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+            Ok(())
+        } else {
+            Err(mismatch())
+        }
     }
 
     /// The signature this server computes for the request, if it can be computed.
-    fn signature(&self, parts: &Parts, body: &[u8], auth: &Authorization<'_>, time: SystemTime) -> Option<String> {
+    fn signature(
+        &self,
+        parts: &Parts,
+        body: &[u8],
+        auth: &Authorization<'_>,
+        time: SystemTime,
+    ) -> Option<String> {
         let mut headers: Vec<(&str, &str)> = Vec::new();
         for name in &auth.signed_headers {
             for value in parts.headers.get_all(*name) {
                 headers.push((name, value.to_str().ok()?));
             }
         }
-        let host = parts.headers.get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let host =
+            parts.headers.get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let mut uri = format!("http://{host}{path}");
         if uri.parse::<hyper::Uri>().ok().and_then(|u| u.authority().cloned()).is_none() {
@@ -181,7 +196,8 @@ impl Verifier {
             .ok()?
             .into();
         let method = parts.method.as_str();
-        let request = SignableRequest::new(method, uri, headers.into_iter(), SignableBody::Bytes(body)).ok()?;
+        let request =
+            SignableRequest::new(method, uri, headers.into_iter(), SignableBody::Bytes(body)).ok()?;
         let output = sign(request, &params).ok()?;
         Some(output.signature().to_string())
     }
@@ -210,12 +226,21 @@ mod tests {
         let a = parse_authorization(
             "AWS4-HMAC-SHA256 Credential=AK/20240101/us-west-2/rekognition/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc",
         )
-        .ok()
         .expect("parses");
-        assert_eq!((a.access_key, a.region, a.service, a.signature), ("AK", "us-west-2", "rekognition", "abc"));
+        assert_eq!(
+            (a.access_key, a.region, a.service, a.signature),
+            ("AK", "us-west-2", "rekognition", "abc")
+        );
         assert_eq!(a.signed_headers, ["host", "x-amz-date"]);
-        for bad in ["Basic x", "AWS4-HMAC-SHA256 Credential=AK/x, SignedHeaders=host, Signature=1", "AWS4-HMAC-SHA256 "] {
-            assert_eq!(parse_authorization(bad).err().map(|e| e.code), Some(ErrorCode::IncompleteSignatureException));
+        for bad in [
+            "Basic x",
+            "AWS4-HMAC-SHA256 Credential=AK/x, SignedHeaders=host, Signature=1",
+            "AWS4-HMAC-SHA256 ",
+        ] {
+            assert_eq!(
+                parse_authorization(bad).err().map(|e| e.code),
+                Some(ErrorCode::IncompleteSignatureException)
+            );
         }
     }
 

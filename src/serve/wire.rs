@@ -36,7 +36,8 @@ pub(super) fn api_error(code: ErrorCode, message: impl Into<String>) -> ApiError
 
 /// The operation named by an `X-Amz-Target` header.
 pub(super) fn operation(target: Option<&str>) -> Result<Operation, ApiError> {
-    let unknown = || api_error(ErrorCode::UnknownOperationException, "The requested operation is not recognized.");
+    let unknown =
+        || api_error(ErrorCode::UnknownOperationException, "The requested operation is not recognized.");
     let name = target.and_then(|t| t.strip_prefix(TARGET_PREFIX)).ok_or_else(unknown)?;
     Operation::from_name(name).ok_or_else(unknown)
 }
@@ -48,7 +49,8 @@ pub(super) fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
     let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
-        serde_json::from_slice(body).map_err(|e| serialization(format!("Cannot parse the request body: {e}")))?
+        serde_json::from_slice(body)
+            .map_err(|e| serialization(format!("Cannot parse the request body: {e}")))?
     };
     Request::from_json(op, &value).map_err(|e| serialization(e.message))
 }
@@ -76,8 +78,12 @@ pub(super) fn error(err: &ApiError, style: WireStyle) -> Reply {
     let code = err.code.as_str();
     let message = err.message.clone().unwrap_or_else(|| default_message(&err.code).to_string());
     let (status, body) = match style.error {
-        ErrorStyle::Standard => (err.code.http_status(), json!({"__type": code, "Code": code, "Message": message})),
-        ErrorStyle::LowercaseMessage => (err.code.http_status(), json!({"__type": code, "Code": code, "message": message})),
+        ErrorStyle::Standard => {
+            (err.code.http_status(), json!({"__type": code, "Code": code, "Message": message}))
+        }
+        ErrorStyle::LowercaseMessage => {
+            (err.code.http_status(), json!({"__type": code, "Code": code, "message": message}))
+        }
         ErrorStyle::MessageOnly => (err.code.http_status(), json!({"Message": message})),
         ErrorStyle::Empty200 => (200, Value::Null),
     };
@@ -92,7 +98,9 @@ fn default_message(code: &ErrorCode) -> &'static str {
         ErrorCode::ConflictException => {
             "A User with the same Id already exists within the collection, or the update or deletion of the User caused an inconsistent state."
         }
-        ErrorCode::IdempotentParameterMismatchException => "The ClientRequestToken you have supplied is already in use.",
+        ErrorCode::IdempotentParameterMismatchException => {
+            "The ClientRequestToken you have supplied is already in use."
+        }
         ErrorCode::ImageTooLargeException => "Image size is too large.",
         ErrorCode::InternalServerError => "Internal server error",
         ErrorCode::InvalidImageFormatException => "Request has invalid image format.",
@@ -138,7 +146,9 @@ pub(super) fn message(code: &ErrorCode, request: &Request, model: &Model) -> Str
         ErrorCode::ResourceNotFoundException if user.is_some() => {
             format!("The user id: {} does not exist", user.unwrap_or_default())
         }
-        ErrorCode::ResourceAlreadyExistsException => format!("The collection id: {collection} already exists."),
+        ErrorCode::ResourceAlreadyExistsException => {
+            format!("The collection id: {collection} already exists.")
+        }
         ErrorCode::IdempotentParameterMismatchException => format!(
             "The ClientRequestToken: {} you have supplied is already in use.",
             request.client_request_token().unwrap_or_default()
@@ -163,7 +173,9 @@ mod tests {
     #[test]
     fn targets_need_the_service_prefix_and_an_exact_name() {
         assert_eq!(operation(Some("RekognitionService.AssociateFaces")), Ok(Operation::AssociateFaces));
-        for bad in [None, Some("AssociateFaces"), Some("RekognitionService.associateFaces"), Some("X.ListUsers")] {
+        for bad in
+            [None, Some("AssociateFaces"), Some("RekognitionService.associateFaces"), Some("X.ListUsers")]
+        {
             assert_eq!(operation(bad).map_err(|e| e.code), Err(ErrorCode::UnknownOperationException));
         }
     }
@@ -183,6 +195,9 @@ mod tests {
         let reply = error(&api_error(ErrorCode::ThrottlingException, "slow"), WireStyle::default());
         assert_eq!(reply.status, 500);
         let body: Value = serde_json::from_slice(&reply.body).expect("json");
-        assert_eq!(body, json!({"__type": "ThrottlingException", "Code": "ThrottlingException", "Message": "slow"}));
+        assert_eq!(
+            body,
+            json!({"__type": "ThrottlingException", "Code": "ThrottlingException", "Message": "slow"})
+        );
     }
 }

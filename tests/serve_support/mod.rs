@@ -32,7 +32,8 @@ impl Raw {
         if self.body.is_empty() {
             return Value::Null;
         }
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
     }
 
     pub fn text(&self) -> String {
@@ -141,7 +142,12 @@ pub fn faces_png(people: &[&str]) -> String {
         .enumerate()
         .map(|(i, p)| ImageFace {
             person: (*p).into(),
-            bounding_box: BoundingBox { left: 0.05 + 0.2 * i as f64, top: 0.1, width: 0.3 / (i + 1) as f64, height: 0.4 },
+            bounding_box: BoundingBox {
+                left: 0.05 + 0.2 * i as f64,
+                top: 0.1,
+                width: 0.3 / (i + 1) as f64,
+                height: 0.4,
+            },
         })
         .collect();
     rekcon::api::Blob::new(fixture_png(&faces)).to_base64()
@@ -159,7 +165,9 @@ pub async fn create_collection(server: &Server, c: &str) {
 
 /// Indexes one face of `person` into `c`; returns its FaceId.
 pub async fn index(server: &Server, c: &str, person: &str) -> String {
-    let body = ok(server, Operation::IndexFaces, json!({"CollectionId": c, "Image": {"Bytes": face_png(person)}})).await;
+    let body =
+        ok(server, Operation::IndexFaces, json!({"CollectionId": c, "Image": {"Bytes": face_png(person)}}))
+            .await;
     body["FaceRecords"][0]["Face"]["FaceId"].as_str().expect("a FaceId").to_string()
 }
 

@@ -238,3 +238,24 @@ fn search_users_by_image_uses_the_largest_face() {
     wrong["UserMatches"] = json!([user_match("alice", "ACTIVE", 99.0)]);
     assert_eq!(e.paths(Operation::SearchUsersByImage, req, wrong), ["UserMatches[0]", "UserMatches"]);
 }
+
+// §6.7, design "nondeterminism": a threshold inside the same-person band allows the match
+// and its absence; both realised variants conform, and a match below the threshold is caught.
+#[test]
+fn search_users_near_threshold_allows_both_outcomes() {
+    for near in [0, 1] {
+        let (mut e, _) = users_env();
+        e.ch.near = near;
+        let req = json!({"CollectionId": "c", "UserId": "alice", "UserMatchThreshold": 95});
+        let b = e.ok(Operation::SearchUsers, req.clone());
+        let matched = keys(&b, "UserMatches", &["User", "UserId"]);
+        if near == 0 {
+            assert_eq!(matched, ["alice2"]);
+            assert!(b["UserMatches"][0]["Similarity"].as_f64().unwrap() >= 95.0);
+        } else {
+            assert!(matched.is_empty());
+        }
+        let low = json!({"UserMatches": [user_match("alice2", "ACTIVE", 93.0)], "FaceModelVersion": "6", "SearchedUser": {"UserId": "alice"}});
+        assert_eq!(e.paths(Operation::SearchUsers, req, low), ["UserMatches[0].Similarity"]);
+    }
+}
