@@ -6,7 +6,10 @@
 //! `<image:1>`, `<token:1>`, `<id:1>`), which keeps "these two ids are the same" visible;
 //! run-scoped collection names become `<collection:c>`, fixture image bytes
 //! `<fixture:alice-1>`, timestamps `<timestamp>`, and the region and account inside ARNs
-//! `<region>` and `<account>`. Floats are rounded to two decimals. Lists the contract
+//! `<region>` and `<account>`. Floats are rounded to two decimals. ListCollections
+//! answers list only this scenario's collections. A partial page of a listing (a
+//! NextToken sent or received) shows its number of items, not which: that is the
+//! endpoint's choice (and for ListCollections, other users' too). Lists the contract
 //! leaves unordered are sorted after redaction, and search matches with equal similarity
 //! too. Objects are written with sorted keys. Error messages and request ids are left out.
 
@@ -93,6 +96,12 @@ impl Transcript {
                     redactor.value(None, &record.request)
                 };
                 let (response, error) = match &record.observed {
+                    Some(Observed::Success(body))
+                        if listed_member(&record.target).is_some() && is_partial_page(record, body) =>
+                    {
+                        let member = listed_member(&record.target).unwrap_or_default();
+                        (Some(page_summary(&mut redactor, member, body)), None)
+                    }
                     Some(Observed::Success(body)) => {
                         let mut body = redactor.value(None, body);
                         redactor.tidy(None, &mut body);
@@ -119,6 +128,49 @@ impl Transcript {
             .collect();
         Transcript { scenario: report.name.clone(), steps }
     }
+}
+
+/// The member holding the items of a List* answer, for the operations that paginate.
+fn listed_member(target: &str) -> Option<&'static str> {
+    match target.strip_prefix("RekognitionService.")? {
+        "ListCollections" => Some("CollectionIds"),
+        "ListFaces" => Some("Faces"),
+        "ListUsers" => Some("Users"),
+        _ => None,
+    }
+}
+
+/// Whether `record` listed only part of something (a NextToken sent or received): which
+/// items such a page holds is up to the endpoint, and for ListCollections also up to
+/// everyone else using it.
+fn is_partial_page(record: &crate::report::StepRecord, body: &Value) -> bool {
+    let request = if record.raw {
+        record.request.as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()).unwrap_or(Value::Null)
+    } else {
+        record.request.clone()
+    };
+    request.get("NextToken").is_some() || body.get("NextToken").is_some()
+}
+
+/// Replaces the items of a partial page by their number (`<3 items>`), or, for
+/// ListCollections, by a note; a NextToken stays (numbered), the rest is redacted.
+fn page_summary(redactor: &mut Redactor<'_>, member: &str, body: &Value) -> Value {
+    let mut out = Map::new();
+    let mut keys: Vec<&String> = body.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    keys.sort();
+    for key in keys {
+        let value = &body[key.as_str()];
+        let summary = match key.as_str() {
+            k if k == member && member == "CollectionIds" => {
+                Value::String("<a page of a listing shared with other users of the endpoint>".into())
+            }
+            "FaceModelVersions" if member == "CollectionIds" => continue,
+            k if k == member => Value::String(format!("<{} items>", value.as_array().map_or(0, Vec::len))),
+            _ => redactor.value(Some(key), value),
+        };
+        out.insert(key.clone(), summary);
+    }
+    Value::Object(out)
 }
 
 /// Replaces generated values, remembering which placeholder each value got.

@@ -121,6 +121,14 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), ServeError> {
     runtime.block_on(async {
         let server = Server::start(args.config()).await?;
         writeln!(out, "rekcon serve listening on {}", server.url()).map_err(io)?;
+        if !args.bind.is_loopback() {
+            writeln!(
+                out,
+                "warning: {} is reachable from the network; anyone who can reach it can use it",
+                args.bind
+            )
+            .map_err(io)?;
+        }
         if let Some(m) = args.mutant {
             writeln!(out, "planted bug: {} ({})", m.name(), m.description()).map_err(io)?;
         }

@@ -5,6 +5,7 @@
 //! answer, including front-end errors, carries `x-amzn-RequestId` and an AWS-shaped body.
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -304,7 +305,19 @@ async fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Reply, D
         Ok(request) => request,
         Err(err) => return Ok(wire::error(&err, style)),
     };
-    let observed = lock(&shared.emulator).answer(request, Instant::now(), now_epoch_seconds());
+    let observed = {
+        let mut emulator = lock(&shared.emulator);
+        // A model bug must cost one 500, not the connection or the server.
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            emulator.answer(request, Instant::now(), now_epoch_seconds())
+        }))
+        .unwrap_or_else(|_| {
+            Observed::Error(api_error(
+                ErrorCode::InternalServerError,
+                "Internal server error (the emulator's model failed on this request: a rekcon bug)",
+            ))
+        })
+    };
     Ok(match observed {
         Observed::Success(body) => wire::success(op, body, style),
         Observed::Error(err) => wire::error(&err, style),
