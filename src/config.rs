@@ -26,7 +26,7 @@ pub struct RunArgs {
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
     /// The endpoint to test (default: the built-in emulator, started in-process).
-    #[arg(long, env = "REKCON_ENDPOINT_URL", value_name = "URL")]
+    #[arg(long, env = "REKCON_ENDPOINT_URL", hide_env_values = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Region to sign for (default: the AWS configuration's, else us-east-1).
     #[arg(long, value_name = "REGION")]

@@ -17,16 +17,9 @@ enum Command {
     /// Run the built-in emulator (the reference model on the wire) until Ctrl-C.
     Serve(rekcon::serve::ServeArgs),
     /// Run scenarios against an endpoint (the built-in emulator when none is given).
-    ///
-    /// Exit codes: 0 every scenario conformed; 1 a divergence, or a scenario that
-    /// contradicts the model; 2 a bad scenario, bad options or a harness error; 3 no
-    /// answer from the endpoint (transport, timeout, throttling after retries);
-    /// 130 interrupted.
-    #[command(after_help = RUN_EXIT_CODES)]
+    #[command(after_help = rekcon::report::EXIT_CODES_HELP)]
     Run(rekcon::config::RunArgs),
 }
-
-const RUN_EXIT_CODES: &str = "Exit codes:\n  0    every scenario conformed\n  1    a divergence, or a scenario that contradicts the model\n  2    a bad scenario, bad options, or a harness error\n  3    no answer from the endpoint (transport, timeout, throttling after retries)\n  130  interrupted (reports are still written, collections deleted)";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -30,6 +30,14 @@ pub const EXIT_NO_ANSWER: u8 = 3;
 /// Exit code: interrupted (Ctrl-C); reports were still written and collections deleted.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// The exit codes as `rekcon run --help` lists them (keep in step with the constants above).
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0    every scenario conformed
+  1    a divergence, or a scenario that contradicts the model
+  2    a bad scenario, bad options, or a harness error
+  3    no answer from the endpoint (transport, timeout, throttling after retries)
+  130  interrupted (reports are still written, collections deleted)";
+
 /// Version of the JSON report's layout; bumped whenever a field changes or is added.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -397,7 +405,11 @@ impl RunReport {
         for s in &self.scenarios {
             let _ = writeln!(out, "{:<13} {}", s.verdict.label(), s.name);
         }
-        let failures: Vec<&ScenarioReport> = self.scenarios.iter().filter(|s| !s.passed()).collect();
+        let failures: Vec<&ScenarioReport> = self
+            .scenarios
+            .iter()
+            .filter(|s| !s.passed() && !matches!(s.verdict, Verdict::NotRun { .. }))
+            .collect();
         if !failures.is_empty() {
             let _ = writeln!(out);
             for s in failures {
@@ -528,9 +540,10 @@ impl RunReport {
 
 fn plural(label: &str, n: usize) -> String {
     match (label, n) {
-        ("pass", 1) => "passed".into(),
         ("pass", _) => "passed".into(),
         ("contradiction", n) if n > 1 => "contradictions".into(),
+        ("bad scenario", n) if n > 1 => "bad scenarios".into(),
+        ("harness error", n) if n > 1 => "harness errors".into(),
         (label, _) => label.to_string(),
     }
 }

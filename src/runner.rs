@@ -517,8 +517,10 @@ impl Session<'_> {
             };
             record.findings.extend(mismatches.into_iter().map(|m| Finding::new(Layer::Model, m)));
             record.unknowns.extend(unknowns);
-            let endpoint_conformed = !record.findings.iter().any(Finding::is_divergence);
-            if endpoint_conformed && let Some(expectation) = expectation {
+            // An expectation already found infeasible is not compared again.
+            let judged_already =
+                record.findings.iter().any(|f| f.is_divergence() || f.layer == Layer::Scenario);
+            if !judged_already && let Some(expectation) = expectation {
                 let unmet = check::expectation_met(expectation, observed);
                 record.findings.extend(unmet.into_iter().map(|m| Finding::new(Layer::Scenario, m)));
             }

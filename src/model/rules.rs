@@ -571,6 +571,11 @@ fn list_collections(model: &Model, token: Option<&str>, max_results: Option<i64>
         Err(allowed) => return *allowed,
     };
     let (max_len, zero) = page_size(max_results);
+    // On a shared endpoint other clients create and delete collections between pages,
+    // which may shift where a listing resumes: only this model's own collections must
+    // not repeat; foreign ones may.
+    let mut exclude = position.exclude;
+    exclude.retain(|id| model.collections.contains_key(id) || model.retired.contains(id));
     // Observed order: ascending bytes of the id (§6.1); BTreeMap already iterates so.
     let candidates = model.collections.keys().map(|id| (id.clone(), eq(id.as_str()))).collect();
     let versions = model.collections.iter().map(|(id, c)| (id.clone(), version_pat(c))).collect();
@@ -579,7 +584,7 @@ fn list_collections(model: &Model, token: Option<&str>, max_results: Option<i64>
             items_member: "CollectionIds",
             key_path: vec![],
             candidates,
-            exclude: position.exclude,
+            exclude,
             forbidden: model.retired.clone(),
             allow_foreign: true,
             max_len,

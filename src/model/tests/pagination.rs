@@ -273,3 +273,21 @@ fn max_results_zero_and_bounds() {
         ["Users"]
     );
 }
+
+// §5.2 on a shared endpoint: other clients' collections may shift a ListCollections
+// continuation, so a foreign id may repeat, but this model's own ids may not.
+#[test]
+fn list_collections_continuations_tolerate_foreign_repeats_only() {
+    let mut e = Env::new();
+    e.collection("mine-1");
+    e.collection("mine-2");
+    let first = json!({"CollectionIds": ["foreign", "mine-1"], "FaceModelVersions": ["7.0", "7.0"], "NextToken": "t1"});
+    assert!(
+        e.observe(Operation::ListCollections, json!({"MaxResults": 2}), Observed::Success(first)).conforms()
+    );
+    let next = json!({"MaxResults": 2, "NextToken": "t1"});
+    let foreign_again = json!({"CollectionIds": ["foreign", "mine-2"], "FaceModelVersions": ["7.0", "7.0"]});
+    assert_eq!(e.paths(Operation::ListCollections, next.clone(), foreign_again), Vec::<String>::new());
+    let own_again = json!({"CollectionIds": ["mine-1", "mine-2"], "FaceModelVersions": ["7.0", "7.0"]});
+    assert_eq!(e.paths(Operation::ListCollections, next, own_again), ["CollectionIds[0]"]);
+}
