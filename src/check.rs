@@ -187,12 +187,16 @@ pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdi
                     member("__type").map_or("absent".into(), render),
                 ));
             }
-            let message = member("Message").or_else(|| member("message"));
+            // Real error bodies capitalise every key (contract §1.1: the 2019 doc sample and a
+            // 2023 capture). SDKs also read a lower-case `message`, which hides the difference
+            // from them but not from clients that read `Message`.
+            let message = member("Message");
             if !message.is_some_and(Value::is_string) {
+                let lower = member("message").map(|m| format!("absent (lower-case message: {})", render(m)));
                 mismatches.push(miss(
                     "Message",
-                    "an error message (Message or message)",
-                    message.map_or("absent".into(), render),
+                    "an error message in Message",
+                    lower.unwrap_or_else(|| message.map_or("absent".into(), render)),
                 ));
             }
             if member("Code").is_none() || member("Logref").is_none() {
@@ -237,11 +241,10 @@ fn check_error_status(
                 mismatches.push(miss("(status)", format!("400 or 5xx for {code}"), status.to_string()));
             }
         }
-        ErrorCode::Other(_) => {
-            if status < 400 {
-                mismatches.push(miss("(status)", format!("4xx or 5xx for {code}"), status.to_string()));
-            }
+        ErrorCode::Other(_) if status < 400 => {
+            mismatches.push(miss("(status)", format!("4xx or 5xx for {code}"), status.to_string()));
         }
+        ErrorCode::Other(_) => {}
         _ if status != expected => {
             mismatches.push(miss("(status)", format!("{expected} for {code}"), status.to_string()))
         }
@@ -496,12 +499,14 @@ mod tests {
         let v = wire(
             &raw(
                 400,
-                r#"{"__type": "ns#ConflictException:extra", "message": "m", "Code": "C", "Logref": "l"}"#,
+                r#"{"__type": "ns#ConflictException:extra", "Message": "m", "Code": "C", "Logref": "l"}"#,
             ),
             None,
         )
         .unwrap();
         assert!(v.mismatches.is_empty() && v.unknowns.is_empty());
+        let lower = wire(&raw(400, r#"{"__type": "ConflictException", "message": "m"}"#), None).unwrap();
+        assert_eq!(lower.mismatches[0].path, "Message", "only a lower-case message is a wire divergence");
         assert!(matches!(
             v.observed,
             Some(Observed::Error(ApiError { code: ErrorCode::ConflictException, .. }))

@@ -18,7 +18,8 @@ const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_U
 /// `rekcon run` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Scenarios to run: a name substring (`users/`, `associate_faces`) or a path
+    /// Scenarios to run: a scenario name (`users/create_user`, exact when one has that
+    /// name), a name substring (`users/`, `associate`), or a file or folder path
     /// (`scenarios/users/create_user.yaml`). All scenarios when none is given.
     #[arg(value_name = "PATH_OR_NAME")]
     pub filters: Vec<String>,
@@ -189,7 +190,8 @@ impl RunConfig {
         })
     }
 
-    /// The target configuration, given the built-in emulator's URL when one was started.
+    /// The target configuration, given the built-in emulator's URL when one was started
+    /// (for [`EndpointChoice::BuiltIn`] it must be).
     pub fn target(&self, emulator_url: Option<&str>) -> TargetConfig {
         let endpoint = match (&self.endpoint, emulator_url) {
             (EndpointChoice::Url { url, .. }, _) => Endpoint::Url(url.clone()),

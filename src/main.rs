@@ -19,7 +19,13 @@ enum Command {
     /// Run scenarios against an endpoint (the built-in emulator when none is given).
     #[command(after_help = rekcon::report::EXIT_CODES_HELP)]
     Run(rekcon::config::RunArgs),
+    /// Fuzz an endpoint: random call sequences from the model's state, every call checked
+    /// as a scenario step; a divergence is shrunk and written as a regression scenario.
+    #[command(after_help = FUZZ_EXIT_CODES)]
+    Fuzz(rekcon::fuzz::cli::FuzzCommand),
 }
+
+const FUZZ_EXIT_CODES: &str = "Exit codes:\n  0    no divergence found (flaky ones are reported, not counted)\n  1    at least one divergence, shrunk, confirmed and written as a regression scenario\n  2    bad options, or a generator bug (a generated case that does not load or run)\n  3    no answer from the endpoint (transport, timeout, throttling after retries)";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,5 +38,6 @@ fn main() -> ExitCode {
             }
         },
         Command::Run(args) => ExitCode::from(rekcon::runner::run_command(args)),
+        Command::Fuzz(cmd) => ExitCode::from(rekcon::fuzz::cli::command(cmd)),
     }
 }

@@ -129,11 +129,17 @@ impl Runner {
         }
     }
 
+    /// A fresh session for `scenario` as number `ordinal`: its collections and images bound.
+    pub fn scenario_session(&self, ordinal: usize, scenario: &Scenario) -> Session<'_> {
+        let mut session = self.session(ordinal);
+        session.bindings = Bindings::new(scenario, &self.collection_prefix(ordinal));
+        session
+    }
+
     /// Runs one scenario to its first failing step, then deletes its collections.
     pub async fn run_scenario(&self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
         let started = Instant::now();
-        let mut session = self.session(ordinal);
-        session.bindings = Bindings::new(scenario, &self.collection_prefix(ordinal));
+        let mut session = self.scenario_session(ordinal, scenario);
         let mut verdict = Verdict::Pass;
         for step in &scenario.steps {
             let outcome = session.run_step(step).await;
@@ -432,8 +438,11 @@ impl Session<'_> {
         place: Place,
     ) -> StepOutcome {
         let started = Instant::now();
-        if let Some(collection) = created_collection(&call, request.as_ref()) {
-            if self.runner.settings.require_run_prefix && !collection.starts_with(&self.runner.run_prefix()) {
+        let creates = created_collection(&call, request.as_ref());
+        if let Some(collection) = &creates {
+            let scoped = collection.starts_with(&self.runner.run_prefix());
+            // An invalid id creates nothing, so validation scenarios may still send one.
+            if self.runner.settings.require_run_prefix && !scoped && is_valid_collection_id(collection) {
                 return self.bad_step(
                     place,
                     Some(&call),
@@ -443,16 +452,11 @@ impl Session<'_> {
                     ),
                 );
             }
-            if collection.starts_with(&self.runner.run_prefix()) {
-                self.runner.remember(&collection, self.ordinal);
+            // Run-scoped ids are remembered before the call, so a crash mid-call still cleans up.
+            if scoped {
+                self.runner.remember(collection, self.ordinal);
             }
         }
-        let allowed = match &request {
-            Some(r) => self.model.allowed(r),
-            // Raw bodies the model cannot read: the protocol decides.
-            None if call.operation().is_none() => Allowed::error(ErrorCode::UnknownOperationException),
-            None => Allowed::error(ErrorCode::SerializationException),
-        };
         let mut settle_polls = 0;
         if let Some(r) = &request
             && self.model.needs_settled_users(r)
@@ -462,6 +466,13 @@ impl Session<'_> {
                 Err(outcome) => return outcome,
             }
         }
+        // Asked after settling: the polls moved the model on.
+        let allowed = match &request {
+            Some(r) => self.model.allowed(r),
+            // Raw bodies the model cannot read: the protocol decides.
+            None if call.operation().is_none() => Allowed::error(ErrorCode::UnknownOperationException),
+            None => Allowed::error(ErrorCode::SerializationException),
+        };
         let mut record = blank_record(place, Some(&call));
         record.settle_polls = settle_polls;
         record.expectation = expectation.clone();
@@ -472,6 +483,12 @@ impl Session<'_> {
         }
         let outcome =
             self.send_and_judge(&call, request.as_ref(), &allowed, expectation.as_ref(), &mut record).await;
+        // Any other id is deleted at the end only if this call created it (it may be someone else's).
+        if let Some(collection) = creates
+            && matches!(record.observed, Some(Observed::Success(_)))
+        {
+            self.runner.remember(&collection, self.ordinal);
+        }
         record.duration = started.elapsed();
         self.unknowns.extend(record.unknowns.iter().copied());
         self.records.push(record);
@@ -618,6 +635,12 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
     }
 }
 
+/// Whether `id` matches the CollectionId constraints (`[a-zA-Z0-9_.\-]+`, 1 to 255 characters).
+fn is_valid_collection_id(id: &str) -> bool {
+    (1..=255).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
 /// The CollectionId a call would create, if it is a CreateCollection.
 fn created_collection(call: &Call, request: Option<&Request>) -> Option<String> {
     match (request, call) {
@@ -642,8 +665,9 @@ pub struct Selection {
     pub broken: Vec<(String, LoadError)>,
 }
 
-/// Loads the scenarios below `root` that match `filters` (name substrings, exact names,
-/// or paths) and carry one of `tags` (when given). A broken file is kept as an entry.
+/// Loads the scenarios below `root` that match `filters` (exact names, name substrings,
+/// or paths) and carry one of `tags` (when given). A broken file that matches the
+/// filters is kept as an entry whatever the tags (its tags cannot be read).
 pub fn select(root: &Path, filters: &[String], tags: &[String]) -> Result<Selection, LoadError> {
     let files = scenario::discover(root)?;
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
@@ -831,4 +855,49 @@ fn describe_filters(filters: &[String], tags: &[String]) -> String {
 /// The scenarios root the test binary and benches use: `<crate>/scenarios`.
 pub fn crate_scenarios_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        let root = std::env::temp_dir().join(format!("rekcon-select-{}", uuid::Uuid::new_v4().simple()));
+        for name in ["users/create_user", "users/create_user_duplicate", "faces/index_faces"] {
+            let path = root.join(format!("{name}.yaml"));
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+            std::fs::write(path, "description: d\ntags: [t]\nsteps:\n  - ListCollections: {}\n")
+                .expect("file");
+        }
+        root
+    }
+
+    fn names(root: &Path, filters: &[&str], tags: &[&str]) -> Vec<String> {
+        let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+        let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        let selection = select(root, &filters, &tags).expect("selects");
+        selection.scenarios.iter().map(|s| s.name.clone()).collect()
+    }
+
+    #[test]
+    fn filters_select_by_exact_name_substring_and_path() {
+        let root = root();
+        assert_eq!(names(&root, &["users/create_user"], &[]), ["users/create_user"]);
+        assert_eq!(names(&root, &["create_user"], &[]), ["users/create_user", "users/create_user_duplicate"]);
+        assert_eq!(names(&root, &["users::create_user_duplicate"], &[]), ["users/create_user_duplicate"]);
+        let file = root.join("faces/index_faces.yaml").display().to_string();
+        assert_eq!(names(&root, &[&file], &[]), ["faces/index_faces"]);
+        let dir = root.join("users").display().to_string();
+        assert_eq!(names(&root, &[&dir], &[]), ["users/create_user", "users/create_user_duplicate"]);
+        assert_eq!(names(&root, &[], &["t"]).len(), 3);
+        assert!(names(&root, &[], &["other"]).is_empty());
+    }
+
+    #[test]
+    fn collection_ids_that_can_create_something() {
+        assert!(is_valid_collection_id("rekcon-1234abcd-1-c"));
+        assert!(!is_valid_collection_id("bad name!"));
+        assert!(!is_valid_collection_id(&"x".repeat(256)));
+        assert!(!is_valid_collection_id(""));
+    }
 }

@@ -453,7 +453,12 @@ pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
             let similarity = strsim::jaro_winkler(&lower, &c.to_lowercase());
             (c, distance, similarity)
         })
-        .filter(|(c, distance, similarity)| *distance <= (c.chars().count() / 3).max(2) || *similarity >= 0.9)
+        .filter(|(c, distance, similarity)| {
+            // Short names are one typo apart at most; longer ones may lose a third.
+            let len = c.chars().count();
+            let max = if len <= 3 { 1 } else { (len / 3).max(2) };
+            *distance <= max || *similarity >= 0.9
+        })
         .min_by(|a, b| a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)))
         .map(|(c, _, _)| c)
 }

@@ -28,12 +28,11 @@ use aws_sdk_rekognition::types;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextRef,
+    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::api::{self, Operation, Request};
 use crate::check::RawResponse;
@@ -119,6 +118,18 @@ impl Intercept for WireTap {
         "rekcon-wire-tap"
     }
 
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // An attempt cut off by its timeout never reaches `read_after_attempt`; forget the
+        // previous attempt's response so it is not taken for this one's.
+        let _ = EXCHANGE.try_with(|exchange| exchange.borrow_mut().response = None);
+        Ok(())
+    }
+
     fn modify_before_signing(
         &self,
         context: &mut BeforeTransmitInterceptorContextMut<'_>,
@@ -196,10 +207,24 @@ fn image(image: &Option<api::Image>) -> Option<types::Image> {
 }
 
 /// Why an SDK call produced no response, for a [`NoAnswer`].
-fn failure<O, E: std::error::Error + 'static, R: std::fmt::Debug>(
+fn failure<O, E: std::error::Error + 'static, R: std::fmt::Debug + 'static>(
     result: Result<O, aws_sdk_rekognition::error::SdkError<E, R>>,
 ) -> Option<String> {
-    result.err().map(|e| DisplayErrorContext(&e).to_string())
+    result.err().map(|e| error_chain(&e))
+}
+
+/// An error and its sources, joined by `: ` (the SDK's own rendering adds Debug dumps).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if parts.last().is_none_or(|last| !last.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
 }
 
 impl Target {
@@ -207,7 +232,8 @@ impl Target {
     /// `--region`) for external endpoints, fixed dummy credentials for the built-in
     /// emulator; standard retries; connect, attempt and call timeouts.
     pub async fn connect(config: &TargetConfig) -> Result<Target, Error> {
-        let mut retry = RetryConfig::standard().with_max_attempts(config.max_attempts.max(1));
+        // Adaptive: after a throttling answer the client also slows its own sending rate.
+        let mut retry = RetryConfig::adaptive().with_max_attempts(config.max_attempts.max(1));
         if !config.is_aws() {
             // A local endpoint answers fast; waiting seconds between attempts only slows runs.
             retry = retry

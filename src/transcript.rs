@@ -165,7 +165,10 @@ fn page_summary(redactor: &mut Redactor<'_>, member: &str, body: &Value) -> Valu
                 Value::String("<a page of a listing shared with other users of the endpoint>".into())
             }
             "FaceModelVersions" if member == "CollectionIds" => continue,
-            k if k == member => Value::String(format!("<{} items>", value.as_array().map_or(0, Vec::len))),
+            k if k == member => {
+                let n = value.as_array().map_or(0, Vec::len);
+                Value::String(format!("<{n} {}>", if n == 1 { "item" } else { "items" }))
+            }
             _ => redactor.value(Some(key), value),
         };
         out.insert(key.clone(), summary);
@@ -392,7 +395,7 @@ mod tests {
                     "ListFaces",
                     json!({"CollectionId": cid}),
                     json!({
-                        "Faces": [{"FaceId": f2}, {"FaceId": f1}], "NextToken": "opaque"
+                        "Faces": [{"FaceId": f2}, {"FaceId": f1}]
                     }),
                 ),
                 record(
@@ -408,6 +411,12 @@ mod tests {
                     "DescribeCollection",
                     json!({"CollectionId": cid}),
                     json!({"CreationTimestamp": 1.7e9}),
+                ),
+                record(
+                    6,
+                    "ListUsers",
+                    json!({"CollectionId": cid, "MaxResults": 1}),
+                    json!({"Users": [{"UserId": "u", "UserStatus": "ACTIVE"}], "NextToken": "opaque"}),
                 ),
             ],
             unknowns: BTreeSet::new(),
@@ -431,12 +440,13 @@ mod tests {
             t["steps"][2]["response"]["Faces"],
             json!([{"FaceId": "<face:1>"}, {"FaceId": "<face:2>"}])
         );
-        assert_eq!(t["steps"][2]["response"]["NextToken"], "<token:1>");
         assert_eq!(
             t["steps"][3]["response"],
             json!({"CollectionIds": ["<collection:c>"], "FaceModelVersions": ["7.0"]})
         );
         assert_eq!(t["steps"][4]["response"]["CreationTimestamp"], "<timestamp>");
+        // A partial page shows how many items it has, not which.
+        assert_eq!(t["steps"][5]["response"], json!({"NextToken": "<token:1>", "Users": "<1 item>"}));
     }
 
     #[test]

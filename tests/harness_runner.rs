@@ -286,3 +286,45 @@ fn a_broken_file_is_one_entry_and_the_others_still_load() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_real_aws_only_run_scoped_collections_are_created() {
+    let server = Server::start(ServeConfig::default()).await.expect("the emulator starts");
+    let target = Target::connect(&TargetConfig::new(Endpoint::BuiltIn(server.url()))).await.expect("client");
+    let mut settings = RunSettings::new(Repro::Cli { flags: " --aws".into() });
+    settings.require_run_prefix = true;
+    let runner = Runner::new(target, settings);
+    let fixed = load("description: d\nsteps:\n  - CreateCollection: { CollectionId: someone-elses }\n");
+    let report = runner.run_scenario(1, &fixed).await;
+    assert!(matches!(report.verdict, Verdict::BadScenario { line: 3, .. }), "{:?}", report.verdict);
+    assert!(report.explain().contains("refusing to create collection `someone-elses` on real AWS"));
+    // An id that cannot create anything may still be sent, for validation scenarios.
+    let invalid = load(
+        "description: d\nsteps:\n  - CreateCollection: { CollectionId: \"bad name!\" }\n    expect: { error: [InvalidParameterException, ValidationException] }\n",
+    );
+    assert_eq!(runner.run_scenario(2, &invalid).await.verdict, Verdict::Pass);
+    assert!(collections_on(&runner).await.is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_endpoint_times_out_as_no_answer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket); // read nothing, answer nothing
+        }
+    });
+    let mut config = TargetConfig::new(Endpoint::BuiltIn(url));
+    config.attempt_timeout = Duration::from_millis(200);
+    config.operation_timeout = Duration::from_secs(2);
+    let target = Target::connect(&config).await.expect("client");
+    let runner = Runner::new(target, RunSettings::new(Repro::Cli { flags: String::new() }));
+    let started = std::time::Instant::now();
+    let report = runner.run_scenario(1, &load(CREATE_AND_INDEX)).await;
+    let Verdict::NoAnswer { reason, .. } = &report.verdict else { panic!("{:?}", report.verdict) };
+    assert!(reason.contains("timeout") || reason.contains("timed out"), "{reason}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

@@ -8,11 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{ErrorCode, Operation, Request};
 use crate::expect::Observed;
+use crate::report::StepRecord;
 
 /// Every failure reason the in-scope operations can report (contract §3).
 pub const FAILURE_REASONS: [&str; 6] = [
@@ -43,24 +44,37 @@ pub const ERROR_TYPES: [ErrorCode; 9] = [
     ErrorCode::UnknownOperationException,
 ];
 
-/// Constrained members at (or beyond) a limit, by name.
-pub const BOUNDARIES: [&str; 12] = [
+/// Constrained members at (or beyond) a limit, by name (contract §2).
+pub const BOUNDARIES: [&str; 25] = [
+    "CollectionId:0",
     "CollectionId:255",
     "CollectionId:256",
     "UserId:128",
     "UserId:129",
     "ExternalImageId:255",
+    "ExternalImageId:256",
     "ClientRequestToken:65",
     "FaceIds:0",
     "FaceIds:100",
     "FaceIds:101",
     "UserMatchThreshold:0",
     "UserMatchThreshold:100",
+    "UserMatchThreshold:out-of-range",
+    "FaceMatchThreshold:0",
+    "FaceMatchThreshold:100",
+    "FaceMatchThreshold:out-of-range",
+    "MaxResults:1",
+    "MaxResults:max",
     "MaxResults:out-of-range",
+    "MaxUsers:1",
+    "MaxUsers:500",
+    "MaxUsers:out-of-range",
+    "MaxFaces:1",
+    "MaxFaces:out-of-range",
 ];
 
 /// What a run reached, counted per item.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
     /// Calls per operation.
     pub operations: BTreeMap<String, u64>,
@@ -79,14 +93,18 @@ pub struct Coverage {
 impl Coverage {
     /// Counts one call and its outcome.
     pub fn record(&mut self, request: &Request, observed: &Observed) {
-        *self.operations.entry(request.operation().name().to_string()).or_default() += 1;
-        let json = request.to_json();
-        for boundary in boundaries_of(request.operation(), &json) {
-            *self.boundaries.entry(boundary).or_default() += 1;
+        self.record_json(request.operation(), &request.to_json(), observed);
+    }
+
+    /// Counts one call, given as its operation and JSON request, and its outcome.
+    pub fn record_json(&mut self, op: Operation, request: &Value, observed: &Observed) {
+        *self.operations.entry(op.name().to_string()).or_default() += 1;
+        for boundary in boundaries_of(op, request) {
+            *self.boundaries.entry(boundary.to_string()).or_default() += 1;
         }
         match observed {
             Observed::Error(e) => *self.errors.entry(e.code.to_string()).or_default() += 1,
-            Observed::Success(body) => self.record_body(request.operation(), body),
+            Observed::Success(body) => self.record_body(op, body),
         }
     }
 
@@ -94,6 +112,37 @@ impl Coverage {
     pub fn record_raw(&mut self, observed: &Observed) {
         if let Observed::Error(e) = observed {
             *self.errors.entry(e.code.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Counts every call of one case from its records, and the face count of each user
+    /// after each conforming call that changed it (read from the responses).
+    pub fn record_calls(&mut self, records: &[StepRecord]) {
+        let mut users = UserFaces::default();
+        for record in records {
+            let Some(observed) = &record.observed else { continue };
+            let op = Operation::from_name(record.call_name());
+            let parsed;
+            let json = match (&record.request, record.raw) {
+                (Value::String(body), true) => {
+                    parsed = serde_json::from_str::<Value>(body).ok();
+                    parsed.as_ref()
+                }
+                (json, false) => Some(json),
+                _ => None,
+            };
+            match (op, json) {
+                (Some(op), Some(json)) if json.is_object() => {
+                    self.record_json(op, json, observed);
+                    if record.findings.is_empty()
+                        && let Observed::Success(body) = observed
+                        && let Some(count) = users.follow(op, json, body)
+                    {
+                        self.record_user_faces(count);
+                    }
+                }
+                _ => self.record_raw(observed),
+            }
         }
     }
 
@@ -172,51 +221,170 @@ impl Coverage {
     }
 }
 
-fn boundaries_of(op: Operation, json: &Value) -> BTreeSet<String> {
+/// Each user's faces within one case, followed from successful responses.
+#[derive(Debug, Default)]
+struct UserFaces {
+    /// (CollectionId, UserId) → FaceIds.
+    faces: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+impl UserFaces {
+    /// Follows one successful call; returns the face count of the user it changed, if any.
+    fn follow(&mut self, op: Operation, request: &Value, body: &Value) -> Option<usize> {
+        let member = |v: &Value, m: &str| v.get(m).and_then(Value::as_str).map(str::to_string);
+        let collection = member(request, "CollectionId")?;
+        let ids = |list: &str| -> Vec<String> {
+            body.get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item.get("FaceId").and_then(Value::as_str).or_else(|| item.as_str()))
+                .map(str::to_string)
+                .collect()
+        };
+        match op {
+            Operation::CreateUser => {
+                let key = (collection, member(request, "UserId")?);
+                Some(self.faces.entry(key).or_default().len())
+            }
+            Operation::AssociateFaces | Operation::DisassociateFaces => {
+                let faces = self.faces.get_mut(&(collection, member(request, "UserId")?))?;
+                if op == Operation::AssociateFaces {
+                    faces.extend(ids("AssociatedFaces"));
+                } else {
+                    for id in ids("DisassociatedFaces") {
+                        faces.remove(&id);
+                    }
+                }
+                Some(faces.len())
+            }
+            Operation::DeleteUser => {
+                self.faces.remove(&(collection, member(request, "UserId")?));
+                None
+            }
+            Operation::DeleteCollection => {
+                self.faces.retain(|(c, _), _| *c != collection);
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+fn boundaries_of(op: Operation, json: &Value) -> BTreeSet<&'static str> {
     let mut out = BTreeSet::new();
     let len = |member: &str| json.get(member).and_then(Value::as_str).map(|s| s.chars().count());
+    let num = |member: &str| json.get(member).and_then(Value::as_f64);
     match len("CollectionId") {
-        Some(255) => drop(out.insert("CollectionId:255".to_string())),
-        Some(n) if n > 255 => drop(out.insert("CollectionId:256".to_string())),
+        Some(0) => {
+            out.insert("CollectionId:0");
+        }
+        Some(255) => {
+            out.insert("CollectionId:255");
+        }
+        Some(n) if n > 255 => {
+            out.insert("CollectionId:256");
+        }
         _ => {}
     }
     match len("UserId") {
-        Some(128) => drop(out.insert("UserId:128".to_string())),
-        Some(n) if n > 128 => drop(out.insert("UserId:129".to_string())),
+        Some(128) => {
+            out.insert("UserId:128");
+        }
+        Some(n) if n > 128 => {
+            out.insert("UserId:129");
+        }
         _ => {}
     }
-    if len("ExternalImageId") == Some(255) {
-        out.insert("ExternalImageId:255".to_string());
+    match len("ExternalImageId") {
+        Some(255) => {
+            out.insert("ExternalImageId:255");
+        }
+        Some(n) if n > 255 => {
+            out.insert("ExternalImageId:256");
+        }
+        _ => {}
     }
     if len("ClientRequestToken").is_some_and(|n| n > 64) {
-        out.insert("ClientRequestToken:65".to_string());
+        out.insert("ClientRequestToken:65");
     }
     if matches!(op, Operation::AssociateFaces | Operation::DisassociateFaces | Operation::DeleteFaces)
         && let Some(ids) = json.get("FaceIds").and_then(Value::as_array)
     {
         match ids.len() {
-            0 => drop(out.insert("FaceIds:0".to_string())),
-            100 => drop(out.insert("FaceIds:100".to_string())),
-            n if n > 100 => drop(out.insert("FaceIds:101".to_string())),
+            0 => {
+                out.insert("FaceIds:0");
+            }
+            100 => {
+                out.insert("FaceIds:100");
+            }
+            n if n > 100 => {
+                out.insert("FaceIds:101");
+            }
             _ => {}
         }
     }
-    let threshold = json.get("UserMatchThreshold").and_then(Value::as_f64);
-    if threshold == Some(0.0) {
-        out.insert("UserMatchThreshold:0".to_string());
-    } else if threshold == Some(100.0) {
-        out.insert("UserMatchThreshold:100".to_string());
+    for (member, at_0, at_100, beyond) in [
+        (
+            "UserMatchThreshold",
+            "UserMatchThreshold:0",
+            "UserMatchThreshold:100",
+            "UserMatchThreshold:out-of-range",
+        ),
+        (
+            "FaceMatchThreshold",
+            "FaceMatchThreshold:0",
+            "FaceMatchThreshold:100",
+            "FaceMatchThreshold:out-of-range",
+        ),
+    ] {
+        match num(member) {
+            Some(x) if x == 0.0 => {
+                out.insert(at_0);
+            }
+            Some(x) if x == 100.0 => {
+                out.insert(at_100);
+            }
+            Some(x) if !(0.0..=100.0).contains(&x) => {
+                out.insert(beyond);
+            }
+            _ => {}
+        }
     }
-    let max = match op {
-        Operation::ListUsers => 500,
-        _ => 4096,
-    };
-    if json
-        .get("MaxResults")
-        .and_then(Value::as_i64)
-        .is_some_and(|n| n < i64::from(op == Operation::ListUsers) || n > max)
-    {
-        out.insert("MaxResults:out-of-range".to_string());
+    // ListUsers' MaxResults is a MaxUserResults (1–500); the others a PageSize (0–4096).
+    let (min, max) = if op == Operation::ListUsers { (1.0, 500.0) } else { (0.0, 4096.0) };
+    match num("MaxResults") {
+        Some(x) if x < min || x > max => {
+            out.insert("MaxResults:out-of-range");
+        }
+        Some(x) if x == max => {
+            out.insert("MaxResults:max");
+        }
+        Some(x) if x == 1.0 => {
+            out.insert("MaxResults:1");
+        }
+        _ => {}
+    }
+    match num("MaxUsers") {
+        Some(x) if !(1.0..=500.0).contains(&x) => {
+            out.insert("MaxUsers:out-of-range");
+        }
+        Some(x) if x == 1.0 => {
+            out.insert("MaxUsers:1");
+        }
+        Some(x) if x == 500.0 => {
+            out.insert("MaxUsers:500");
+        }
+        _ => {}
+    }
+    match num("MaxFaces") {
+        Some(x) if x < 1.0 || (op != Operation::IndexFaces && x > 4096.0) => {
+            out.insert("MaxFaces:out-of-range");
+        }
+        Some(x) if x == 1.0 => {
+            out.insert("MaxFaces:1");
+        }
+        _ => {}
     }
     out
 }

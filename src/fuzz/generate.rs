@@ -3,14 +3,21 @@
 //! A case is a vector of [`Draw`]s; proptest generates and shrinks the vector (fewer
 //! steps, numbers toward zero). [`generate`] interprets the draws in order against an
 //! abstract state — which collections, users and faces the calls so far created — so
-//! most calls refer to things that exist, some to things that do not or were deleted,
-//! and a flag-controlled share break a constraint of the contract. The output is plain
-//! scenario steps, so a case runs through the same runner as a YAML scenario and a
-//! finding can be written out as one.
+//! most calls refer to things that exist, some to things that do not, were deleted or
+//! live in another collection, and a share (the `invalid` draw) break a constraint of
+//! the contract. The output is plain scenario steps, so a case runs through the same
+//! runner as a YAML scenario and a finding can be written out as one.
+//!
+//! The abstract state is a guide for picking names, except where a step captures a
+//! value: a capture that finds nothing fails the step, so captures are only added where
+//! every conforming answer carries the value (the state tracks what is *certain* for
+//! that). This module never talks to an endpoint.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use proptest::collection::vec;
+use proptest::prelude::{Just, Strategy, any, prop_oneof};
 use serde_json::{Value, json};
 
 use crate::api::Operation;
@@ -24,8 +31,33 @@ pub struct Draw {
     pub pick: u32,
     /// Which variant of the call (threshold, page size, filter …).
     pub variant: u32,
-    /// Whether (and how) it breaks a constraint: below the invalid share means break one.
+    /// 0 for a call that keeps the contract; otherwise which constraint to break.
     pub invalid: u16,
+}
+
+/// The strategy of one [`Draw`]; `invalid_share` of them break a constraint.
+///
+/// The valid alternative comes first, so shrinking moves a step toward a valid call.
+pub fn draw_strategy(invalid_share: f64) -> impl Strategy<Value = Draw> + Clone {
+    let share = invalid_share.clamp(0.0, 1.0);
+    let invalid_weight = (share * 1000.0).round() as u32;
+    let valid_weight = 1000 - invalid_weight;
+    let invalid = match (valid_weight, invalid_weight) {
+        (_, 0) => Just(0u16).boxed(),
+        (0, _) => (1..=u16::MAX).boxed(),
+        (v, i) => prop_oneof![v => Just(0u16), i => 1..=u16::MAX].boxed(),
+    };
+    (any::<u16>(), any::<u32>(), any::<u32>(), invalid).prop_map(|(op, pick, variant, invalid)| Draw {
+        op,
+        pick,
+        variant,
+        invalid,
+    })
+}
+
+/// The strategy of one case: 1 to `max_steps` draws.
+pub fn case_strategy(invalid_share: f64, max_steps: usize) -> impl Strategy<Value = Vec<Draw>> + Clone {
+    vec(draw_strategy(invalid_share), 1..=max_steps.max(1))
 }
 
 /// A fixture image the generator may send, with the people it shows.
@@ -35,6 +67,31 @@ pub struct Fixture {
     pub name: String,
     /// Who its faces show, largest first.
     pub persons: Vec<String>,
+}
+
+impl Fixture {
+    /// The fixture images under `images_dir` (`scenarios/images`), in name order, with the
+    /// people each declares (see [`crate::image`]).
+    pub fn load_dir(images_dir: &std::path::Path) -> std::io::Result<Vec<Fixture>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(images_dir)? {
+            let path = entry?.path();
+            let is_image = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["png", "jpg", "jpeg"].contains(&e));
+            let Some(name) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+            if !is_image {
+                continue;
+            }
+            let bytes = std::fs::read(&path)?;
+            let persons = crate::image::faces_in(&bytes).into_iter().map(|f| f.person).collect();
+            out.push(Fixture { name: name.to_string(), persons });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out.dedup_by(|a, b| a.name == b.name);
+        Ok(out)
+    }
 }
 
 /// One generated call, in scenario terms.
@@ -61,7 +118,7 @@ pub enum GenStep {
 /// A generated case, ready to be written as a scenario.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Generated {
-    /// Run-scoped collection names the steps use.
+    /// Run-scoped collection names the steps may use.
     pub collections: Vec<String>,
     /// Fixture images the steps use.
     pub images: Vec<String>,
@@ -69,18 +126,20 @@ pub struct Generated {
     pub steps: Vec<GenStep>,
 }
 
-/// What to generate.
+/// What to generate from.
 #[derive(Debug, Clone)]
 pub struct GenConfig {
-    /// Share of calls that break a constraint, 0.0–1.0.
-    pub invalid_share: f64,
     /// Fixture images available.
     pub fixtures: Vec<Fixture>,
 }
 
+/// Declared collections; slot 3 is `c2` padded to 255 characters (a CollectionId at its limit).
 const COLLECTIONS: [&str; 3] = ["c0", "c1", "c2"];
+/// Collection slots: c0, c1, c2 and the padded one.
+const SLOTS: usize = 4;
 const USERS: [&str; 5] = ["u0", "u1", "u2", "u3:with-colon", "u4"];
-const UNKNOWN_FACE: &str = "0badface-0000-4000-8000-000000000000";
+/// A well-formed FaceId no endpoint issued.
+pub const UNKNOWN_FACE: &str = "0badface-0000-4000-8000-000000000000";
 
 /// A face the calls so far indexed, by capture name.
 #[derive(Debug, Clone)]
@@ -88,21 +147,38 @@ struct FaceRef {
     capture: String,
     collection: usize,
     person: String,
+    /// The user it is probably associated with.
     user: Option<String>,
+    /// Probably deleted (by DeleteFaces or with its collection).
     deleted: bool,
+    /// Certainly in its collection (never passed to DeleteFaces, collection never deleted).
+    certain: bool,
 }
 
-/// What the generator believes exists; a rough guide, the model is the judge.
-#[derive(Debug, Default)]
+/// A NextToken a listing certainly returned.
+#[derive(Debug, Clone)]
+struct Cursor {
+    op: Operation,
+    collection: usize,
+    capture: String,
+}
+
+/// What the generator believes exists. Names are picked from it; captures rely only on
+/// its certain parts.
+#[derive(Debug, Default, Clone)]
 struct Abstract {
-    exists: [bool; 3],
-    users: [BTreeMap<String, ()>; 3],
+    /// Whether each collection slot exists (certain: only valid calls change it).
+    exists: [bool; SLOTS],
+    /// Users per slot, and whether each certainly exists.
+    users: [BTreeMap<String, bool>; SLOTS],
     faces: Vec<FaceRef>,
-    /// Token-carrying calls made so far: (operation, request).
+    /// Valid token-carrying calls so far: (operation, request).
     tokened: Vec<(Operation, Value)>,
-    /// NextToken captures: (operation, collection, capture name).
-    cursors: Vec<(Operation, usize, String)>,
+    cursors: Vec<Cursor>,
+    /// Fixture images indexed per slot.
+    indexed: std::collections::BTreeSet<(usize, String)>,
     captures: usize,
+    tokens: usize,
 }
 
 impl Abstract {
@@ -117,6 +193,15 @@ impl Abstract {
             .collect()
     }
 
+    fn certain_faces(&self, collection: usize) -> usize {
+        self.faces.iter().filter(|f| f.collection == collection && f.certain && !f.deleted).count()
+    }
+
+    fn certain_users(&self, collection: usize) -> usize {
+        self.users[collection].values().filter(|certain| **certain).count()
+    }
+
+    /// An existing user of `collection` most of the time, else any name (maybe unknown).
     fn user_of(&self, collection: usize, pick: u32) -> String {
         let users: Vec<&String> = self.users[collection].keys().collect();
         if users.is_empty() || pick % 8 == 7 {
@@ -125,20 +210,60 @@ impl Abstract {
             users[pick as usize % users.len()].clone()
         }
     }
+
+    /// A FaceId reference for a call on `collection`: mostly a live face of it, sometimes
+    /// a deleted face, a face of another collection or an id nobody issued.
+    fn face_ref(&self, collection: usize, pick: usize, twist: u32) -> String {
+        let live = self.live_faces(collection);
+        match twist % 16 {
+            13 => {
+                let gone: Vec<&FaceRef> =
+                    self.faces.iter().filter(|f| f.collection == collection && f.deleted).collect();
+                if let Some(f) = gone.get(pick % gone.len().max(1)) {
+                    return capture_ref(&f.capture);
+                }
+            }
+            14 => {
+                let other: Vec<&FaceRef> = self.faces.iter().filter(|f| f.collection != collection).collect();
+                if let Some(f) = other.get(pick % other.len().max(1)) {
+                    return capture_ref(&f.capture);
+                }
+            }
+            15 => return UNKNOWN_FACE.to_string(),
+            _ => {}
+        }
+        match live.get(pick % live.len().max(1)) {
+            Some(i) => capture_ref(&self.faces[*i].capture),
+            None => UNKNOWN_FACE.to_string(),
+        }
+    }
+
+    /// Forgets everything in `collection` (it was deleted).
+    fn drop_collection(&mut self, c: usize) {
+        self.exists[c] = false;
+        self.indexed.retain(|(slot, _)| *slot != c);
+        self.users[c].clear();
+        for face in self.faces.iter_mut().filter(|f| f.collection == c) {
+            face.deleted = true;
+            face.certain = false;
+        }
+        self.cursors.retain(|cur| cur.collection != c || cur.op == Operation::ListCollections);
+    }
 }
 
 /// Operations by weight; earlier entries are what shrinking moves toward.
-const WEIGHTS: [(Kind, u16); 18] = [
+const WEIGHTS: [(Kind, u16); 19] = [
     (Kind::CreateCollection, 6),
     (Kind::IndexFaces, 14),
-    (Kind::CreateUser, 10),
-    (Kind::AssociateFaces, 18),
-    (Kind::DisassociateFaces, 7),
-    (Kind::BulkAssociate, 3),
+    (Kind::CreateUser, 9),
+    (Kind::AssociateFaces, 16),
+    (Kind::DisassociateFaces, 6),
+    (Kind::BulkAssociate, 7),
+    (Kind::IndexMany, 1),
     (Kind::ListUsers, 5),
     (Kind::ListFaces, 5),
     (Kind::ListCollections, 2),
-    (Kind::DescribeCollection, 5),
+    (Kind::DescribeCollection, 4),
     (Kind::DeleteFaces, 5),
     (Kind::DeleteUser, 4),
     (Kind::SearchUsers, 6),
@@ -146,7 +271,7 @@ const WEIGHTS: [(Kind, u16); 18] = [
     (Kind::SearchFaces, 3),
     (Kind::SearchFacesByImage, 3),
     (Kind::ReplayToken, 4),
-    (Kind::DeleteCollection, 1),
+    (Kind::DeleteCollection, 2),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +281,10 @@ enum Kind {
     CreateUser,
     AssociateFaces,
     DisassociateFaces,
+    /// Up to 100 faces of one person for one user: users at 99 and 100 faces.
     BulkAssociate,
+    /// IndexFaces of an image with many faces of one person, so bulk association has material.
+    IndexMany,
     ListUsers,
     ListFaces,
     ListCollections,
@@ -183,8 +311,15 @@ fn kind_of(op: u16) -> Kind {
     Kind::CreateCollection
 }
 
-fn coll_ref(i: usize) -> String {
-    format!("${{{}}}", COLLECTIONS[i])
+fn coll_ref(slot: usize) -> String {
+    match slot {
+        0..=2 => format!("${{{}}}", COLLECTIONS[slot]),
+        _ => "${pad(c2, 255)}".to_string(),
+    }
+}
+
+fn capture_ref(name: &str) -> String {
+    format!("${{{name}}}")
 }
 
 /// Interprets `draws` into scenario steps.
@@ -194,12 +329,30 @@ pub fn generate(draws: &[Draw], config: &GenConfig) -> Generated {
         collections: COLLECTIONS.iter().map(|s| s.to_string()).collect(),
         ..Generated::default()
     };
-    let invalid_below = (config.invalid_share.clamp(0.0, 1.0) * f64::from(u16::MAX)) as u16;
     for draw in draws {
-        let step = valid_step(&mut state, &mut out, draw, config);
-        let step = if draw.invalid < invalid_below && config.invalid_share > 0.0 {
-            violate(step, draw)
+        let mut next = state.clone();
+        let step = valid_step(&mut next, &mut out, draw, config);
+        let step = if draw.invalid == 0 {
+            if let GenStep::Call { op, request, .. } = &step
+                && op.has_idempotency_token()
+                && request.get("ClientRequestToken").is_some()
+            {
+                next.tokened.push((*op, request.clone()));
+            }
+            state = next;
+            step
         } else {
+            let (step, may_succeed) = violate(step, draw.invalid - 1);
+            if may_succeed {
+                // The endpoint may run it as if it were valid: keep the effects, trust none.
+                for face in next.faces.iter_mut() {
+                    if step_text(&step).contains(&capture_ref(&face.capture)) {
+                        face.certain = false;
+                    }
+                }
+                next.cursors.truncate(state.cursors.len());
+                state = next;
+            }
             step
         };
         out.steps.push(step);
@@ -213,275 +366,376 @@ fn call(op: Operation, request: Value) -> GenStep {
     GenStep::Call { op, request, captures: Vec::new() }
 }
 
+/// The collection slot a call uses: mostly the first, so calls meet each other's effects.
+fn slot_of(pick: u32) -> usize {
+    match pick % 32 {
+        0..=24 => 0,
+        25..=28 => 1,
+        29 | 30 => 2,
+        _ => 3,
+    }
+}
+
 fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &GenConfig) -> GenStep {
-    // Mostly the first collection, so calls meet each other's effects.
-    let c = match draw.pick % 10 {
-        0..=7 => 0,
-        8 => 1,
-        _ => 2,
-    };
+    let c = slot_of(draw.pick);
     let v = draw.variant;
-    match kind_of(draw.op) {
+    let pick = (draw.pick / 32) as usize;
+    let kind = redirect(kind_of(draw.op), state, c, v);
+    match kind {
         Kind::CreateCollection => {
-            let c = if state.exists[0] && v % 3 != 0 { (v as usize % 2) + 1 } else { 0 };
+            let c = if !state.exists[c] {
+                c
+            } else if !state.exists[0] || v % 4 == 0 {
+                0
+            } else {
+                1 + (v as usize / 4) % 3
+            };
             state.exists[c] = true;
             call(Operation::CreateCollection, json!({"CollectionId": coll_ref(c)}))
         }
-        Kind::IndexFaces => {
-            if config.fixtures.is_empty() {
+        Kind::IndexFaces | Kind::IndexMany => {
+            let fixtures: Vec<&Fixture> = if kind == Kind::IndexMany {
+                // A many-face image not indexed here yet, so two of them reach 99 or 100 faces.
+                let many: Vec<&Fixture> = config.fixtures.iter().filter(|f| f.persons.len() > 3).collect();
+                let fresh: Vec<&Fixture> =
+                    many.iter().copied().filter(|f| !state.indexed.contains(&(c, f.name.clone()))).collect();
+                if fresh.is_empty() { many } else { fresh }
+            } else {
+                config.fixtures.iter().collect()
+            };
+            let Some(fixture) = fixtures.get(pick % fixtures.len().max(1)).copied() else {
                 return call(Operation::ListCollections, json!({}));
-            }
-            let fixture = &config.fixtures[draw.pick as usize / 10 % config.fixtures.len()];
-            out.images.push(fixture.name.clone());
-            let mut request =
-                json!({"CollectionId": coll_ref(c), "Image": {"Bytes": format!("${{{}}}", fixture.name)}});
-            let max_faces = if v % 7 == 3 { Some(1 + (v / 7) as usize % 2) } else { None };
-            if let Some(m) = max_faces {
-                request["MaxFaces"] = json!(m);
-            }
-            if v % 5 == 4 {
-                request["ExternalImageId"] =
-                    json!(if v % 2 == 0 { "x".repeat(255) } else { "ext:image_1.jpg".into() });
-            }
-            let stored = fixture.persons.len().min(max_faces.unwrap_or(100));
-            let mut captures = Vec::new();
-            for (i, person) in fixture.persons.iter().take(stored).enumerate() {
-                let name = state.fresh_capture("f");
-                captures.push((name.clone(), format!("FaceRecords[{i}].Face.FaceId")));
-                if state.exists[c] {
-                    state.faces.push(FaceRef {
-                        capture: name,
-                        collection: c,
-                        person: person.clone(),
-                        user: None,
-                        deleted: false,
-                    });
-                }
-            }
-            if !state.exists[c] {
-                captures.clear();
-            }
-            GenStep::Call { op: Operation::IndexFaces, request, captures }
+            };
+            index_faces(state, out, c, fixture, v)
         }
         Kind::CreateUser => {
             let user =
-                if v % 11 == 10 { "u".repeat(128) } else { USERS[v as usize % USERS.len()].to_string() };
+                if v % 13 == 12 { "u".repeat(128) } else { USERS[v as usize % USERS.len()].to_string() };
             let mut request = json!({"CollectionId": coll_ref(c), "UserId": user});
-            with_token(state, &mut request, Operation::CreateUser, v);
+            with_token(state, &mut request, v);
             if state.exists[c] {
-                state.users[c].insert(user, ());
+                state.users[c].insert(user, true);
             }
             call(Operation::CreateUser, request)
         }
         Kind::AssociateFaces | Kind::DisassociateFaces => {
-            let op = if kind_of(draw.op) == Kind::AssociateFaces {
+            let op = if kind == Kind::AssociateFaces {
                 Operation::AssociateFaces
             } else {
                 Operation::DisassociateFaces
             };
-            let user = state.user_of(c, draw.pick / 10);
-            let live = state.live_faces(c);
-            let mut ids: Vec<String> = Vec::new();
+            let user = state.user_of(c, draw.pick / 7);
             let count = 1 + (v as usize % 3);
+            let mut ids: Vec<String> = Vec::new();
             for k in 0..count {
-                if live.is_empty() || (v >> (4 + k)) % 9 == 8 {
-                    ids.push(UNKNOWN_FACE.to_string());
-                } else {
-                    let face = live[(draw.pick as usize / 3 + k * 7) % live.len()];
-                    ids.push(format!("${{{}}}", state.faces[face].capture));
+                let id = state.face_ref(c, pick + k * 7, v >> (4 + 4 * k));
+                if !ids.contains(&id) {
+                    ids.push(id);
                 }
             }
-            ids.dedup();
             let mut request = json!({"CollectionId": coll_ref(c), "UserId": user, "FaceIds": ids});
             if op == Operation::AssociateFaces {
-                match (v / 3) % 6 {
+                match (v / 3) % 7 {
                     1 => request["UserMatchThreshold"] = json!(0),
                     2 => request["UserMatchThreshold"] = json!(100),
                     3 => request["UserMatchThreshold"] = json!(80),
                     4 => request["UserMatchThreshold"] = json!(75),
+                    5 => request["UserMatchThreshold"] = json!(50.5),
                     _ => {}
                 }
             }
-            with_token(state, &mut request, op, v);
+            with_token(state, &mut request, v);
             track_association(state, c, &user, &request, op);
             call(op, request)
         }
         Kind::BulkAssociate => {
-            // Up to 100 faces of the person most faces show: reaches users at 99 and 100 faces.
-            let user = state.user_of(c, draw.pick / 10);
-            let live = state.live_faces(c);
+            let held = |user: &str| {
+                state.faces.iter().filter(|f| f.collection == c && f.user.as_deref() == Some(user)).count()
+            };
+            // Filling a user wants an empty one; pushing past the limit the fullest one.
+            let users: Vec<&String> = state.users[c].keys().collect();
+            let user = match v % 4 {
+                3 => users.iter().max_by_key(|u| held(u)).map(|u| u.to_string()),
+                _ => users.iter().find(|u| held(u) == 0).map(|u| u.to_string()),
+            }
+            .unwrap_or_else(|| state.user_of(c, draw.pick / 7));
+            let held = held(&user);
+            let free: Vec<usize> =
+                state.live_faces(c).into_iter().filter(|i| state.faces[*i].user.is_none()).collect();
             let mut by_person: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-            for i in &live {
-                if state.faces[*i].user.is_none() {
-                    by_person.entry(state.faces[*i].person.as_str()).or_default().push(*i);
-                }
+            for i in &free {
+                by_person.entry(state.faces[*i].person.as_str()).or_default().push(*i);
             }
             let best = by_person.values().max_by_key(|v| v.len()).cloned().unwrap_or_default();
-            let take = match v % 3 {
-                0 => 100,
-                1 => 99,
-                _ => 1,
+            // Fill the user to exactly 100 or 99, send 100 at once, or one more face of anyone.
+            let (pool, take) = match v % 4 {
+                0 => (&best, 100usize.saturating_sub(held)),
+                1 => (&best, 99usize.saturating_sub(held)),
+                2 => (&best, 100),
+                _ => (&free, 1),
             };
             let ids: Vec<String> =
-                best.iter().take(take).map(|i| format!("${{{}}}", state.faces[*i].capture)).collect();
+                pool.iter().take(take.clamp(1, 100)).map(|i| capture_ref(&state.faces[*i].capture)).collect();
             let ids = if ids.is_empty() { vec![UNKNOWN_FACE.to_string()] } else { ids };
             let request = json!({"CollectionId": coll_ref(c), "UserId": user, "FaceIds": ids});
             track_association(state, c, &user, &request, Operation::AssociateFaces);
             call(Operation::AssociateFaces, request)
         }
-        Kind::ListUsers | Kind::ListFaces | Kind::ListCollections => {
-            let op = match kind_of(draw.op) {
-                Kind::ListUsers => Operation::ListUsers,
-                Kind::ListFaces => Operation::ListFaces,
-                _ => Operation::ListCollections,
-            };
-            let mut request = if op == Operation::ListCollections {
-                json!({})
-            } else {
-                json!({"CollectionId": coll_ref(c)})
-            };
-            let small = [1, 2, 3][v as usize % 3];
-            if v % 4 != 0 {
-                request["MaxResults"] = json!(small);
-            }
-            if op == Operation::ListFaces && v % 5 == 2 {
-                request["UserId"] = json!(state.user_of(c, draw.pick / 10));
-            }
-            // Follow the last page of the same listing, when there is one.
-            if v % 2 == 1
-                && let Some((_, _, capture)) = state
-                    .cursors
-                    .iter()
-                    .rev()
-                    .find(|(o, cc, _)| *o == op && (*cc == c || op == Operation::ListCollections))
-            {
-                request["NextToken"] = json!(format!("${{{capture}}}"));
-                if let Some(filter) = previous_filter(out, capture) {
-                    request["UserId"] = filter;
-                }
-            }
-            let name = state.fresh_capture("nt");
-            state.cursors.push((op, c, name.clone()));
-            GenStep::Call { op, request, captures: vec![(name, "NextToken".into())] }
-        }
+        Kind::ListUsers | Kind::ListFaces | Kind::ListCollections => list(state, draw, kind, c),
         Kind::DescribeCollection => call(Operation::DescribeCollection, json!({"CollectionId": coll_ref(c)})),
         Kind::DeleteFaces => {
-            let live = state.live_faces(c);
-            let ids: Vec<String> = if live.is_empty() {
-                vec![UNKNOWN_FACE.to_string()]
-            } else {
-                let face = live[draw.pick as usize / 3 % live.len()];
-                let mut ids = vec![format!("${{{}}}", state.faces[face].capture)];
-                if v % 3 == 1 {
-                    ids.push(UNKNOWN_FACE.to_string());
+            let mut ids = vec![state.face_ref(c, pick, v >> 2)];
+            if v % 3 == 1 {
+                let other = state.face_ref(c, pick + 5, v >> 8);
+                if !ids.contains(&other) {
+                    ids.push(other);
                 }
-                if state.faces[face].user.is_none() {
-                    state.faces[face].deleted = true;
+            }
+            for face in state.faces.iter_mut().filter(|f| f.collection == c) {
+                if ids.contains(&capture_ref(&face.capture)) {
+                    face.certain = false;
+                    if face.user.is_none() {
+                        face.deleted = true;
+                    }
                 }
-                ids
-            };
+            }
             call(Operation::DeleteFaces, json!({"CollectionId": coll_ref(c), "FaceIds": ids}))
         }
         Kind::DeleteUser => {
-            let user = state.user_of(c, draw.pick / 10);
+            let user = state.user_of(c, draw.pick / 7);
             let mut request = json!({"CollectionId": coll_ref(c), "UserId": user});
-            with_token(state, &mut request, Operation::DeleteUser, v);
+            with_token(state, &mut request, v);
             state.users[c].remove(&user);
-            for face in state
-                .faces
-                .iter_mut()
-                .filter(|f| f.collection == c && f.user.as_deref() == Some(user.as_str()))
+            for face in
+                state.faces.iter_mut().filter(|f| f.collection == c && f.user.as_deref() == Some(&user))
             {
                 face.user = None;
             }
             call(Operation::DeleteUser, request)
         }
         Kind::SearchUsers => {
-            let live = state.live_faces(c);
             let mut request = json!({"CollectionId": coll_ref(c)});
-            match v % 4 {
-                0 | 1 if !live.is_empty() => {
-                    request["FaceId"] = json!(format!(
-                        "${{{}}}",
-                        state.faces[live[draw.pick as usize / 3 % live.len()]].capture
-                    ));
-                }
-                _ => request["UserId"] = json!(state.user_of(c, draw.pick / 10)),
+            if v % 2 == 0 {
+                request["FaceId"] = json!(state.face_ref(c, pick, v >> 1));
+            } else {
+                request["UserId"] = json!(state.user_of(c, draw.pick / 7));
             }
-            match (v / 4) % 4 {
+            match (v / 4) % 6 {
                 1 => request["UserMatchThreshold"] = json!(0),
-                2 => request["MaxUsers"] = json!(1),
+                2 => request["UserMatchThreshold"] = json!(100),
+                3 => request["MaxUsers"] = json!(1),
+                4 => request["MaxUsers"] = json!(500),
                 _ => {}
             }
             call(Operation::SearchUsers, request)
         }
         Kind::SearchUsersByImage | Kind::SearchFacesByImage => {
-            let op = if kind_of(draw.op) == Kind::SearchUsersByImage {
+            let op = if kind == Kind::SearchUsersByImage {
                 Operation::SearchUsersByImage
             } else {
                 Operation::SearchFacesByImage
             };
-            if config.fixtures.is_empty() {
+            let Some(fixture) = config.fixtures.get(pick % config.fixtures.len().max(1)) else {
                 return call(Operation::ListCollections, json!({}));
-            }
-            let fixture = &config.fixtures[draw.pick as usize / 10 % config.fixtures.len()];
-            out.images.push(fixture.name.clone());
-            call(
-                op,
-                json!({"CollectionId": coll_ref(c), "Image": {"Bytes": format!("${{{}}}", fixture.name)}}),
-            )
-        }
-        Kind::SearchFaces => {
-            let live = state.live_faces(c);
-            let face = if live.is_empty() {
-                UNKNOWN_FACE.to_string()
-            } else {
-                format!("${{{}}}", state.faces[live[draw.pick as usize / 3 % live.len()]].capture)
             };
-            let mut request = json!({"CollectionId": coll_ref(c), "FaceId": face});
-            if v % 3 == 1 {
-                request["FaceMatchThreshold"] = json!(0);
-            }
-            call(Operation::SearchFaces, request)
-        }
-        Kind::ReplayToken => {
-            if state.tokened.is_empty() {
-                return call(Operation::ListCollections, json!({}));
-            }
-            let (op, mut request) = state.tokened[draw.pick as usize % state.tokened.len()].clone();
-            if v % 2 == 1 {
-                // Same token, another parameter: IdempotentParameterMismatchException.
-                let other = if request["UserId"] == json!("u0") { "u1" } else { "u0" };
-                request["UserId"] = json!(other);
+            out.images.push(fixture.name.clone());
+            let mut request =
+                json!({"CollectionId": coll_ref(c), "Image": {"Bytes": capture_ref(&fixture.name)}});
+            let threshold =
+                if op == Operation::SearchUsersByImage { "UserMatchThreshold" } else { "FaceMatchThreshold" };
+            match (v / 2) % 5 {
+                1 => request[threshold] = json!(0),
+                2 => request[threshold] = json!(100),
+                3 if op == Operation::SearchUsersByImage => request["MaxUsers"] = json!(1),
+                3 => request["MaxFaces"] = json!(1),
+                _ => {}
             }
             call(op, request)
         }
-        Kind::DeleteCollection => {
-            state.exists[c] = false;
-            state.users[c].clear();
-            for face in state.faces.iter_mut().filter(|f| f.collection == c) {
-                face.deleted = true;
+        Kind::SearchFaces => {
+            let mut request = json!({"CollectionId": coll_ref(c), "FaceId": state.face_ref(c, pick, v >> 2)});
+            match v % 5 {
+                1 => request["FaceMatchThreshold"] = json!(0),
+                2 => request["FaceMatchThreshold"] = json!(100),
+                3 => request["MaxFaces"] = json!(1),
+                4 => request["MaxFaces"] = json!(4096),
+                _ => {}
             }
+            call(Operation::SearchFaces, request)
+        }
+        Kind::ReplayToken => replay(state, draw),
+        Kind::DeleteCollection => {
+            state.drop_collection(c);
             call(Operation::DeleteCollection, json!({"CollectionId": coll_ref(c)}))
         }
     }
 }
 
-/// The UserId filter of the listing whose NextToken `capture` bound, so a continuation keeps its scope.
-fn previous_filter(out: &Generated, capture: &str) -> Option<Value> {
-    out.steps.iter().find_map(|s| match s {
-        GenStep::Call { request, captures, .. } if captures.iter().any(|(n, _)| n == capture) => {
-            request.get("UserId").cloned()
+/// Most of the time, a call that needs something that is not there first makes it: a
+/// collection, then faces, then users (one draw in eight keeps the call as drawn, so
+/// calls on missing things stay common).
+fn redirect(kind: Kind, state: &Abstract, c: usize, v: u32) -> Kind {
+    if (v >> 24) % 8 == 7 {
+        return kind;
+    }
+    let needs_faces = matches!(
+        kind,
+        Kind::AssociateFaces
+            | Kind::DisassociateFaces
+            | Kind::DeleteFaces
+            | Kind::SearchFaces
+            | Kind::BulkAssociate
+    );
+    let needs_users = matches!(
+        kind,
+        Kind::AssociateFaces | Kind::DisassociateFaces | Kind::DeleteUser | Kind::BulkAssociate
+    );
+    let free_of_best_person = || {
+        let mut by_person: BTreeMap<&str, usize> = BTreeMap::new();
+        for f in state.faces.iter().filter(|f| f.collection == c && !f.deleted && f.user.is_none()) {
+            *by_person.entry(f.person.as_str()).or_default() += 1;
         }
-        _ => None,
-    })
+        by_person.values().copied().max().unwrap_or(0)
+    };
+    if !state.exists[c] && !matches!(kind, Kind::CreateCollection | Kind::ListCollections) {
+        Kind::CreateCollection
+    } else if needs_faces && state.live_faces(c).is_empty() {
+        if kind == Kind::BulkAssociate { Kind::IndexMany } else { Kind::IndexFaces }
+    } else if needs_users && state.users[c].is_empty() {
+        Kind::CreateUser
+    } else if kind == Kind::BulkAssociate && free_of_best_person() < 99 && (v >> 20) % 4 != 0 {
+        Kind::IndexMany
+    } else {
+        kind
+    }
 }
 
-fn with_token(state: &mut Abstract, request: &mut Value, op: Operation, variant: u32) {
+fn index_faces(state: &mut Abstract, out: &mut Generated, c: usize, fixture: &Fixture, v: u32) -> GenStep {
+    out.images.push(fixture.name.clone());
+    let mut request = json!({"CollectionId": coll_ref(c), "Image": {"Bytes": capture_ref(&fixture.name)}});
+    let max_faces = match v % 7 {
+        3 => Some(1 + (v / 7) as usize % 2),
+        5 => Some(crate::image::MAX_FACES_PER_IMAGE),
+        _ => None,
+    };
+    if let Some(m) = max_faces {
+        request["MaxFaces"] = json!(m);
+    }
+    match v % 5 {
+        4 => request["ExternalImageId"] = json!("x".repeat(255)),
+        2 => request["ExternalImageId"] = json!("ext:image_1.jpg"),
+        _ => {}
+    }
+    let mut captures = Vec::new();
+    if state.exists[c] {
+        state.indexed.insert((c, fixture.name.clone()));
+        let stored = fixture.persons.len().min(max_faces.unwrap_or(crate::image::MAX_FACES_PER_IMAGE));
+        for (i, person) in fixture.persons.iter().take(stored).enumerate() {
+            let name = state.fresh_capture("f");
+            captures.push((name.clone(), format!("FaceRecords[{i}].Face.FaceId")));
+            state.faces.push(FaceRef {
+                capture: name,
+                collection: c,
+                person: person.clone(),
+                user: None,
+                deleted: false,
+                certain: true,
+            });
+        }
+    }
+    GenStep::Call { op: Operation::IndexFaces, request, captures }
+}
+
+/// A List* call; its NextToken is captured only when a next page is certain.
+fn list(state: &mut Abstract, draw: &Draw, kind: Kind, c: usize) -> GenStep {
+    let v = draw.variant;
+    let op = match kind {
+        Kind::ListUsers => Operation::ListUsers,
+        Kind::ListFaces => Operation::ListFaces,
+        _ => Operation::ListCollections,
+    };
+    let mut request =
+        if op == Operation::ListCollections { json!({}) } else { json!({"CollectionId": coll_ref(c)}) };
+    // Follow a page of the same listing, when there is one.
+    if v % 3 == 1
+        && let Some(cursor) = state
+            .cursors
+            .iter()
+            .rev()
+            .find(|cur| cur.op == op && (cur.collection == c || op == Operation::ListCollections))
+    {
+        request["NextToken"] = json!(capture_ref(&cursor.capture));
+        // Mostly finish the listing in one page, so a complete listing can be checked.
+        if v % 4 != 1 {
+            request["MaxResults"] = json!(if op == Operation::ListUsers { 500 } else { 4096 });
+        }
+        return call(op, request);
+    }
+    let size = [1i64, 2, 3][v as usize % 3];
+    let max = match (v / 3) % 8 {
+        0 => None,
+        1 if op == Operation::ListUsers => Some(500),
+        1 => Some(4096),
+        2 if op == Operation::ListUsers => Some(1),
+        _ => Some(size),
+    };
+    if let Some(m) = max {
+        request["MaxResults"] = json!(m);
+    }
+    let filtered = op == Operation::ListFaces && v % 5 == 2;
+    if filtered {
+        request["UserId"] = json!(state.user_of(c, draw.pick / 7));
+    }
+    let certain = match op {
+        Operation::ListUsers if state.exists[c] => state.certain_users(c),
+        Operation::ListFaces if state.exists[c] && !filtered => state.certain_faces(c),
+        Operation::ListCollections => state.exists.iter().filter(|e| **e).count(),
+        _ => 0,
+    };
+    // A page holds at most MaxResults items, so more certain items than that means a NextToken.
+    let captures = match max {
+        Some(m) if certain as i64 > m && m > 0 => {
+            let name = state.fresh_capture("nt");
+            state.cursors.push(Cursor { op, collection: c, capture: name.clone() });
+            vec![(name, "NextToken".to_string())]
+        }
+        _ => Vec::new(),
+    };
+    GenStep::Call { op, request, captures }
+}
+
+/// Replays a token-carrying call: as it was, or with another UserId (same token).
+fn replay(state: &mut Abstract, draw: &Draw) -> GenStep {
+    if state.tokened.is_empty() {
+        return call(Operation::ListCollections, json!({}));
+    }
+    let (op, mut request) = state.tokened[draw.pick as usize % state.tokened.len()].clone();
+    if draw.variant % 2 == 1 {
+        // Same token, another parameter: IdempotentParameterMismatchException, unless the
+        // first call failed and the endpoint kept no record of the token.
+        let other = if request["UserId"] == json!("u0") { "u1" } else { "u0" };
+        request["UserId"] = json!(other);
+        let c = (0..SLOTS).find(|s| request["CollectionId"] == json!(coll_ref(*s))).unwrap_or(0);
+        match op {
+            Operation::CreateUser if state.exists[c] => {
+                state.users[c].entry(other.to_string()).or_insert(false);
+            }
+            Operation::DeleteUser => {
+                if let Some(certain) = state.users[c].get_mut(other) {
+                    *certain = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    call(op, request)
+}
+
+fn with_token(state: &mut Abstract, request: &mut Value, variant: u32) {
     if variant % 4 == 1 {
-        let token = format!("tok-{}", state.tokened.len() + 1);
-        request["ClientRequestToken"] = json!(token);
-        state.tokened.push((op, request.clone()));
+        state.tokens += 1;
+        // The collection id makes the token unique to this run and case.
+        request["ClientRequestToken"] = json!(format!("tok{}-${{c0}}", state.tokens));
     }
 }
 
@@ -489,14 +743,13 @@ fn track_association(state: &mut Abstract, c: usize, user: &str, request: &Value
     if !state.users[c].contains_key(user) {
         return;
     }
-    let ids: Vec<String> = request["FaceIds"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter_map(|s| s.strip_prefix("${").and_then(|s| s.strip_suffix('}')).map(str::to_string))
-        .collect();
-    for face in state.faces.iter_mut().filter(|f| ids.contains(&f.capture)) {
+    let ids: Vec<&str> =
+        request["FaceIds"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    for face in state
+        .faces
+        .iter_mut()
+        .filter(|f| f.collection == c && ids.contains(&capture_ref(&f.capture).as_str()))
+    {
         match op {
             Operation::AssociateFaces if face.user.is_none() => face.user = Some(user.to_string()),
             Operation::DisassociateFaces if face.user.as_deref() == Some(user) => face.user = None,
@@ -505,85 +758,199 @@ fn track_association(state: &mut Abstract, c: usize, user: &str, request: &Value
     }
 }
 
-/// Breaks one constraint of the contract in `step` (§2), or replaces it with a malformed raw body.
-fn violate(step: GenStep, draw: &Draw) -> GenStep {
-    let GenStep::Call { op, mut request, captures } = step else { return step };
-    let v = draw.invalid as usize;
-    let target = op.target();
-    let members = op.request_members();
-    match v % 9 {
-        0 => return GenStep::Raw { target, body: "{\"CollectionId\": ".into() },
-        1 => {
-            let member = members.first().copied().unwrap_or("CollectionId");
-            return GenStep::Raw { target, body: format!("{{\"{member}\": 5}}") };
-        }
-        2 => return GenStep::Raw { target: "RekognitionService.AssociateFace".into(), body: "{}".into() },
-        _ => {}
+/// One way to break the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Violation {
+    RawTruncated,
+    RawWrongType,
+    RawUnknownTarget,
+    CollectionIdTooLong,
+    CollectionIdSpace,
+    CollectionIdColon,
+    CollectionIdEmpty,
+    UserIdTooLong,
+    UserIdSpace,
+    FaceIdsEmpty,
+    FaceIds101,
+    FaceIdsDuplicated,
+    FaceIdsUpperCase,
+    FaceIdUpperCase,
+    UserMatchThresholdHigh,
+    UserMatchThresholdNegative,
+    FaceMatchThresholdHigh,
+    MaxResultsLow,
+    MaxResultsHigh,
+    MaxUsersZero,
+    MaxUsers501,
+    MaxFacesZero,
+    NextTokenForeign,
+    TokenTooLong,
+    TokenBadChar,
+    ImageEmpty,
+    ImageNotAnImage,
+    ImageBoth,
+    ExternalImageIdTooLong,
+    ExternalImageIdSpace,
+    SearchUsersBoth,
+    SearchUsersNeither,
+}
+
+/// The violations that apply to `op`'s request: a constraint of one of its members.
+fn violations_for(op: Operation, request: &Value) -> Vec<Violation> {
+    use Violation as V;
+    let has = |m: &str| op.request_members().contains(&m);
+    let mut out = vec![V::RawTruncated, V::RawWrongType, V::RawUnknownTarget];
+    if has("CollectionId") {
+        out.extend([
+            V::CollectionIdTooLong,
+            V::CollectionIdSpace,
+            V::CollectionIdColon,
+            V::CollectionIdEmpty,
+        ]);
     }
-    let map = match request.as_object_mut() {
-        Some(m) => m,
-        None => return GenStep::Call { op, request, captures },
+    if has("UserId") && request.get("UserId").is_some() {
+        out.extend([V::UserIdTooLong, V::UserIdSpace]);
+    }
+    if matches!(op, Operation::AssociateFaces | Operation::DisassociateFaces | Operation::DeleteFaces) {
+        out.extend([V::FaceIdsEmpty, V::FaceIds101, V::FaceIdsDuplicated, V::FaceIdsUpperCase]);
+    }
+    if request.get("FaceId").is_some() {
+        out.push(V::FaceIdUpperCase);
+    }
+    if has("UserMatchThreshold") {
+        out.extend([V::UserMatchThresholdHigh, V::UserMatchThresholdNegative]);
+    }
+    if has("FaceMatchThreshold") {
+        out.push(V::FaceMatchThresholdHigh);
+    }
+    if has("MaxResults") {
+        out.extend([V::MaxResultsLow, V::MaxResultsHigh]);
+    }
+    if has("MaxUsers") {
+        out.extend([V::MaxUsersZero, V::MaxUsers501]);
+    }
+    if has("MaxFaces") {
+        out.push(V::MaxFacesZero);
+    }
+    if has("NextToken") {
+        out.push(V::NextTokenForeign);
+    }
+    if has("ClientRequestToken") {
+        out.extend([V::TokenTooLong, V::TokenBadChar]);
+    }
+    if has("Image") {
+        out.extend([V::ImageEmpty, V::ImageNotAnImage, V::ImageBoth]);
+    }
+    if has("ExternalImageId") {
+        out.extend([V::ExternalImageIdTooLong, V::ExternalImageIdSpace]);
+    }
+    if op == Operation::SearchUsers {
+        out.extend([V::SearchUsersBoth, V::SearchUsersNeither]);
+    }
+    out
+}
+
+/// Breaks one constraint of the contract (§2) in `step`; `choice` picks which. Returns
+/// the broken step and whether a conforming endpoint may still run it (duplicated
+/// FaceIds are an unsettled point, not a certain error).
+fn violate(step: GenStep, choice: u16) -> (GenStep, bool) {
+    use Violation as V;
+    let GenStep::Call { op, mut request, .. } = step else { return (step, false) };
+    let options = violations_for(op, &request);
+    let violation = options[choice as usize % options.len()];
+    let target = op.target();
+    let Some(map) = request.as_object_mut() else {
+        return (GenStep::Call { op, request, captures: Vec::new() }, false);
     };
-    let choice = v / 9;
-    if map.contains_key("FaceIds") && choice % 4 == 0 {
-        let first = map["FaceIds"].get(0).cloned().unwrap_or_else(|| json!(UNKNOWN_FACE));
-        map["FaceIds"] = match choice / 4 % 4 {
-            0 => json!([]),
-            1 => json!((0..101).map(|i| format!("{i:08x}-0000-4000-8000-000000000000")).collect::<Vec<_>>()),
-            2 => json!([first.clone(), first]),
-            _ => json!(["ABCDEF12-0000-4000-8000-000000000000"]),
-        };
-    } else if map.contains_key("UserId") && choice % 4 == 1 {
-        map["UserId"] = json!(if choice % 2 == 0 { "u".repeat(129) } else { "bad user".into() });
-    } else if map.contains_key("UserMatchThreshold") || op == Operation::AssociateFaces && choice % 4 == 2 {
-        map.insert("UserMatchThreshold".into(), json!(if choice % 2 == 0 { 101 } else { -1 }));
-    } else if map.contains_key("MaxResults")
-        || matches!(op, Operation::ListUsers | Operation::ListFaces) && choice % 4 == 3
-    {
-        let bad = match op {
-            Operation::ListUsers => [0, 501][choice % 2],
-            _ => [4097, -1][choice % 2],
-        };
-        map.insert("MaxResults".into(), json!(bad));
-    } else if map.contains_key("NextToken") {
-        map.insert("NextToken".into(), json!("not-a-token-rekcon-issued"));
-    } else if map.contains_key("ClientRequestToken") {
-        map.insert(
-            "ClientRequestToken".into(),
-            json!(if choice % 2 == 0 { "t".repeat(65) } else { "bad token!".into() }),
-        );
-    } else if map.contains_key("Image") {
-        map.insert("Image".into(), if choice % 2 == 0 { json!({}) } else { json!({"Bytes": "aGVsbG8="}) });
-    } else if map.contains_key("CollectionId") {
-        map.insert(
-            "CollectionId".into(),
-            json!(match choice % 4 {
-                0 => "${repeat(a, 256)}".to_string(),
-                1 => "bad id".into(),
-                2 => "bad:id".into(),
-                _ => String::new(),
-            }),
-        );
-    } else {
-        map.insert("MaxResults".into(), json!(-1));
+    let first_face =
+        map.get("FaceIds").and_then(|f| f.get(0)).cloned().unwrap_or_else(|| json!(UNKNOWN_FACE));
+    let mut set = |member: &str, value: Value| {
+        map.insert(member.to_string(), value);
+    };
+    match violation {
+        V::RawTruncated => return (GenStep::Raw { target, body: "{\"CollectionId\": ".into() }, false),
+        V::RawWrongType => {
+            let member = op.request_members().first().copied().unwrap_or("CollectionId");
+            return (GenStep::Raw { target, body: format!("{{\"{member}\": true}}") }, false);
+        }
+        V::RawUnknownTarget => {
+            let target = format!("RekognitionService.{}s", op.name());
+            return (GenStep::Raw { target, body: "{}".into() }, false);
+        }
+        V::CollectionIdTooLong => set("CollectionId", json!("${pad(c0, 256)}")),
+        V::CollectionIdSpace => set("CollectionId", json!("bad id")),
+        V::CollectionIdColon => set("CollectionId", json!("bad:id")),
+        V::CollectionIdEmpty => set("CollectionId", json!("")),
+        V::UserIdTooLong => set("UserId", json!("u".repeat(129))),
+        V::UserIdSpace => set("UserId", json!("bad user")),
+        V::FaceIdsEmpty => set("FaceIds", json!([])),
+        V::FaceIds101 => set(
+            "FaceIds",
+            json!((0..101).map(|i| format!("{i:08x}-0000-4000-8000-000000000000")).collect::<Vec<_>>()),
+        ),
+        V::FaceIdsDuplicated => {
+            set("FaceIds", json!([first_face.clone(), first_face]));
+            return (GenStep::Call { op, request, captures: Vec::new() }, true);
+        }
+        V::FaceIdsUpperCase => set("FaceIds", json!(["ABCDEF12-0000-4000-8000-000000000000"])),
+        V::FaceIdUpperCase => set("FaceId", json!("ABCDEF12-0000-4000-8000-000000000000")),
+        V::UserMatchThresholdHigh => set("UserMatchThreshold", json!(101)),
+        V::UserMatchThresholdNegative => set("UserMatchThreshold", json!(-1)),
+        V::FaceMatchThresholdHigh => set("FaceMatchThreshold", json!(100.5)),
+        V::MaxResultsLow => set("MaxResults", json!(if op == Operation::ListUsers { 0 } else { -1 })),
+        V::MaxResultsHigh => set("MaxResults", json!(if op == Operation::ListUsers { 501 } else { 4097 })),
+        V::MaxUsersZero => set("MaxUsers", json!(0)),
+        V::MaxUsers501 => set("MaxUsers", json!(501)),
+        V::MaxFacesZero => set("MaxFaces", json!(0)),
+        V::NextTokenForeign => set("NextToken", json!("not-a-token-rekcon-issued")),
+        V::TokenTooLong => set("ClientRequestToken", json!("t".repeat(65))),
+        V::TokenBadChar => set("ClientRequestToken", json!("bad token!")),
+        V::ImageEmpty => set("Image", json!({})),
+        V::ImageNotAnImage => set("Image", json!({"Bytes": "aGVsbG8="})),
+        V::ImageBoth => {
+            let bytes =
+                map.get("Image").and_then(|i| i.get("Bytes")).cloned().unwrap_or_else(|| json!("aGVsbG8="));
+            map.insert(
+                "Image".into(),
+                json!({"Bytes": bytes, "S3Object": {"Bucket": "bucket", "Name": "x.png"}}),
+            );
+        }
+        V::ExternalImageIdTooLong => set("ExternalImageId", json!("x".repeat(256))),
+        V::ExternalImageIdSpace => set("ExternalImageId", json!("bad id")),
+        V::SearchUsersBoth => {
+            set("FaceId", json!(UNKNOWN_FACE));
+            set("UserId", json!("u0"));
+        }
+        V::SearchUsersNeither => {
+            map.remove("FaceId");
+            map.remove("UserId");
+        }
     }
     // A rejected call binds nothing.
-    GenStep::Call { op, request, captures: Vec::new() }
+    (GenStep::Call { op, request, captures: Vec::new() }, false)
 }
 
 /// Writes a generated case as a scenario file (docs/scenario-format.md).
 pub fn to_yaml(generated: &Generated, description: &str) -> String {
     let mut y = String::new();
-    let _ = writeln!(y, "description: >\n  {}", description.replace('\n', "\n  "));
+    let description = description.trim().replace('\n', "\n  ");
+    let _ = writeln!(y, "description: >\n  {description}");
     let _ = writeln!(y, "tags: [fuzz, regression]");
-    let used: Vec<&String> = generated
+    let texts: Vec<String> = generated.steps.iter().map(step_text).collect();
+    let used: Vec<&str> = generated
         .collections
         .iter()
-        .filter(|c| generated.steps.iter().any(|s| step_text(s).contains(&format!("${{{c}}}"))))
+        .map(String::as_str)
+        .filter(|c| {
+            let (plain, padded) = (format!("${{{c}}}"), format!("pad({c},"));
+            texts.iter().any(|t| t.contains(&plain) || t.contains(&padded))
+        })
         .collect();
-    let _ = writeln!(y, "collections: [{}]", used.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
-    if !generated.images.is_empty() {
-        let _ = writeln!(y, "images: [{}]", generated.images.join(", "));
+    let _ = writeln!(y, "collections: [{}]", used.join(", "));
+    let images: Vec<&String> =
+        generated.images.iter().filter(|i| texts.iter().any(|t| t.contains(&capture_ref(i)))).collect();
+    if !images.is_empty() {
+        let _ = writeln!(y, "images: [{}]", images.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
     }
     let _ = writeln!(y, "steps:");
     for step in &generated.steps {
@@ -630,18 +997,37 @@ fn yaml_str(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
     use super::*;
 
     fn fixtures() -> Vec<Fixture> {
         vec![
             Fixture { name: "alice-1".into(), persons: vec!["alice".into()] },
+            Fixture { name: "alice-many-50".into(), persons: vec!["alice".into(); 50] },
             Fixture { name: "group-alice-bob".into(), persons: vec!["alice".into(), "bob".into()] },
         ]
     }
 
+    fn config() -> GenConfig {
+        GenConfig { fixtures: fixtures() }
+    }
+
+    fn op_index(kind: Kind) -> u16 {
+        let mut at = 0;
+        for (k, w) in WEIGHTS {
+            if k == kind {
+                return at;
+            }
+            at += w;
+        }
+        unreachable!("every kind has a weight")
+    }
+
     #[test]
     fn zero_draws_are_the_simplest_calls() {
-        let g = generate(&[Draw::default()], &GenConfig { invalid_share: 0.0, fixtures: fixtures() });
+        let g = generate(&[Draw::default()], &config());
         assert_eq!(g.steps, vec![call(Operation::CreateCollection, json!({"CollectionId": "${c0}"}))]);
     }
 
@@ -649,11 +1035,11 @@ mod tests {
     fn calls_refer_to_faces_indexed_before() {
         let draws = [
             Draw::default(),
-            Draw { op: 6, pick: 10, ..Draw::default() },
-            Draw { op: 6 + 14, ..Draw::default() },
-            Draw { op: 6 + 14 + 10, ..Draw::default() },
+            Draw { op: op_index(Kind::IndexFaces), pick: 2 * 32, ..Draw::default() },
+            Draw { op: op_index(Kind::CreateUser), ..Draw::default() },
+            Draw { op: op_index(Kind::AssociateFaces), ..Draw::default() },
         ];
-        let g = generate(&draws, &GenConfig { invalid_share: 0.0, fixtures: fixtures() });
+        let g = generate(&draws, &config());
         let GenStep::Call { op, request, .. } = &g.steps[3] else { panic!("a call") };
         assert_eq!(*op, Operation::AssociateFaces);
         assert!(request["FaceIds"][0].as_str().unwrap().starts_with("${f"), "{request}");
@@ -661,14 +1047,62 @@ mod tests {
     }
 
     #[test]
-    fn invalid_share_one_breaks_every_call_and_yaml_is_well_formed() {
-        let draws: Vec<Draw> = (0..40)
-            .map(|i| Draw { op: i * 7, pick: i as u32 * 13, variant: i as u32, invalid: i * 3 })
+    fn a_broken_call_leaves_the_state_alone() {
+        // IndexFaces broken: no face may be referred to later.
+        let draws = [
+            Draw::default(),
+            Draw { op: op_index(Kind::IndexFaces), invalid: 1, ..Draw::default() },
+            Draw { op: op_index(Kind::CreateUser), ..Draw::default() },
+            Draw { op: op_index(Kind::AssociateFaces), ..Draw::default() },
+        ];
+        let g = generate(&draws, &config());
+        let GenStep::Call { request, .. } = &g.steps[3] else { panic!("a call") };
+        assert_eq!(request["FaceIds"], json!([UNKNOWN_FACE]));
+    }
+
+    #[test]
+    fn next_tokens_are_captured_only_when_certain() {
+        let list_faces =
+            |pick: u32| Draw { op: op_index(Kind::ListFaces), variant: 3 * 3, pick, ..Draw::default() };
+        // No faces yet: a page of 1 may be the last, so nothing is captured.
+        let g = generate(&[Draw::default(), list_faces(0)], &config());
+        let GenStep::Call { captures, .. } = &g.steps[1] else { panic!("a call") };
+        assert!(captures.is_empty());
+        let index = Draw { op: op_index(Kind::IndexFaces), pick: 2 * 32, ..Draw::default() };
+        let g = generate(&[Draw::default(), index, list_faces(0)], &config());
+        let GenStep::Call { captures, request, .. } = &g.steps[2] else { panic!("a call") };
+        assert_eq!(request["MaxResults"], json!(1));
+        assert_eq!(captures.len(), 1, "{request}");
+    }
+
+    #[test]
+    fn every_violation_keeps_the_scenario_loadable() {
+        let all_kinds: Vec<u16> = WEIGHTS.iter().map(|(k, _)| op_index(*k)).collect();
+        let draws: Vec<Draw> = (0..400u32)
+            .map(|i| Draw {
+                op: all_kinds[i as usize % all_kinds.len()],
+                pick: i * 13,
+                variant: i * 7,
+                invalid: if i % 2 == 0 { 0 } else { 1 + i as u16 },
+            })
             .collect();
-        let g = generate(&draws, &GenConfig { invalid_share: 1.0, fixtures: fixtures() });
-        assert_eq!(g.steps.len(), 40);
+        let g = generate(&draws, &config());
+        assert_eq!(g.steps.len(), 400);
         let yaml = to_yaml(&g, "generated");
         assert!(yaml.starts_with("description:"));
         assert!(yaml.contains("raw:"), "{yaml}");
+    }
+
+    #[test]
+    fn the_strategy_respects_the_invalid_share() {
+        let mut runner =
+            TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+        let strategy = draw_strategy(0.25);
+        let invalid = (0..2000)
+            .filter(|_| strategy.new_tree(&mut runner).expect("a draw").current().invalid != 0)
+            .count();
+        assert!((400..600).contains(&invalid), "{invalid} of 2000");
+        let none = draw_strategy(0.0);
+        assert!((0..100).all(|_| none.new_tree(&mut runner).expect("a draw").current().invalid == 0));
     }
 }

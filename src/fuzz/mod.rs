@@ -1,8 +1,18 @@
 //! The contract fuzzer: random operation sequences checked against the model.
 //!
-//! Generated cases are ordinary scenarios: they run through the same runner, wire
-//! checks and model as a YAML scenario, and a divergence is shrunk and written out as
-//! a scenario file that `rekcon run` replays.
+//! Generated cases are ordinary scenarios: [`generate`] draws calls from what exists,
+//! [`case`] writes each as scenario YAML, loads it with the scenario loader and runs it
+//! through an [`exec::Executor`] (the harness's runner over HTTP, or the emulator's core
+//! in-process), [`drive`] lets proptest shrink a divergence to a minimal case and
+//! confirms it, [`report`] writes the minimal case as a regression scenario that
+//! `rekcon run` replays, [`coverage`] says what the run reached, and [`merge`] joins the
+//! reports of `--partition` workers. [`cli`] is `rekcon fuzz`.
 
+pub mod case;
+pub mod cli;
 pub mod coverage;
+pub mod drive;
+pub mod exec;
 pub mod generate;
+pub mod merge;
+pub mod report;

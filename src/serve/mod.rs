@@ -12,6 +12,7 @@
 mod chooser;
 pub mod cli;
 mod config;
+mod inprocess;
 mod knobs;
 mod log;
 mod mutant;
@@ -23,6 +24,7 @@ mod wire;
 
 pub use cli::{ServeArgs, SigV4Key};
 pub use config::{ServeConfig, ServeError};
+pub use inprocess::InProcess;
 pub use log::{LogSink, RequestLog};
 pub use mutant::Mutant;
 pub use server::Server;

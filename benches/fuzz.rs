@@ -1,0 +1,144 @@
+//! `cargo bench --bench fuzz`: how fast the fuzzer checks calls.
+//!
+//! Prints, for one fixed set of generated cases (seed 1, default weights, 15% invalid):
+//! the cost of each stage of a case (generate + YAML, load, run), checked calls per
+//! second with the model alone (the built-in emulator's core in-process, judged by a
+//! second model: no HTTP, no SDK), and against the built-in emulator over loopback
+//! through the SDK — the two figures `rekcon fuzz --target model` and `rekcon fuzz`
+//! reach. Targets: 50,000/s model-only, 2,000/s over loopback (release, 2 cores).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use rekcon::config::{Endpoint, TargetConfig};
+use rekcon::fuzz::case::CaseRunner;
+use rekcon::fuzz::exec::{EndpointExecutor, Executor, InProcessExecutor};
+use rekcon::fuzz::generate::{Draw, Fixture, GenConfig, case_strategy, generate, to_yaml};
+use rekcon::model::ModelConfig;
+use rekcon::report::Repro;
+use rekcon::runner::{self, RunSettings, Runner};
+use rekcon::scenario::Loader;
+use rekcon::serve::{ServeConfig, Server};
+use rekcon::target::Target;
+
+/// Cases per measurement.
+const CASES: usize = 400;
+
+fn cases(root: &std::path::Path) -> (Vec<Vec<Draw>>, GenConfig) {
+    let fixtures = Fixture::load_dir(&root.join("images")).expect("fixture images");
+    let mut runner =
+        TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[1; 32]));
+    let strategy = case_strategy(0.15, 30);
+    let draws = (0..CASES).map(|_| strategy.new_tree(&mut runner).expect("a case").current()).collect();
+    (draws, GenConfig { fixtures })
+}
+
+fn per_case(total: Duration) -> String {
+    format!("{:>8.1} µs/case", total.as_secs_f64() * 1e6 / CASES as f64)
+}
+
+/// Runs every case through `runner`; returns (checked calls, wall time).
+fn run_all(runner: &mut CaseRunner, draws: &[Vec<Draw>]) -> (u64, Duration) {
+    let started = Instant::now();
+    let mut calls = 0;
+    for d in draws {
+        let result = runner.run(d);
+        assert!(
+            matches!(result.verdict, rekcon::fuzz::case::CaseVerdict::Pass),
+            "the unmutated emulator must conform: {:?}\n{}",
+            result.verdict,
+            result.yaml
+        );
+        calls += result.checked_calls;
+    }
+    (calls, started.elapsed())
+}
+
+fn main() {
+    let root: PathBuf = runner::crate_scenarios_root();
+    let (draws, gen_config) = cases(&root);
+
+    let started = Instant::now();
+    let yamls: Vec<String> = draws.iter().map(|d| to_yaml(&generate(d, &gen_config), "bench")).collect();
+    let generating = started.elapsed();
+    let mut loader = Loader::new(&root);
+    let started = Instant::now();
+    let scenarios: Vec<_> = yamls
+        .iter()
+        .enumerate()
+        .map(|(i, y)| {
+            loader.parse(&format!("fuzz/b{i}"), &root.join("fuzz/b.yaml"), y).expect("generated cases load")
+        })
+        .collect();
+    let loading = started.elapsed();
+    let mut executor = InProcessExecutor::new(&ServeConfig::default(), "bench000", false);
+    let started = Instant::now();
+    let mut model_calls = 0u64;
+    let mut by_operation: std::collections::BTreeMap<String, (u64, Duration)> = Default::default();
+    for (i, s) in scenarios.iter().enumerate() {
+        let report = executor.run(i + 1, s);
+        model_calls += report.records.iter().map(|r| 1 + r.settle_polls as u64).sum::<u64>();
+        for r in &report.records {
+            let entry = by_operation.entry(r.call_name().to_string()).or_default();
+            entry.0 += 1;
+            entry.1 += r.duration;
+        }
+    }
+    let executing = started.elapsed();
+    println!("stages of a case ({CASES} cases, {model_calls} calls):");
+    println!("  generate + write YAML  {}", per_case(generating));
+    println!("  load (scenario parser) {}", per_case(loading));
+    println!("  run in-process + check {}", per_case(executing));
+    println!("  per operation in-process (calls, mean µs, share of call time):");
+    let call_time: Duration = by_operation.values().map(|(_, d)| *d).sum();
+    let mut rows: Vec<_> = by_operation.into_iter().collect();
+    rows.sort_by(|a, b| b.1.1.cmp(&a.1.1));
+    for (op, (n, d)) in rows {
+        println!(
+            "    {op:<32} {n:>6} {:>9.1} {:>5.1}%",
+            d.as_secs_f64() * 1e6 / n as f64,
+            100.0 * d.as_secs_f64() / call_time.as_secs_f64()
+        );
+    }
+    println!(
+        "model alone, calls only:          {:>9.0} checked calls/s",
+        model_calls as f64 / executing.as_secs_f64()
+    );
+
+    for (wire, label) in [(false, "rekcon fuzz --target model"), (true, "rekcon fuzz --target wire")] {
+        let executor = InProcessExecutor::new(&ServeConfig::default(), "bench001", wire);
+        let mut in_process = CaseRunner::new(Box::new(executor), &root, gen_config.clone());
+        let (calls, took) = run_all(&mut in_process, &draws);
+        println!(
+            "whole cases in-process ({label}): {:>9.0} checked calls/s ({calls} calls in {:.2} s)",
+            calls as f64 / took.as_secs_f64(),
+            took.as_secs_f64()
+        );
+    }
+
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let (server, target) = runtime.block_on(async {
+        let server = Server::start(ServeConfig::default()).await.expect("emulator starts");
+        let target =
+            Target::connect(&TargetConfig::new(Endpoint::BuiltIn(server.url()))).await.expect("client");
+        (server, target)
+    });
+    let mut settings = RunSettings::new(Repro::Cli { flags: String::new() });
+    settings.model = ModelConfig {
+        region: Some(target.region().to_string()),
+        account: Some(ServeConfig::default().account),
+        ..ModelConfig::default()
+    };
+    let executor = EndpointExecutor::new(runtime, Runner::new(target, settings), Some(server));
+    let mut over_http = CaseRunner::new(Box::new(executor), &root, gen_config);
+    let (calls, took) = run_all(&mut over_http, &draws);
+    println!(
+        "built-in emulator over loopback (rekcon fuzz): {:>9.0} checked calls/s ({calls} calls in {:.2} s)",
+        calls as f64 / took.as_secs_f64(),
+        took.as_secs_f64()
+    );
+    over_http.finish();
+}

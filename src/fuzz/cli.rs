@@ -1,0 +1,523 @@
+//! `rekcon fuzz` and `rekcon fuzz merge`: options, validation, wiring the pieces, the
+//! progress bar and the exit code. The only part of the fuzzer that prints.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::case::CaseRunner;
+use super::drive::{self, DriveConfig, Partition, Progress, Stats};
+use super::exec::{EndpointExecutor, Executor, InProcessExecutor, check_in_process};
+use super::generate::{Fixture, GenConfig};
+use super::merge::merge;
+use super::report::{self, FuzzReport, ReplayContext, RunDescription};
+use crate::config::{EndpointChoice, RunConfig, parse_duration, redact_url, resolve_endpoint};
+use crate::error::Error;
+use crate::model::ModelConfig;
+use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, Repro};
+use crate::runner::{RunSettings, Runner};
+use crate::serve::{Mutant, ServeConfig, Server};
+use crate::target::Target;
+
+/// Environment variables that name an endpoint, after `--endpoint-url` (as `rekcon run`).
+const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL"];
+/// Where the built-in emulator listens in printed replay commands.
+const REPLAY_PORT: u16 = 9123;
+
+/// `rekcon fuzz`: generate call sequences, check every call, shrink what diverges.
+#[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct FuzzCommand {
+    /// `merge`: join the JSON reports of `--partition` workers.
+    #[command(subcommand)]
+    pub action: Option<FuzzAction>,
+    /// Options of a fuzz run.
+    #[command(flatten)]
+    pub args: FuzzArgs,
+}
+
+/// Subcommands of `rekcon fuzz`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum FuzzAction {
+    /// Merge the JSON reports of `--partition` workers into one (sums cases and calls,
+    /// unites findings, merges coverage).
+    Merge(MergeArgs),
+}
+
+/// `rekcon fuzz merge` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// Worker reports written with `rekcon fuzz --json`.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+}
+
+/// Where generated calls go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetKind {
+    /// Over HTTP through the AWS SDK: the built-in emulator, `--endpoint-url`, or `--aws`.
+    Http,
+    /// The built-in emulator's core in-process, answers rendered to bytes and read back
+    /// through the wire checks: no HTTP, no SDK.
+    Wire,
+    /// The built-in emulator's core in-process, its outcomes judged by the model alone:
+    /// no HTTP, no SDK, no wire (wire-format bugs go unseen; the fastest).
+    Model,
+}
+
+/// `rekcon fuzz` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FuzzArgs {
+    /// Cases to explore (shrinking and confirming a divergence come on top).
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub cases: u32,
+    /// Most calls per case.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub max_steps: usize,
+    /// Stop starting new cases after this long (e.g. 60, 60s, 2m).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    pub time: Option<Duration>,
+    /// Seed of the run; the same seed (and partition) repeats the run exactly. Random when absent.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Worker K of N: workers of one seed explore disjoint cases; merge their --json reports.
+    #[arg(long, default_value = "1/1", value_name = "K/N")]
+    pub partition: Partition,
+    /// Share of calls that break a constraint of the contract, 0 to 1.
+    #[arg(long, default_value_t = 0.15, value_name = "SHARE")]
+    pub invalid_share: f64,
+    /// Stop after this many distinct divergences (0: explore the whole budget).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_findings: usize,
+    /// Write the JSON report here (format_version 1).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Where minimal failing cases are written as scenarios (default: SCENARIOS/regressions).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// The scenarios folder (its `images/` holds the fixture images cases send).
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    pub scenarios: PathBuf,
+    /// `http` (default): calls go over HTTP through the SDK; `wire`: the built-in emulator's
+    /// core in-process, checked on its bytes; `model`: its outcomes judged by the model alone.
+    #[arg(long, value_enum, default_value = "http")]
+    pub target: TargetKind,
+    /// The endpoint to fuzz (default: the built-in emulator, started in-process).
+    #[arg(long, env = "REKCON_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Region to sign for (default: the AWS configuration's, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile of the AWS configuration files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Confirm a run against real AWS (it costs money).
+    #[arg(long)]
+    pub aws: bool,
+    /// Longest wait for users to settle before a search (e.g. 60s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub settle_timeout: Duration,
+    /// Built-in emulator: plant this bug (see `rekcon serve --list-mutants`).
+    #[arg(long, value_parser = parse_mutant, value_name = "NAME")]
+    pub mutant: Option<Mutant>,
+    /// Built-in emulator: milliseconds a user reads as UPDATING after a change.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub settle_ms: u64,
+    /// Built-in emulator: answer ThrottlingException beyond this many requests per second.
+    #[arg(long, value_name = "N")]
+    pub throttle_tps: Option<u32>,
+    /// Built-in emulator: probability per request of an injected fault.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub faults: f64,
+    /// Most shrinking steps per divergence.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub max_shrink_iters: u32,
+    /// Longest time shrinking one divergence.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
+    pub shrink_time: Duration,
+}
+
+fn parse_mutant(name: &str) -> Result<Mutant, String> {
+    Mutant::from_name(name)
+        .ok_or_else(|| format!("unknown mutant `{name}`; see `rekcon serve --list-mutants`"))
+}
+
+/// Runs `rekcon fuzz` (or `rekcon fuzz merge`); returns the exit code.
+pub fn command(cmd: FuzzCommand) -> u8 {
+    match cmd.action {
+        Some(FuzzAction::Merge(args)) => merge_command(&args),
+        None => fuzz_command(cmd.args),
+    }
+}
+
+/// `rekcon fuzz merge`.
+pub fn merge_command(args: &MergeArgs) -> u8 {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        match FuzzReport::read_json(path) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("rekcon fuzz merge: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    let merged = match merge(&reports) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("rekcon fuzz merge: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    print!("{}", merged.render());
+    if let Some(path) = &args.json
+        && let Err(e) = merged.write_json(path)
+    {
+        eprintln!("rekcon fuzz merge: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    merged.exit_code()
+}
+
+/// A validated fuzz run.
+#[derive(Debug)]
+struct Plan {
+    drive: DriveConfig,
+    run: RunConfig,
+    target: TargetKind,
+    serve: ServeConfig,
+    out_dir: PathBuf,
+    json: Option<PathBuf>,
+    reproduce: String,
+}
+
+impl Plan {
+    fn from_args(args: FuzzArgs) -> Result<Plan, Error> {
+        let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
+            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
+        });
+        let endpoint = resolve_endpoint(args.endpoint_url.clone(), env_endpoint, args.aws)?;
+        if !(0.0..=1.0).contains(&args.invalid_share) {
+            return Err(Error::Config(format!(
+                "--invalid-share must be in [0, 1], got {}",
+                args.invalid_share
+            )));
+        }
+        if args.cases == 0 || args.max_steps == 0 {
+            return Err(Error::Config("--cases and --max-steps must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&args.faults) {
+            return Err(Error::Config(format!(
+                "--faults must be a probability in [0, 1], got {}",
+                args.faults
+            )));
+        }
+        let knobs =
+            args.mutant.is_some() || args.settle_ms > 0 || args.throttle_tps.is_some() || args.faults > 0.0;
+        if knobs && endpoint != EndpointChoice::BuiltIn {
+            return Err(Error::Config(
+                "--mutant, --settle-ms, --throttle-tps and --faults configure the built-in emulator; \
+                 they cannot be used with an endpoint"
+                    .into(),
+            ));
+        }
+        let serve = ServeConfig {
+            seed: args.seed.unwrap_or(0),
+            settle: Duration::from_millis(args.settle_ms),
+            throttle_tps: args.throttle_tps,
+            faults: args.faults,
+            mutant: args.mutant,
+            ..ServeConfig::default()
+        };
+        if args.target == TargetKind::Model {
+            if endpoint != EndpointChoice::BuiltIn {
+                return Err(Error::Config(
+                    "--target model runs the built-in emulator in-process; drop the endpoint".into(),
+                ));
+            }
+            check_in_process(&serve)?;
+        }
+        if !args.scenarios.join(crate::scenario::IMAGES_DIR).is_dir() {
+            return Err(Error::Config(format!(
+                "{} has no images/ folder: --scenarios must name the scenarios folder whose images/ holds the fixtures",
+                args.scenarios.display()
+            )));
+        }
+        let out_dir = args.out_dir.clone().unwrap_or_else(|| args.scenarios.join("regressions"));
+        if !inside(&out_dir, &args.scenarios) {
+            return Err(Error::Config(format!(
+                "--out-dir {} must be inside --scenarios {}, so `rekcon run` finds the regression and its images",
+                out_dir.display(),
+                args.scenarios.display()
+            )));
+        }
+        let seed = args.seed.unwrap_or_else(random_seed);
+        let serve = ServeConfig { seed, ..serve };
+        let drive = DriveConfig {
+            seed,
+            partition: args.partition,
+            cases: args.cases,
+            max_steps: args.max_steps,
+            invalid_share: args.invalid_share,
+            time: args.time,
+            max_findings: args.max_findings,
+            max_shrink_iters: args.max_shrink_iters,
+            max_shrink_time: args.shrink_time,
+            confirm_runs: 3,
+        };
+        let run = RunConfig {
+            endpoint,
+            region: args.region.clone(),
+            profile: args.profile.clone(),
+            aws: args.aws,
+            scenarios: args.scenarios.clone(),
+            filters: Vec::new(),
+            tags: Vec::new(),
+            jobs: 1,
+            settle_timeout: args.settle_timeout,
+            json: None,
+            junit: None,
+        };
+        let reproduce = reproduce_run(&args, seed, &run);
+        Ok(Plan { drive, run, target: args.target, serve, out_dir, json: args.json, reproduce })
+    }
+
+    /// How `rekcon run` replays a regression against what this run fuzzed.
+    fn replay(&self) -> ReplayContext {
+        let scenarios_flag = if self.run.scenarios == Path::new("scenarios") {
+            String::new()
+        } else {
+            format!(" --scenarios {}", self.run.scenarios.display())
+        };
+        let Repro::Cli { flags } = self.run.repro() else { return ReplayContext::default() };
+        match (&self.run.endpoint, self.serve.mutant) {
+            (EndpointChoice::BuiltIn, Some(m)) => ReplayContext {
+                flags: format!(" --endpoint-url http://127.0.0.1:{REPLAY_PORT}"),
+                scenarios_flag,
+                prefix: format!("rekcon serve --mutant {} --port {REPLAY_PORT} --quiet & ", m.name()),
+            },
+            _ => ReplayContext { flags, scenarios_flag, prefix: String::new() },
+        }
+    }
+}
+
+/// Whether `path` lies inside `root` (lexically, both made absolute).
+fn inside(path: &Path, root: &Path) -> bool {
+    let absolute = |p: &Path| -> PathBuf {
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        let mut out = PathBuf::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    let (path, root) = (absolute(path), absolute(root));
+    path != root && path.starts_with(&root)
+}
+
+fn random_seed() -> u64 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    u64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
+        % 1_000_000_000
+}
+
+/// The command that repeats this run exactly.
+fn reproduce_run(args: &FuzzArgs, seed: u64, run: &RunConfig) -> String {
+    let mut cmd = format!(
+        "rekcon fuzz --seed {seed} --partition {} --cases {} --max-steps {} --invalid-share {}",
+        args.partition, args.cases, args.max_steps, args.invalid_share
+    );
+    if let Some(t) = args.time {
+        cmd.push_str(&format!(" --time {}", t.as_secs_f64()));
+    }
+    match args.target {
+        TargetKind::Http => {}
+        TargetKind::Wire => cmd.push_str(" --target wire"),
+        TargetKind::Model => cmd.push_str(" --target model"),
+    }
+    if let Some(m) = args.mutant {
+        cmd.push_str(&format!(" --mutant {}", m.name()));
+    }
+    if args.settle_ms > 0 {
+        cmd.push_str(&format!(" --settle-ms {}", args.settle_ms));
+    }
+    if let Some(tps) = args.throttle_tps {
+        cmd.push_str(&format!(" --throttle-tps {tps}"));
+    }
+    if args.faults > 0.0 {
+        cmd.push_str(&format!(" --faults {}", args.faults));
+    }
+    if args.scenarios != Path::new("scenarios") {
+        cmd.push_str(&format!(" --scenarios {}", args.scenarios.display()));
+    }
+    if let EndpointChoice::Url { url, .. } = &run.endpoint {
+        cmd.push_str(&format!(" --endpoint-url {}", redact_url(url)));
+    }
+    if let Some(region) = &run.region {
+        cmd.push_str(&format!(" --region {region}"));
+    }
+    if run.aws {
+        cmd.push_str(" --aws");
+    }
+    cmd
+}
+
+/// The progress bar: cases done, checked calls per second, divergences. Hidden when
+/// stderr is not a terminal.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new(cases: u32) -> Bar {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(u64::from(cases)), target);
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cases · {msg}")
+        {
+            bar.set_style(style);
+        }
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn update(&self, stats: &Stats) {
+        self.0.set_position(stats.cases);
+        let rate = stats.checked_calls as f64 / stats.elapsed.as_secs_f64().max(1e-9);
+        let state = match stats.shrinking {
+            Some(steps) => format!(" · shrinking a divergence ({steps} steps)"),
+            None => String::new(),
+        };
+        self.0.set_message(format!("{rate:.0} calls/s · {} divergences{state}", stats.findings));
+    }
+}
+
+/// `rekcon fuzz`.
+pub fn fuzz_command(args: FuzzArgs) -> u8 {
+    let plan = match Plan::from_args(args) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("rekcon fuzz: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    eprintln!(
+        "rekcon fuzz: seed {} partition {} (repeat with: {})",
+        plan.drive.seed, plan.drive.partition, plan.reproduce
+    );
+    let fixtures = match Fixture::load_dir(&plan.run.scenarios.join(crate::scenario::IMAGES_DIR)) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("rekcon fuzz: cannot read the fixture images: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let (executor, target) = match executor(&plan) {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!("rekcon fuzz: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut runner = CaseRunner::new(executor, &plan.run.scenarios, GenConfig { fixtures });
+    let bar = Bar::new(plan.drive.cases);
+    let outcome = drive::drive(&mut runner, &plan.drive, &bar);
+    bar.0.finish_and_clear();
+    let cleanup = runner.finish();
+    if !cleanup.failed.is_empty() {
+        eprintln!("rekcon fuzz: could not delete collections: {}", cleanup.failed.join(", "));
+    }
+    let description = RunDescription {
+        target,
+        mutant: plan.serve.mutant.map(|m| m.name().to_string()),
+        reproduce: plan.reproduce.clone(),
+        replay: plan.replay(),
+    };
+    let yaml_of = |draws: &[super::generate::Draw], text: &str| runner.yaml(draws, text);
+    let report = match report::build(
+        &outcome,
+        &plan.drive,
+        &description,
+        &yaml_of,
+        &plan.run.scenarios,
+        &plan.out_dir,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rekcon fuzz: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    print!("{}", report.render());
+    let mut code = report.exit_code();
+    if let Some(path) = &plan.json
+        && let Err(e) = report.write_json(path)
+    {
+        eprintln!("rekcon fuzz: {e}");
+        if code == EXIT_CONFORM {
+            code = EXIT_BAD_INPUT;
+        }
+    }
+    code
+}
+
+/// Builds where cases run, and describes it.
+fn executor(plan: &Plan) -> Result<(Box<dyn Executor>, String), Error> {
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    match plan.target {
+        TargetKind::Http => {}
+        TargetKind::Wire => {
+            let executor = InProcessExecutor::new(&plan.serve, &run_id, true);
+            return Ok((Box::new(executor), "the built-in emulator's core in-process, checked on the wire".into()));
+        }
+        TargetKind::Model => {
+            let executor = InProcessExecutor::new(&plan.serve, &run_id, false);
+            return Ok((Box::new(executor), "the built-in emulator's core in-process, judged by the model".into()));
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the async runtime: {e}")))?;
+    let (emulator, target) = runtime.block_on(async {
+        let emulator = match plan.run.endpoint {
+            EndpointChoice::BuiltIn => {
+                Some(Server::start(plan.serve.clone()).await.map_err(|e| Error::Emulator(e.to_string()))?)
+            }
+            _ => None,
+        };
+        let target_config = plan.run.target(emulator.as_ref().map(Server::url).as_deref());
+        let target = Target::connect(&target_config).await?;
+        Ok::<_, Error>((emulator, target))
+    })?;
+    let mut settings = RunSettings::new(plan.run.repro());
+    settings.run_id = run_id;
+    settings.settle_timeout = plan.run.settle_timeout;
+    settings.require_run_prefix = plan.run.target(None).is_aws();
+    settings.model = ModelConfig { region: Some(target.region().to_string()), ..ModelConfig::default() };
+    if emulator.is_some() {
+        settings.model.account = Some(plan.serve.account.clone());
+    }
+    let description = target.describe().to_string();
+    let runner = Runner::new(target, settings);
+    Ok((Box::new(EndpointExecutor::new(runtime, runner, emulator)), description))
+}
