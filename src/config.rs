@@ -15,6 +15,10 @@ use crate::report::Repro;
 /// Environment variables that name an endpoint, in precedence order after the flag.
 const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL"];
 
+/// The start of every collection name rekcon creates (`rekcon-<run>-<n>-<name>`), so
+/// `rekcon cleanup` can tell them from everyone else's.
+pub const COLLECTION_PREFIX: &str = "rekcon-";
+
 /// `rekcon run` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
@@ -225,6 +229,91 @@ impl RunConfig {
     }
 }
 
+/// `rekcon cleanup` options: the endpoint flags of `rekcon run`, and what to delete.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CleanupArgs {
+    /// The endpoint to clean up (or AWS_ENDPOINT_URL; with neither, --aws for real AWS).
+    #[arg(long, env = "REKCON_ENDPOINT_URL", hide_env_values = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Region to sign for (default: the AWS configuration's, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile of the AWS configuration files to take credentials and region from.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Confirm real AWS; needed for any amazonaws.com endpoint.
+    #[arg(long)]
+    pub aws: bool,
+    /// Delete the collections whose name starts with this: `rekcon-` is every run's,
+    /// `rekcon-<run>-` one run's.
+    #[arg(long, value_name = "PREFIX", default_value = COLLECTION_PREFIX)]
+    pub prefix: String,
+    /// Accept a --prefix that does not start with `rekcon-` (it may match collections
+    /// rekcon did not create).
+    #[arg(long)]
+    pub force_prefix: bool,
+    /// Only list what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Everything one `rekcon cleanup` needs, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanupConfig {
+    /// The endpoint and credentials, as `rekcon run` would build them.
+    pub target: TargetConfig,
+    /// Collections whose name starts with this are deleted.
+    pub prefix: String,
+    /// List only.
+    pub dry_run: bool,
+}
+
+impl CleanupConfig {
+    /// Validates the options: an endpoint is required (the built-in emulator keeps
+    /// nothing between runs), real AWS needs `--aws`, and the prefix must start with
+    /// `rekcon-` unless `--force-prefix`, so a typo cannot delete someone else's data.
+    pub fn from_args(args: CleanupArgs) -> Result<CleanupConfig, Error> {
+        let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
+            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
+        });
+        let endpoint = match resolve_endpoint(args.endpoint_url, env_endpoint, args.aws)? {
+            EndpointChoice::Url { url, .. } => Endpoint::Url(url),
+            EndpointChoice::Aws => Endpoint::Aws,
+            EndpointChoice::BuiltIn => {
+                return Err(Error::Config(
+                    "rekcon cleanup needs an endpoint: --endpoint-url URL (or AWS_ENDPOINT_URL), or \
+                     --aws for real AWS (the built-in emulator keeps nothing between runs)"
+                        .into(),
+                ));
+            }
+        };
+        check_cleanup_prefix(&args.prefix, args.force_prefix)?;
+        Ok(CleanupConfig {
+            target: TargetConfig {
+                region: args.region,
+                profile: args.profile,
+                ..TargetConfig::new(endpoint)
+            },
+            prefix: args.prefix,
+            dry_run: args.dry_run,
+        })
+    }
+}
+
+/// Refuses a prefix that could match collections rekcon did not create.
+pub fn check_cleanup_prefix(prefix: &str, force: bool) -> Result<(), Error> {
+    if prefix.is_empty() {
+        return Err(Error::Config("--prefix cannot be empty: it would delete every collection".into()));
+    }
+    if !force && !prefix.starts_with(COLLECTION_PREFIX) {
+        return Err(Error::Config(format!(
+            "--prefix `{prefix}` does not start with `{COLLECTION_PREFIX}`, so it may match collections \
+             rekcon did not create; pass --force-prefix if you mean it"
+        )));
+    }
+    Ok(())
+}
+
 /// Picks the endpoint from the flag, the SDK's environment variables and `--aws`.
 pub fn resolve_endpoint(
     flag: Option<String>,
@@ -365,6 +454,16 @@ mod tests {
     fn credentials_in_urls_are_never_shown() {
         assert_eq!(redact_url("http://AKID:secret@host:9/x"), "http://host:9/x");
         assert_eq!(redact_url("http://host:9"), "http://host:9");
+    }
+
+    #[test]
+    fn cleanup_prefixes_stay_within_rekcons_names_unless_forced() {
+        assert!(check_cleanup_prefix("rekcon-", false).is_ok());
+        assert!(check_cleanup_prefix("rekcon-1a2b3c4d-", false).is_ok());
+        let err = check_cleanup_prefix("test-", false).unwrap_err().to_string();
+        assert!(err.contains("--force-prefix"), "{err}");
+        assert!(check_cleanup_prefix("test-", true).is_ok());
+        assert!(check_cleanup_prefix("", true).is_err());
     }
 
     #[test]

@@ -728,8 +728,8 @@ impl Judge<'_> {
             if !missing.is_empty() {
                 out.push(Mismatch {
                     path: path.0.clone(),
-                    expected: format!("items {}", missing.join(", ")),
-                    actual: format!("{} missing", missing.len()),
+                    expected: format!("an item for {}", missing.join(", ")),
+                    actual: if missing.len() == 1 { "none".into() } else { format!("none for {} of them", missing.len()) },
                 });
             }
         }

@@ -10,12 +10,13 @@
 //! Each entry is a person and a bounding box (`left,top,width,height`, ratios of the
 //! image size). `[]` declares an image with no face. An image without a marker holds
 //! one face of a person named after its digest, so re-sending the same bytes shows the
-//! same person and different bytes show different people. The model and the built-in
-//! emulator both read faces this way, from the image itself, never from a catalogue
-//! kept by the harness. Against real AWS the same fixture names point at real photos
-//! whose people are declared in a catalogue instead (see [`Catalogue`]).
+//! same person and different bytes show different people. The built-in emulator reads
+//! faces only this way, from the image itself. The model does too, except for images a
+//! [`Catalogue`] declares: against real AWS the fixture names point at real photos, which
+//! carry no marker, so `scenarios/images/catalogue.yaml` says who they show.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -91,6 +92,29 @@ pub fn faces_in(bytes: &[u8]) -> Vec<ImageFace> {
     // Stable: equal areas keep their declared order.
     faces.sort_by(|a, b| b.bounding_box.area().total_cmp(&a.bounding_box.area()));
     faces
+}
+
+/// The faces an image's own marker declares, largest first; `None` when it carries none.
+///
+/// A catalogue entry must agree with this: a fixture's marker is what the built-in
+/// emulator reads, so a catalogue that said otherwise would mispredict every run.
+pub fn marker_faces(bytes: &[u8]) -> Option<Vec<ImageFace>> {
+    let mut faces = find_marker(bytes)?;
+    faces.sort_by(|a, b| b.bounding_box.area().total_cmp(&a.bounding_box.area()));
+    Some(faces)
+}
+
+/// A stand-in box for the `index`-th face of an image declared without boxes.
+///
+/// Areas strictly decrease with `index`, so the declared order stays "largest first",
+/// and every box lies inside the image. Only the built-in emulator's sample answers use
+/// the values; the model accepts any box a real endpoint reports.
+pub fn placeholder_box(index: usize) -> BoundingBox {
+    let width = 0.3 * 0.98f64.powi(i32::try_from(index.min(1000)).unwrap_or(1000));
+    let height = width * 1.2;
+    let column = (index % 10) as f64 / 9.0;
+    let row = (index / 10 % 10) as f64 / 9.0;
+    BoundingBox { left: (1.0 - width) * column, top: (1.0 - height) * row, width, height }
 }
 
 fn find_marker(bytes: &[u8]) -> Option<Vec<ImageFace>> {
@@ -207,16 +231,33 @@ fn crc32(data: &[u8]) -> u32 {
 /// Declared faces of real photos, keyed by image digest, for runs against real AWS.
 ///
 /// Fixture images carry their declaration; a real photo cannot, so its people are
-/// declared beside it and the model consults this first.
+/// declared beside it (`scenarios/images/catalogue.yaml`, loaded by
+/// [`crate::scenario::load_catalogue`]) and the model consults this first. Cloning is
+/// cheap: every scenario's model gets its own handle on one shared map.
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
-    by_digest: BTreeMap<String, Vec<ImageFace>>,
+    by_digest: Arc<BTreeMap<String, Vec<ImageFace>>>,
 }
 
 impl Catalogue {
     /// Declares the faces of the image with these bytes.
     pub fn declare(&mut self, bytes: &[u8], faces: Vec<ImageFace>) {
-        self.by_digest.insert(digest(bytes), faces);
+        Arc::make_mut(&mut self.by_digest).insert(digest(bytes), faces);
+    }
+
+    /// The faces declared for exactly these bytes, as declared; `None` when undeclared.
+    pub fn declared(&self, bytes: &[u8]) -> Option<&[ImageFace]> {
+        self.by_digest.get(&digest(bytes)).map(Vec::as_slice)
+    }
+
+    /// How many distinct images are declared.
+    pub fn len(&self) -> usize {
+        self.by_digest.len()
+    }
+
+    /// Whether no image is declared (no catalogue file, or an empty one).
+    pub fn is_empty(&self) -> bool {
+        self.by_digest.is_empty()
     }
 
     /// The faces of `bytes`: declared here, else by marker, else one per digest.
@@ -280,5 +321,28 @@ mod tests {
         let mut catalogue = Catalogue::default();
         catalogue.declare(&png, vec![face("carol", 0.2)]);
         assert_eq!(catalogue.faces_in(&png)[0].person, "carol");
+        assert_eq!(catalogue.len(), 1);
+        assert!(catalogue.declared(b"\xFF\xD8\xFFother").is_none());
+    }
+
+    #[test]
+    fn marker_faces_only_from_a_marker() {
+        let png = fixture_png(&[face("bob", 0.1), face("alice", 0.3)]);
+        let faces = marker_faces(&png).expect("a marker");
+        assert_eq!(faces.iter().map(|f| f.person.as_str()).collect::<Vec<_>>(), ["alice", "bob"]);
+        assert_eq!(marker_faces(b"\xFF\xD8\xFFno marker"), None);
+        assert_eq!(marker_faces(&fixture_png(&[])), Some(Vec::new()));
+    }
+
+    #[test]
+    fn placeholder_boxes_shrink_and_stay_inside_the_image() {
+        let boxes: Vec<BoundingBox> = (0..120).map(placeholder_box).collect();
+        for pair in boxes.windows(2) {
+            assert!(pair[0].area() > pair[1].area(), "{pair:?}");
+        }
+        for b in &boxes {
+            assert!(b.left >= 0.0 && b.top >= 0.0 && b.width > 0.0 && b.height > 0.0, "{b:?}");
+            assert!(b.left + b.width <= 1.0 + 1e-12 && b.top + b.height <= 1.0 + 1e-12, "{b:?}");
+        }
     }
 }

@@ -23,6 +23,10 @@ enum Command {
     /// as a scenario step; a divergence is shrunk and written as a regression scenario.
     #[command(after_help = FUZZ_EXIT_CODES)]
     Fuzz(rekcon::fuzz::cli::FuzzCommand),
+    /// Delete the collections runs left on an endpoint (names starting with `rekcon-`),
+    /// e.g. after a killed run; `--dry-run` only lists them.
+    #[command(after_help = rekcon::runner::CLEANUP_EXIT_CODES_HELP)]
+    Cleanup(rekcon::config::CleanupArgs),
 }
 
 const FUZZ_EXIT_CODES: &str = "Exit codes:\n  0    no divergence found (flaky ones are reported, not counted)\n  1    at least one divergence, shrunk, confirmed and written as a regression scenario\n  2    bad options, or a generator bug (a generated case that does not load or run)\n  3    no answer from the endpoint (transport, timeout, throttling after retries)";
@@ -39,5 +43,6 @@ fn main() -> ExitCode {
         },
         Command::Run(args) => ExitCode::from(rekcon::runner::run_command(args)),
         Command::Fuzz(cmd) => ExitCode::from(rekcon::fuzz::cli::command(cmd)),
+        Command::Cleanup(args) => ExitCode::from(rekcon::runner::cleanup_command(args)),
     }
 }

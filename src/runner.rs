@@ -129,10 +129,13 @@ impl Runner {
         }
     }
 
-    /// A fresh session for `scenario` as number `ordinal`: its collections and images bound.
+    /// A fresh session for `scenario` as number `ordinal`: its collections and images
+    /// bound, and its folder's catalogue given to the model, which cannot tell who a real
+    /// photo shows otherwise.
     pub fn scenario_session(&self, ordinal: usize, scenario: &Scenario) -> Session<'_> {
         let mut session = self.session(ordinal);
         session.bindings = Bindings::new(scenario, &self.collection_prefix(ordinal));
+        session.model.set_catalogue(scenario.catalogue.clone());
         session
     }
 
@@ -667,12 +670,15 @@ pub struct Selection {
 
 /// Loads the scenarios below `root` that match `filters` (exact names, name substrings,
 /// or paths) and carry one of `tags` (when given). A broken file that matches the
-/// filters is kept as an entry whatever the tags (its tags cannot be read).
+/// filters is kept as an entry whatever the tags (its tags cannot be read). A broken
+/// `images/catalogue.yaml` is an error of the whole selection: every scenario would
+/// carry it.
 pub fn select(root: &Path, filters: &[String], tags: &[String]) -> Result<Selection, LoadError> {
     let files = scenario::discover(root)?;
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     let matchers: Vec<Matcher> = filters.iter().map(|f| Matcher::new(root, f, &names)).collect();
     let mut loader = scenario::Loader::new(root);
+    loader.catalogue()?;
     let mut selection = Selection::default();
     for file in &files {
         if !matchers.is_empty() && !matchers.iter().any(|m| m.matches(&file.name)) {
@@ -787,6 +793,11 @@ async fn run_configured(config: RunConfig) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    if target_config.is_aws() {
+        for warning in real_aws_image_warnings(&selection.scenarios) {
+            eprintln!("rekcon run: warning: {warning}");
+        }
+    }
     let mut settings = RunSettings::new(config.repro());
     settings.settle_timeout = config.settle_timeout;
     settings.require_run_prefix = target_config.is_aws();
@@ -839,6 +850,51 @@ async fn run_configured(config: RunConfig) -> u8 {
     code
 }
 
+/// Warnings about the images `scenarios` send, for a run against real AWS: fixtures still
+/// carrying a marker (AWS sees no face in a grey square) and photos the catalogue does not
+/// declare (the model then assumes one face of an unknown person). Empty when ready.
+pub fn real_aws_image_warnings(scenarios: &[Arc<Scenario>]) -> Vec<String> {
+    use base64::Engine as _;
+    let (mut fixtures, mut undeclared) = (BTreeSet::new(), BTreeSet::new());
+    for scenario in scenarios {
+        for fixture in &scenario.images {
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(fixture.base64.as_bytes())
+            else {
+                continue;
+            };
+            if scenario.catalogue.declared(&bytes).is_some() {
+                continue;
+            }
+            if crate::image::marker_faces(&bytes).is_some() {
+                fixtures.insert(fixture.name.clone());
+            } else {
+                undeclared.insert(fixture.name.clone());
+            }
+        }
+    }
+    let list = |names: BTreeSet<String>| names.into_iter().collect::<Vec<_>>().join(", ");
+    let mut warnings = Vec::new();
+    if !fixtures.is_empty() {
+        warnings.push(format!(
+            "{} image(s) are still generated fixtures, in which real AWS finds no face; replace \
+             them with real photos (scenarios/images/README.md): {}",
+            fixtures.len(),
+            list(fixtures)
+        ));
+    }
+    if !undeclared.is_empty() {
+        warnings.push(format!(
+            "{} image(s) are not in {}/{}, so the model assumes each shows one face of a \
+             person of its own: {}",
+            undeclared.len(),
+            scenario::IMAGES_DIR,
+            scenario::CATALOGUE_FILE,
+            list(undeclared)
+        ));
+    }
+    warnings
+}
+
 /// Resolves on Ctrl-C (never, if the signal cannot be watched).
 async fn ctrl_c() {
     if tokio::signal::ctrl_c().await.is_err() {
@@ -850,6 +906,156 @@ fn describe_filters(filters: &[String], tags: &[String]) -> String {
     let mut parts: Vec<String> = filters.iter().map(|f| format!("`{f}`")).collect();
     parts.extend(tags.iter().map(|t| format!("tag `{t}`")));
     if parts.is_empty() { "anything".into() } else { parts.join(", ") }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `rekcon cleanup`
+// ---------------------------------------------------------------------------------------------
+
+/// The exit codes as `rekcon cleanup --help` lists them.
+pub const CLEANUP_EXIT_CODES_HELP: &str = "Exit codes:
+  0    every matching collection was deleted (or, with --dry-run, listed)
+  2    bad options (no endpoint, real AWS without --aws, a prefix outside rekcon-)
+  3    the endpoint gave no answer or refused the listing or a deletion; run it again";
+
+/// What [`cleanup_collections`] deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanupOptions {
+    /// Collections whose name starts with this are deleted; checked by the caller
+    /// (see [`crate::config::check_cleanup_prefix`]).
+    pub prefix: String,
+    /// Only list what would be deleted.
+    pub dry_run: bool,
+    /// MaxResults per ListCollections page (`None`: the endpoint's default).
+    pub page_size: Option<i32>,
+}
+
+/// What [`cleanup_collections`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanupOutcome {
+    /// Collections the endpoint listed.
+    pub listed: usize,
+    /// Those whose name starts with the prefix, sorted.
+    pub matched: Vec<String>,
+    /// Deleted now.
+    pub deleted: Vec<String>,
+    /// Listed, but gone by the time of the deletion.
+    pub already_gone: Vec<String>,
+    /// Not deleted, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+impl CleanupOutcome {
+    /// The summary line: what was matched, deleted, kept, and where.
+    pub fn summary(&self, options: &CleanupOptions, endpoint: &str) -> String {
+        let prefix = &options.prefix;
+        let kept = self.listed - self.matched.len();
+        if options.dry_run {
+            return format!(
+                "cleanup (dry run): would delete {} collection(s) starting with `{prefix}`, keep {kept} \
+                 other(s), on {endpoint}; nothing was deleted",
+                self.matched.len()
+            );
+        }
+        let mut line = format!(
+            "cleanup: deleted {} of {} collection(s) starting with `{prefix}`",
+            self.deleted.len() + self.already_gone.len(),
+            self.matched.len()
+        );
+        if !self.already_gone.is_empty() {
+            line.push_str(&format!(" ({} already gone)", self.already_gone.len()));
+        }
+        if !self.failed.is_empty() {
+            line.push_str(&format!(", {} failed", self.failed.len()));
+        }
+        line.push_str(&format!(", kept {kept} other(s), on {endpoint}"));
+        line
+    }
+
+    /// 0 when everything matched is gone, else 3 (run it again).
+    pub fn exit_code(&self) -> u8 {
+        if self.failed.is_empty() { crate::report::EXIT_CONFORM } else { crate::report::EXIT_NO_ANSWER }
+    }
+}
+
+/// Deletes the collections on `target` whose name starts with `options.prefix` — what
+/// runs left behind after a crash or a kill — and writes one line per collection to
+/// `out` as it goes. Lists everything first (following NextToken), then deletes, so the
+/// listing is not disturbed by its own deletions. An error only when the listing fails;
+/// failed deletions are in the outcome.
+pub async fn cleanup_collections(
+    target: &Target,
+    options: &CleanupOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<CleanupOutcome, crate::target::HousekeepingError> {
+    let ids = target.list_collection_ids(options.page_size).await?;
+    let mut matched: Vec<String> = ids.iter().filter(|id| id.starts_with(&options.prefix)).cloned().collect();
+    matched.sort();
+    let mut outcome =
+        CleanupOutcome { listed: ids.len(), matched: matched.clone(), ..CleanupOutcome::default() };
+    // Output is best effort: a closed stdout must not stop the deletions.
+    for id in matched {
+        if options.dry_run {
+            let _ = writeln!(out, "would delete  {id}");
+            continue;
+        }
+        match target.remove_collection(&id).await {
+            Ok(crate::target::Deletion::Deleted) => {
+                let _ = writeln!(out, "deleted       {id}");
+                outcome.deleted.push(id);
+            }
+            Ok(crate::target::Deletion::AlreadyGone) => {
+                let _ = writeln!(out, "already gone  {id}");
+                outcome.already_gone.push(id);
+            }
+            Err(e) => {
+                let _ = writeln!(out, "failed        {id}: {e}");
+                outcome.failed.push((id, e.to_string()));
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// `rekcon cleanup`: validate the options, connect as `rekcon run` would, delete (or
+/// list) the leftover collections, print a summary. Returns the exit code.
+pub fn cleanup_command(args: crate::config::CleanupArgs) -> u8 {
+    let config = match crate::config::CleanupConfig::from_args(args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("rekcon cleanup: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rekcon cleanup: cannot start the async runtime: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    runtime.block_on(async {
+        let target = match Target::connect(&config.target).await {
+            Ok(target) => target,
+            Err(e) => {
+                eprintln!("rekcon cleanup: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        };
+        let options =
+            CleanupOptions { prefix: config.prefix.clone(), dry_run: config.dry_run, page_size: None };
+        let mut stdout = std::io::stdout();
+        match cleanup_collections(&target, &options, &mut stdout).await {
+            Ok(outcome) => {
+                println!("{}", outcome.summary(&options, target.describe()));
+                outcome.exit_code()
+            }
+            Err(e) => {
+                eprintln!("rekcon cleanup: cannot list the collections on {}: {e}", target.describe());
+                crate::report::EXIT_NO_ANSWER
+            }
+        }
+    })
 }
 
 /// The scenarios root the test binary and benches use: `<crate>/scenarios`.
@@ -891,6 +1097,32 @@ mod tests {
         assert_eq!(names(&root, &[&dir], &[]), ["users/create_user", "users/create_user_duplicate"]);
         assert_eq!(names(&root, &[], &["t"]).len(), 3);
         assert!(names(&root, &[], &["other"]).is_empty());
+    }
+
+    #[test]
+    fn real_aws_warnings_name_leftover_fixtures_and_undeclared_photos() {
+        let root = std::env::temp_dir().join(format!("rekcon-photos-{}", uuid::Uuid::new_v4().simple()));
+        let images = root.join(scenario::IMAGES_DIR);
+        std::fs::create_dir_all(&images).expect("dir");
+        let marked = crate::image::fixture_png(&[]);
+        std::fs::write(images.join("fixture.png"), marked).expect("image");
+        std::fs::write(images.join("declared.jpg"), b"\xFF\xD8\xFFdeclared").expect("image");
+        std::fs::write(images.join("stray.jpg"), b"\xFF\xD8\xFFstray").expect("image");
+        std::fs::write(images.join(scenario::CATALOGUE_FILE), "declared.jpg: [alice]\n").expect("catalogue");
+        let text = "description: d\nimages: [fixture, declared, stray]\nsteps:\n  - ListCollections: {}\n";
+        let loaded = scenario::parse(&root, "t/x", &root.join("t/x.yaml"), text).expect("loads");
+        let warnings = real_aws_image_warnings(&[Arc::new(loaded)]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("still generated fixtures") && warnings[0].ends_with(": fixture"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("catalogue.yaml") && warnings[1].ends_with(": stray"), "{warnings:?}");
+        std::fs::write(images.join(scenario::CATALOGUE_FILE), "declared.jpg: [alice]\nstray.jpg: []\n")
+            .expect("catalogue");
+        let text = "description: d\nimages: [declared, stray]\nsteps:\n  - ListCollections: {}\n";
+        let loaded = scenario::parse(&root, "t/x", &root.join("t/x.yaml"), text).expect("loads");
+        assert!(real_aws_image_warnings(&[Arc::new(loaded)]).is_empty());
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! aws-sigv4 and sending with hyper would duplicate the retry and timeout logic.)
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -23,6 +24,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_rekognition::config::Region;
+use aws_sdk_rekognition::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rekognition::primitives::Blob;
 use aws_sdk_rekognition::types;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -41,6 +43,50 @@ use crate::error::{Error, NoAnswer};
 
 /// Region used when neither the options nor the AWS configuration name one.
 const FALLBACK_REGION: &str = "us-east-1";
+/// Most ListCollections pages [`Target::list_collection_ids`] follows: a guard against an
+/// endpoint that hands out fresh tokens forever.
+const MAX_LISTING_PAGES: usize = 10_000;
+
+/// Why a housekeeping call (listing or deleting collections outside any scenario, for
+/// `rekcon cleanup`) did not succeed. Nothing here is judged: only "done or not".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HousekeepingError {
+    /// No usable answer (transport, timeout, a listing that never ends).
+    #[error(transparent)]
+    NoAnswer(#[from] NoAnswer),
+    /// The endpoint answered with an error (access denied, throttling after retries, ...).
+    #[error("{code}: {message}")]
+    Refused {
+        /// The error type, e.g. `AccessDeniedException`.
+        code: String,
+        /// The error message, possibly empty.
+        message: String,
+    },
+}
+
+/// How a housekeeping deletion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// The endpoint deleted the collection.
+    Deleted,
+    /// The endpoint had no such collection (someone deleted it meanwhile).
+    AlreadyGone,
+}
+
+/// Splits an SDK failure into "the endpoint said no" and "no answer".
+fn housekeeping_error<E, R>(error: SdkError<E, R>) -> HousekeepingError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match &error {
+        SdkError::ServiceError(context) => HousekeepingError::Refused {
+            code: context.err().code().unwrap_or("an unnamed error").to_string(),
+            message: context.err().message().unwrap_or_default().to_string(),
+        },
+        _ => HousekeepingError::NoAnswer(NoAnswer::new(error_chain(&error))),
+    }
+}
 
 /// One call to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -356,6 +402,57 @@ impl Target {
             collection_id: Some(collection_id.into()),
         });
         self.send(&Call::Typed(request)).await.map(drop)
+    }
+
+    /// Every CollectionId the endpoint lists, following NextToken to the end; `page_size`
+    /// is sent as MaxResults. Ids repeated across pages are listed once.
+    pub async fn list_collection_ids(
+        &self,
+        page_size: Option<i32>,
+    ) -> Result<Vec<String>, HousekeepingError> {
+        let (mut ids, mut seen, mut tokens) = (Vec::new(), BTreeSet::new(), BTreeSet::new());
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_LISTING_PAGES {
+            let page = self
+                .client
+                .list_collections()
+                .set_max_results(page_size)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(housekeeping_error)?;
+            ids.extend(page.collection_ids().iter().filter(|id| seen.insert(id.to_string())).cloned());
+            match page.next_token().filter(|t| !t.is_empty()) {
+                None => return Ok(ids),
+                Some(next) if !tokens.insert(next.to_string()) => {
+                    return Err(NoAnswer::new(format!(
+                        "ListCollections returned NextToken `{next}` twice; the listing never ends"
+                    ))
+                    .into());
+                }
+                Some(next) => token = Some(next.to_string()),
+            }
+        }
+        Err(NoAnswer::new(format!("ListCollections still had more after {MAX_LISTING_PAGES} pages")).into())
+    }
+
+    /// Deletes a collection and says whether it was there; unlike
+    /// [`Target::delete_collection`], a refusal is an error the caller reports.
+    pub async fn remove_collection(&self, collection_id: &str) -> Result<Deletion, HousekeepingError> {
+        match self
+            .client
+            .delete_collection()
+            .collection_id(collection_id)
+            .send()
+            .await
+            .map_err(housekeeping_error)
+        {
+            Ok(_) => Ok(Deletion::Deleted),
+            Err(HousekeepingError::Refused { code, .. }) if code == "ResourceNotFoundException" => {
+                Ok(Deletion::AlreadyGone)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Builds and sends a typed call; `Ok(Some(reason))` when the SDK reports a failure.

@@ -1,58 +1,27 @@
-use rekcon::api::{Operation, Request};
-use rekcon::check;
-use rekcon::model::{Model, ModelConfig};
-use rekcon::serve::{InProcess, ServeConfig};
-use serde_json::json;
-use std::time::Instant;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use rekcon::fuzz::generate::*;
+use rekcon::fuzz::drive::Partition;
 #[test]
-fn index_cost() {
-    for img in ["alice-1", "alice-many-50", "group-three"] {
-        let bytes = std::fs::read(format!("scenarios/images/{img}.png")).unwrap();
-        let b64 = rekcon::api::Blob::new(bytes).to_base64();
-        let mut core = InProcess::new(&ServeConfig::default());
-        let mut model = Model::new(ModelConfig {
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            ..Default::default()
-        });
-        let create = Request::from_json(Operation::CreateCollection, &json!({"CollectionId": "c"})).unwrap();
-        let raw = core.call(&Operation::CreateCollection.target(), create.to_json().to_string().as_bytes());
-        let w = check::wire(&raw, Some(Operation::CreateCollection)).unwrap();
-        let a = model.allowed(&create);
-        model.observe(&create, &a, w.observed.as_ref().unwrap());
-        let n = 20;
-        let (mut t_req, mut t_core, mut t_allowed, mut t_wire, mut t_obs) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for _ in 0..n {
-            let t = Instant::now();
-            let r = Request::from_json(
-                Operation::IndexFaces,
-                &json!({"CollectionId": "c", "Image": {"Bytes": b64}}),
-            )
-            .unwrap();
-            let body = r.to_json().to_string();
-            t_req += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let allowed = model.allowed(&r);
-            t_allowed += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let raw = core.call(&Operation::IndexFaces.target(), body.as_bytes());
-            t_core += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let w = check::wire(&raw, Some(Operation::IndexFaces)).unwrap();
-            t_wire += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let j = model.observe(&r, &allowed, w.observed.as_ref().unwrap());
-            t_obs += t.elapsed().as_secs_f64();
-            assert!(j.conforms(), "{:?}", j.mismatches);
+fn stats() {
+    let fixtures = Fixture::load_dir(std::path::Path::new("scenarios/images")).unwrap();
+    let seed = Partition::default().worker_seed(7);
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let s = case_strategy(0.15, 30);
+    let (mut many, mut big, mut b99, mut cases_many2) = (0, 0, 0, 0);
+    for i in 0..200 {
+        let d = s.new_tree(&mut runner).unwrap().current();
+        let g = generate(&d, &GenConfig { fixtures: fixtures.clone() });
+        let y = to_yaml(&g, "x");
+        let m = y.matches("alice-many-50").count();
+        many += y.lines().filter(|l| l.contains("IndexFaces") && l.contains("many")).count();
+        if y.lines().filter(|l| l.contains("IndexFaces") && l.contains("many")).count() >= 2 { cases_many2 += 1; }
+        for l in y.lines().filter(|l| l.contains("AssociateFaces")) {
+            let n = l.matches("${f").count();
+            if n >= 100 { big += 1; } else if n >= 99 { b99 += 1; }
         }
-        let us = |x: f64| x * 1e6 / n as f64;
-        println!(
-            "{img}: request {:.0}µs allowed {:.0}µs core {:.0}µs wire {:.0}µs observe {:.0}µs",
-            us(t_req),
-            us(t_allowed),
-            us(t_core),
-            us(t_wire),
-            us(t_obs)
-        );
+        if i == 3 { println!("{y}"); }
+        let _ = m;
     }
+    println!("index-many steps {many}, cases with 2+ {cases_many2}, associate>=100 {big}, 99 {b99}");
 }

@@ -223,13 +223,12 @@ impl InProcessCase<'_> {
         let mut observed = None;
         let mut response = None;
         let record_request = match built {
-            Built::Typed(r) if !self.wire => {
-                let json = r.to_json();
+            Built::Typed(r, json) if !self.wire => {
                 observed = Some(self.core.answer(r.clone()));
-                json
+                json.clone()
             }
             // A typed call goes out as the SDK would serialise it; a raw one byte for byte.
-            Built::Typed(r) => {
+            Built::Typed(r, _) => {
                 let json = r.to_json();
                 response = Some(self.core.call(&r.operation().target(), json.to_string().as_bytes()));
                 json
@@ -271,7 +270,7 @@ impl InProcessCase<'_> {
             line: step.line,
             settle_poll,
             target: match built {
-                Built::Typed(r) => r.operation().target(),
+                Built::Typed(r, _) => r.operation().target(),
                 Built::Raw { target, .. } => target.clone(),
             },
             raw: matches!(built, Built::Raw { .. }),
@@ -305,7 +304,8 @@ impl InProcessCase<'_> {
                     next_token: token.take(),
                 });
                 polls += 1;
-                if self.call(step, &Built::Typed(request), true) {
+                let json = request.to_json();
+                if self.call(step, &Built::Typed(request, json), true) {
                     return Err(diverged);
                 }
                 let record = self.records.pop();
@@ -329,8 +329,8 @@ impl InProcessCase<'_> {
 
 /// What a step sends.
 enum Built {
-    /// A typed request, sent as its JSON.
-    Typed(Request),
+    /// A typed request, and the JSON it was decoded from (references substituted).
+    Typed(Request, Value),
     /// A raw body, with the typed request the model reads from it when it can.
     Raw { target: String, body: String, request: Option<Request> },
 }
@@ -338,14 +338,14 @@ enum Built {
 impl Built {
     fn request(&self) -> Option<&Request> {
         match self {
-            Built::Typed(r) => Some(r),
+            Built::Typed(r, _) => Some(r),
             Built::Raw { request, .. } => request.as_ref(),
         }
     }
 
     fn operation(&self) -> Option<Operation> {
         match self {
-            Built::Typed(r) => Some(r.operation()),
+            Built::Typed(r, _) => Some(r.operation()),
             Built::Raw { target, .. } => {
                 target.strip_prefix("RekognitionService.").and_then(Operation::from_name)
             }
@@ -359,7 +359,7 @@ fn build(step: &Step, bindings: &Bindings) -> Result<Built, String> {
         Action::Call { operation, request } => {
             let body = request.render(bindings).map_err(|e| e.0)?;
             let request = Request::from_json(*operation, &body).map_err(|e| format!("{operation}: {e}"))?;
-            Ok(Built::Typed(request))
+            Ok(Built::Typed(request, body))
         }
         Action::Raw { target, body } => {
             let body = match body {

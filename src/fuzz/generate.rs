@@ -161,6 +161,9 @@ struct Cursor {
     op: Operation,
     collection: usize,
     capture: String,
+    /// The change counter when the page was listed: a continuation right after it must
+    /// complete the listing exactly.
+    changes: u64,
 }
 
 /// What the generator believes exists. Names are picked from it; captures rely only on
@@ -175,6 +178,8 @@ struct Abstract {
     /// Valid token-carrying calls so far: (operation, request).
     tokened: Vec<(Operation, Value)>,
     cursors: Vec<Cursor>,
+    /// Steps so far that may have changed something.
+    changes: u64,
     /// Fixture images indexed per slot.
     indexed: std::collections::BTreeSet<(usize, String)>,
     captures: usize,
@@ -238,6 +243,22 @@ impl Abstract {
         }
     }
 
+    /// Free live faces of `collection` showing the person (or a lookalike) whose faces
+    /// `user` probably holds.
+    fn kin_faces(&self, collection: usize, user: &str) -> Vec<usize> {
+        let base = |person: &str| person.split('~').next().unwrap_or_default().to_string();
+        let persons: Vec<String> = self
+            .faces
+            .iter()
+            .filter(|f| f.collection == collection && !f.deleted && f.user.as_deref() == Some(user))
+            .map(|f| base(&f.person))
+            .collect();
+        self.live_faces(collection)
+            .into_iter()
+            .filter(|i| self.faces[*i].user.is_none() && persons.contains(&base(&self.faces[*i].person)))
+            .collect()
+    }
+
     /// Forgets everything in `collection` (it was deleted).
     fn drop_collection(&mut self, c: usize) {
         self.exists[c] = false;
@@ -252,14 +273,13 @@ impl Abstract {
 }
 
 /// Operations by weight; earlier entries are what shrinking moves toward.
-const WEIGHTS: [(Kind, u16); 19] = [
+const WEIGHTS: [(Kind, u16); 18] = [
     (Kind::CreateCollection, 6),
     (Kind::IndexFaces, 14),
     (Kind::CreateUser, 9),
     (Kind::AssociateFaces, 16),
     (Kind::DisassociateFaces, 6),
-    (Kind::BulkAssociate, 7),
-    (Kind::IndexMany, 1),
+    (Kind::BulkAssociate, 2),
     (Kind::ListUsers, 5),
     (Kind::ListFaces, 5),
     (Kind::ListCollections, 2),
@@ -281,10 +301,9 @@ enum Kind {
     CreateUser,
     AssociateFaces,
     DisassociateFaces,
-    /// Up to 100 faces of one person for one user: users at 99 and 100 faces.
+    /// A user of c0 filled to 100 or 99 faces of one person, or pushed past the limit; the
+    /// steps it needs first (many-face images, an empty user) come with it.
     BulkAssociate,
-    /// IndexFaces of an image with many faces of one person, so bulk association has material.
-    IndexMany,
     ListUsers,
     ListFaces,
     ListCollections,
@@ -331,31 +350,34 @@ pub fn generate(draws: &[Draw], config: &GenConfig) -> Generated {
     };
     for draw in draws {
         let mut next = state.clone();
-        let step = valid_step(&mut next, &mut out, draw, config);
-        let step = if draw.invalid == 0 {
-            if let GenStep::Call { op, request, .. } = &step
-                && op.has_idempotency_token()
-                && request.get("ClientRequestToken").is_some()
-            {
-                next.tokened.push((*op, request.clone()));
-            }
-            state = next;
-            step
-        } else {
-            let (step, may_succeed) = violate(step, draw.invalid - 1);
+        let mut steps = valid_steps(&mut next, &mut out, draw, config);
+        // A draw that makes several steps (the bulk association) stays valid.
+        if draw.invalid != 0 && steps.len() == 1 {
+            let (step, may_succeed) = violate(steps.remove(0), draw.invalid - 1);
             if may_succeed {
                 // The endpoint may run it as if it were valid: keep the effects, trust none.
+                let text = step_text(&step);
                 for face in next.faces.iter_mut() {
-                    if step_text(&step).contains(&capture_ref(&face.capture)) {
+                    if text.contains(&capture_ref(&face.capture)) {
                         face.certain = false;
                     }
                 }
                 next.cursors.truncate(state.cursors.len());
                 state = next;
             }
-            step
-        };
-        out.steps.push(step);
+            out.steps.push(step);
+            continue;
+        }
+        for step in &steps {
+            if let GenStep::Call { op, request, .. } = step
+                && op.has_idempotency_token()
+                && request.get("ClientRequestToken").is_some()
+            {
+                next.tokened.push((*op, request.clone()));
+            }
+        }
+        state = next;
+        out.steps.extend(steps);
     }
     out.images.sort();
     out.images.dedup();
@@ -376,11 +398,32 @@ fn slot_of(pick: u32) -> usize {
     }
 }
 
+/// The steps one draw makes: one call, or the bulk association's few.
+fn valid_steps(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &GenConfig) -> Vec<GenStep> {
+    if kind_of(draw.op) == Kind::BulkAssociate && (state.exists[0] || (draw.variant >> 24) % 8 == 7) {
+        return bulk(state, out, draw, config);
+    }
+    vec![valid_step(state, out, draw, config)]
+}
+
 fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &GenConfig) -> GenStep {
     let c = slot_of(draw.pick);
     let v = draw.variant;
     let pick = (draw.pick / 32) as usize;
     let kind = redirect(kind_of(draw.op), state, c, v);
+    if !matches!(
+        kind,
+        Kind::ListUsers
+            | Kind::ListFaces
+            | Kind::ListCollections
+            | Kind::DescribeCollection
+            | Kind::SearchUsers
+            | Kind::SearchUsersByImage
+            | Kind::SearchFaces
+            | Kind::SearchFacesByImage
+    ) {
+        state.changes += 1;
+    }
     match kind {
         Kind::CreateCollection => {
             let c = if !state.exists[c] {
@@ -393,30 +436,15 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             state.exists[c] = true;
             call(Operation::CreateCollection, json!({"CollectionId": coll_ref(c)}))
         }
-        Kind::IndexFaces | Kind::IndexMany => {
-            let fixtures: Vec<&Fixture> = if kind == Kind::IndexMany {
-                // A many-face image not indexed here yet, so two of them reach 99 or 100 faces.
-                let many: Vec<&Fixture> = config.fixtures.iter().filter(|f| f.persons.len() > 3).collect();
-                let fresh: Vec<&Fixture> =
-                    many.iter().copied().filter(|f| !state.indexed.contains(&(c, f.name.clone()))).collect();
-                if fresh.is_empty() { many } else { fresh }
-            } else {
-                config.fixtures.iter().collect()
-            };
-            let Some(fixture) = fixtures.get(pick % fixtures.len().max(1)).copied() else {
+        Kind::IndexFaces => {
+            let Some(fixture) = config.fixtures.get(pick % config.fixtures.len().max(1)) else {
                 return call(Operation::ListCollections, json!({}));
             };
             index_faces(state, out, c, fixture, v)
         }
         Kind::CreateUser => {
-            let user =
-                if v % 13 == 12 { "u".repeat(128) } else { USERS[v as usize % USERS.len()].to_string() };
-            let mut request = json!({"CollectionId": coll_ref(c), "UserId": user});
-            with_token(state, &mut request, v);
-            if state.exists[c] {
-                state.users[c].insert(user, true);
-            }
-            call(Operation::CreateUser, request)
+            let user = if v % 13 == 12 { "u".repeat(128) } else { USERS[v as usize % USERS.len()].to_string() };
+            create_user(state, c, user, v)
         }
         Kind::AssociateFaces | Kind::DisassociateFaces => {
             let op = if kind == Kind::AssociateFaces {
@@ -427,7 +455,13 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             let user = state.user_of(c, draw.pick / 7);
             let count = 1 + (v as usize % 3);
             let mut ids: Vec<String> = Vec::new();
-            for k in 0..count {
+            // A third of associations offer a free face that looks like the user's own
+            // (same person or a lookalike): where the thresholds decide.
+            let kin = state.kin_faces(c, &user);
+            if op == Operation::AssociateFaces && (v >> 16) % 3 == 0 && !kin.is_empty() {
+                ids.push(capture_ref(&state.faces[kin[pick % kin.len()]].capture));
+            }
+            for k in ids.len()..count {
                 let id = state.face_ref(c, pick + k * 7, v >> (4 + 4 * k));
                 if !ids.contains(&id) {
                     ids.push(id);
@@ -448,39 +482,8 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             track_association(state, c, &user, &request, op);
             call(op, request)
         }
-        Kind::BulkAssociate => {
-            let held = |user: &str| {
-                state.faces.iter().filter(|f| f.collection == c && f.user.as_deref() == Some(user)).count()
-            };
-            // Filling a user wants an empty one; pushing past the limit the fullest one.
-            let users: Vec<&String> = state.users[c].keys().collect();
-            let user = match v % 4 {
-                3 => users.iter().max_by_key(|u| held(u)).map(|u| u.to_string()),
-                _ => users.iter().find(|u| held(u) == 0).map(|u| u.to_string()),
-            }
-            .unwrap_or_else(|| state.user_of(c, draw.pick / 7));
-            let held = held(&user);
-            let free: Vec<usize> =
-                state.live_faces(c).into_iter().filter(|i| state.faces[*i].user.is_none()).collect();
-            let mut by_person: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-            for i in &free {
-                by_person.entry(state.faces[*i].person.as_str()).or_default().push(*i);
-            }
-            let best = by_person.values().max_by_key(|v| v.len()).cloned().unwrap_or_default();
-            // Fill the user to exactly 100 or 99, send 100 at once, or one more face of anyone.
-            let (pool, take) = match v % 4 {
-                0 => (&best, 100usize.saturating_sub(held)),
-                1 => (&best, 99usize.saturating_sub(held)),
-                2 => (&best, 100),
-                _ => (&free, 1),
-            };
-            let ids: Vec<String> =
-                pool.iter().take(take.clamp(1, 100)).map(|i| capture_ref(&state.faces[*i].capture)).collect();
-            let ids = if ids.is_empty() { vec![UNKNOWN_FACE.to_string()] } else { ids };
-            let request = json!({"CollectionId": coll_ref(c), "UserId": user, "FaceIds": ids});
-            track_association(state, c, &user, &request, Operation::AssociateFaces);
-            call(Operation::AssociateFaces, request)
-        }
+        // Drawn only when c0 does not exist: redirected to create it.
+        Kind::BulkAssociate => call(Operation::CreateCollection, json!({"CollectionId": coll_ref(0)})),
         Kind::ListUsers | Kind::ListFaces | Kind::ListCollections => list(state, draw, kind, c),
         Kind::DescribeCollection => call(Operation::DescribeCollection, json!({"CollectionId": coll_ref(c)})),
         Kind::DeleteFaces => {
@@ -502,7 +505,17 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             call(Operation::DeleteFaces, json!({"CollectionId": coll_ref(c), "FaceIds": ids}))
         }
         Kind::DeleteUser => {
-            let user = state.user_of(c, draw.pick / 7);
+            // Half the time a user holding faces: what happens to them is the point.
+            let holder = state
+                .faces
+                .iter()
+                .filter(|f| f.collection == c && !f.deleted)
+                .filter_map(|f| f.user.clone())
+                .nth(pick % 4);
+            let user = match holder {
+                Some(u) if v % 2 == 0 => u,
+                _ => state.user_of(c, draw.pick / 7),
+            };
             let mut request = json!({"CollectionId": coll_ref(c), "UserId": user});
             with_token(state, &mut request, v);
             state.users[c].remove(&user);
@@ -578,36 +591,101 @@ fn redirect(kind: Kind, state: &Abstract, c: usize, v: u32) -> Kind {
     if (v >> 24) % 8 == 7 {
         return kind;
     }
-    let needs_faces = matches!(
-        kind,
-        Kind::AssociateFaces
-            | Kind::DisassociateFaces
-            | Kind::DeleteFaces
-            | Kind::SearchFaces
-            | Kind::BulkAssociate
-    );
-    let needs_users = matches!(
-        kind,
-        Kind::AssociateFaces | Kind::DisassociateFaces | Kind::DeleteUser | Kind::BulkAssociate
-    );
-    let free_of_best_person = || {
-        let mut by_person: BTreeMap<&str, usize> = BTreeMap::new();
-        for f in state.faces.iter().filter(|f| f.collection == c && !f.deleted && f.user.is_none()) {
-            *by_person.entry(f.person.as_str()).or_default() += 1;
-        }
-        by_person.values().copied().max().unwrap_or(0)
-    };
+    let needs_faces =
+        matches!(kind, Kind::AssociateFaces | Kind::DisassociateFaces | Kind::DeleteFaces | Kind::SearchFaces);
+    let needs_users = matches!(kind, Kind::AssociateFaces | Kind::DisassociateFaces | Kind::DeleteUser);
     if !state.exists[c] && !matches!(kind, Kind::CreateCollection | Kind::ListCollections) {
         Kind::CreateCollection
     } else if needs_faces && state.live_faces(c).is_empty() {
-        if kind == Kind::BulkAssociate { Kind::IndexMany } else { Kind::IndexFaces }
+        Kind::IndexFaces
     } else if needs_users && state.users[c].is_empty() {
         Kind::CreateUser
-    } else if kind == Kind::BulkAssociate && free_of_best_person() < 99 && (v >> 20) % 4 != 0 {
-        Kind::IndexMany
     } else {
         kind
     }
+}
+
+fn create_user(state: &mut Abstract, c: usize, user: String, v: u32) -> GenStep {
+    let mut request = json!({"CollectionId": coll_ref(c), "UserId": user});
+    with_token(state, &mut request, v);
+    if state.exists[c] {
+        state.users[c].insert(user, true);
+    }
+    call(Operation::CreateUser, request)
+}
+
+/// The bulk association of c0, with what it needs first: many-face images until 100
+/// faces of one person are free, and an empty user. `v % 4` picks the goal: fill the user
+/// to 100, fill it to 99, send 100 faces to the fullest user, or fill to 100 and then
+/// add one more face (past the limit).
+fn bulk(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &GenConfig) -> Vec<GenStep> {
+    let c = 0;
+    let v = draw.variant;
+    let goal = v % 4;
+    let mut steps = Vec::new();
+    let best_free = |state: &Abstract| -> Vec<usize> {
+        let mut by_person: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for i in state.live_faces(c) {
+            if state.faces[i].user.is_none() {
+                by_person.entry(state.faces[i].person.as_str()).or_default().push(i);
+            }
+        }
+        by_person.into_values().max_by_key(Vec::len).unwrap_or_default()
+    };
+    // The largest many-face images not indexed here yet: two of them give 100 faces.
+    let mut many: Vec<&Fixture> = config.fixtures.iter().filter(|f| f.persons.len() > 3).collect();
+    many.sort_by_key(|f| std::cmp::Reverse(f.persons.len()));
+    for fixture in many {
+        if best_free(state).len() >= 100 {
+            break;
+        }
+        if !state.indexed.contains(&(c, fixture.name.clone())) {
+            steps.push(index_faces(state, out, c, fixture, 0));
+        }
+    }
+    let held = |state: &Abstract, user: &str| {
+        state.faces.iter().filter(|f| f.collection == c && !f.deleted && f.user.as_deref() == Some(user)).count()
+    };
+    let existing = |state: &Abstract, want: &dyn Fn(usize) -> bool| {
+        state.users[c].keys().find(|u| want(held(state, u))).cloned()
+    };
+    let user = match goal {
+        2 => state.users[c].keys().max_by_key(|u| held(state, u)).cloned(),
+        _ => existing(state, &|n| n == 0),
+    };
+    let user = match user {
+        Some(u) => u,
+        None => {
+            let fresh = USERS.iter().map(|u| u.to_string()).chain(["u".repeat(128)]).find(|u| !state.users[c].contains_key(u));
+            let Some(fresh) = fresh else { return steps };
+            steps.push(create_user(state, c, fresh.clone(), 0));
+            fresh
+        }
+    };
+    let take = match goal {
+        0 | 3 => 100usize.saturating_sub(held(state, &user)),
+        1 => 99usize.saturating_sub(held(state, &user)),
+        _ => 100,
+    };
+    let associate = |state: &mut Abstract, ids: Vec<String>| {
+        let ids = if ids.is_empty() { vec![UNKNOWN_FACE.to_string()] } else { ids };
+        let request = json!({"CollectionId": coll_ref(c), "UserId": user, "FaceIds": ids});
+        track_association(state, c, &user, &request, Operation::AssociateFaces);
+        call(Operation::AssociateFaces, request)
+    };
+    let ids = best_free(state).into_iter().take(take.clamp(1, 100)).map(|i| capture_ref(&state.faces[i].capture)).collect();
+    steps.push(associate(state, ids));
+    if goal == 3 {
+        // One more face, from a one-face image: the 101st.
+        let single: Vec<&Fixture> = config.fixtures.iter().filter(|f| f.persons.len() == 1).collect();
+        if let Some(fixture) = single.get(draw.pick as usize % single.len().max(1)).copied() {
+            let before = state.faces.len();
+            steps.push(index_faces(state, out, c, fixture, 0));
+            let ids = state.faces[before..].iter().map(|f| capture_ref(&f.capture)).collect();
+            steps.push(associate(state, ids));
+        }
+    }
+    steps
 }
 
 fn index_faces(state: &mut Abstract, out: &mut Generated, c: usize, fixture: &Fixture, v: u32) -> GenStep {
@@ -656,13 +734,15 @@ fn list(state: &mut Abstract, draw: &Draw, kind: Kind, c: usize) -> GenStep {
     };
     let mut request =
         if op == Operation::ListCollections { json!({}) } else { json!({"CollectionId": coll_ref(c)}) };
-    // Follow a page of the same listing, when there is one.
-    if v % 3 == 1
-        && let Some(cursor) = state
-            .cursors
-            .iter()
-            .rev()
-            .find(|cur| cur.op == op && (cur.collection == c || op == Operation::ListCollections))
+    // Follow a page of the same listing, when there is one: mostly when nothing changed
+    // since (the continuation must then complete the listing exactly), sometimes after.
+    let cursor = state
+        .cursors
+        .iter()
+        .rev()
+        .find(|cur| cur.op == op && (cur.collection == c || op == Operation::ListCollections));
+    if let Some(cursor) = cursor
+        && (if cursor.changes == state.changes { (v >> 8) % 4 != 0 } else { (v >> 8) % 4 == 0 })
     {
         request["NextToken"] = json!(capture_ref(&cursor.capture));
         // Mostly finish the listing in one page, so a complete listing can be checked.
@@ -696,7 +776,7 @@ fn list(state: &mut Abstract, draw: &Draw, kind: Kind, c: usize) -> GenStep {
     let captures = match max {
         Some(m) if certain as i64 > m && m > 0 => {
             let name = state.fresh_capture("nt");
-            state.cursors.push(Cursor { op, collection: c, capture: name.clone() });
+            state.cursors.push(Cursor { op, collection: c, capture: name.clone(), changes: state.changes });
             vec![(name, "NextToken".to_string())]
         }
         _ => Vec::new(),
@@ -778,6 +858,7 @@ enum Violation {
     UserMatchThresholdHigh,
     UserMatchThresholdNegative,
     FaceMatchThresholdHigh,
+    FaceMatchThresholdNegative,
     MaxResultsLow,
     MaxResultsHigh,
     MaxUsersZero,
@@ -794,6 +875,17 @@ enum Violation {
     SearchUsersBoth,
     SearchUsersNeither,
 }
+
+/// Violations every operation can take.
+const UNIVERSAL: [Violation; 7] = [
+    Violation::RawTruncated,
+    Violation::RawWrongType,
+    Violation::RawUnknownTarget,
+    Violation::CollectionIdTooLong,
+    Violation::CollectionIdSpace,
+    Violation::CollectionIdColon,
+    Violation::CollectionIdEmpty,
+];
 
 /// The violations that apply to `op`'s request: a constraint of one of its members.
 fn violations_for(op: Operation, request: &Value) -> Vec<Violation> {
@@ -821,7 +913,7 @@ fn violations_for(op: Operation, request: &Value) -> Vec<Violation> {
         out.extend([V::UserMatchThresholdHigh, V::UserMatchThresholdNegative]);
     }
     if has("FaceMatchThreshold") {
-        out.push(V::FaceMatchThresholdHigh);
+        out.extend([V::FaceMatchThresholdHigh, V::FaceMatchThresholdNegative]);
     }
     if has("MaxResults") {
         out.extend([V::MaxResultsLow, V::MaxResultsHigh]);
@@ -856,8 +948,14 @@ fn violations_for(op: Operation, request: &Value) -> Vec<Violation> {
 fn violate(step: GenStep, choice: u16) -> (GenStep, bool) {
     use Violation as V;
     let GenStep::Call { op, mut request, .. } = step else { return (step, false) };
+    // Two draws in three break a member of this operation, one a universal constraint
+    // (a malformed body, an unknown target, a bad CollectionId), so rare members get their turn.
     let options = violations_for(op, &request);
-    let violation = options[choice as usize % options.len()];
+    let (universal, specific): (Vec<Violation>, Vec<Violation>) =
+        options.into_iter().partition(|v| UNIVERSAL.contains(v));
+    let choice = choice as usize;
+    let pool = if specific.is_empty() || choice % 3 == 0 { &universal } else { &specific };
+    let violation = pool[(choice / 3) % pool.len()];
     let target = op.target();
     let Some(map) = request.as_object_mut() else {
         return (GenStep::Call { op, request, captures: Vec::new() }, false);
@@ -897,6 +995,7 @@ fn violate(step: GenStep, choice: u16) -> (GenStep, bool) {
         V::UserMatchThresholdHigh => set("UserMatchThreshold", json!(101)),
         V::UserMatchThresholdNegative => set("UserMatchThreshold", json!(-1)),
         V::FaceMatchThresholdHigh => set("FaceMatchThreshold", json!(100.5)),
+        V::FaceMatchThresholdNegative => set("FaceMatchThreshold", json!(-0.5)),
         V::MaxResultsLow => set("MaxResults", json!(if op == Operation::ListUsers { 0 } else { -1 })),
         V::MaxResultsHigh => set("MaxResults", json!(if op == Operation::ListUsers { 501 } else { 4097 })),
         V::MaxUsersZero => set("MaxUsers", json!(0)),
