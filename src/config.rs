@@ -6,7 +6,7 @@
 //! `--aws` means real AWS through the standard resolution, and otherwise the built-in
 //! emulator is started in-process. An endpoint on an AWS domain needs `--aws`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::Error;
@@ -224,6 +224,10 @@ impl RunConfig {
         }
         if self.aws {
             flags.push_str(" --aws");
+        }
+        // A scenario's name only means something inside its folder.
+        if self.scenarios != Path::new("scenarios") {
+            flags.push_str(&format!(" --scenarios {}", self.scenarios.display()));
         }
         Repro::Cli { flags }
     }
@@ -464,6 +468,14 @@ mod tests {
         assert!(err.contains("--force-prefix"), "{err}");
         assert!(check_cleanup_prefix("test-", true).is_ok());
         assert!(check_cleanup_prefix("", true).is_err());
+    }
+
+    #[test]
+    fn reproduce_commands_name_a_non_default_scenarios_folder() {
+        let mut config = from_env().unwrap();
+        assert!(!config.repro().command("users/x").contains("--scenarios"));
+        config.scenarios = PathBuf::from("/tmp/suite");
+        assert_eq!(config.repro().command("users/x"), "rekcon run users/x --scenarios /tmp/suite");
     }
 
     #[test]

@@ -431,9 +431,10 @@ impl RunReport {
         if !self.cleanup.failed.is_empty() {
             let _ = writeln!(
                 out,
-                "cleanup: could not delete {} collection(s); delete them by hand: {}",
+                "cleanup: could not delete {} collection(s): {}\n  once the endpoint answers: rekcon cleanup --prefix rekcon-{}- (with this run's endpoint flags)",
                 self.cleanup.failed.len(),
-                self.cleanup.failed.join(", ")
+                self.cleanup.failed.join(", "),
+                self.run_id
             );
         }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
