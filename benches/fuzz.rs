@@ -39,12 +39,13 @@ fn per_case(total: Duration) -> String {
     format!("{:>8.1} µs/case", total.as_secs_f64() * 1e6 / CASES as f64)
 }
 
-/// Runs every case through `runner`; returns (checked calls, wall time).
+/// Runs every case through `runner`, a batch per round of lanes; returns (checked
+/// calls, wall time).
 fn run_all(runner: &mut CaseRunner, draws: &[Vec<Draw>]) -> (u64, Duration) {
     let started = Instant::now();
     let mut calls = 0;
-    for d in draws {
-        let result = runner.run(d);
+    let batch = runner.lanes() * 4;
+    for result in draws.chunks(batch).flat_map(|chunk| runner.run_batch(chunk)) {
         assert!(
             matches!(result.verdict, rekcon::fuzz::case::CaseVerdict::Pass),
             "the unmutated emulator must conform: {:?}\n{}",
@@ -94,7 +95,7 @@ fn main() {
     println!("  per operation in-process (calls, mean µs, share of call time):");
     let call_time: Duration = by_operation.values().map(|(_, d)| *d).sum();
     let mut rows: Vec<_> = by_operation.into_iter().collect();
-    rows.sort_by(|a, b| b.1.1.cmp(&a.1.1));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1.1));
     for (op, (n, d)) in rows {
         println!(
             "    {op:<32} {n:>6} {:>9.1} {:>5.1}%",
@@ -107,15 +108,23 @@ fn main() {
         model_calls as f64 / executing.as_secs_f64()
     );
 
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     for (wire, label) in [(false, "rekcon fuzz --target model"), (true, "rekcon fuzz --target wire")] {
-        let executor = InProcessExecutor::new(&ServeConfig::default(), "bench001", wire);
-        let mut in_process = CaseRunner::new(Box::new(executor), &root, gen_config.clone());
-        let (calls, took) = run_all(&mut in_process, &draws);
-        println!(
-            "whole cases in-process ({label}): {:>9.0} checked calls/s ({calls} calls in {:.2} s)",
-            calls as f64 / took.as_secs_f64(),
-            took.as_secs_f64()
-        );
+        for jobs in [1, cores] {
+            let executors: Vec<Box<dyn Executor + Send>> = (0..jobs)
+                .map(|_| {
+                    Box::new(InProcessExecutor::new(&ServeConfig::default(), "bench001", wire))
+                        as Box<dyn Executor + Send>
+                })
+                .collect();
+            let mut in_process = CaseRunner::with_lanes(executors, &root, gen_config.clone());
+            let (calls, took) = run_all(&mut in_process, &draws);
+            println!(
+                "whole cases in-process ({label} --jobs {jobs}): {:>9.0} checked calls/s ({calls} calls in {:.2} s)",
+                calls as f64 / took.as_secs_f64(),
+                took.as_secs_f64()
+            );
+        }
     }
 
     let runtime =
@@ -132,11 +141,14 @@ fn main() {
         account: Some(ServeConfig::default().account),
         ..ModelConfig::default()
     };
-    let executor = EndpointExecutor::new(runtime, Runner::new(target, settings), Some(server));
-    let mut over_http = CaseRunner::new(Box::new(executor), &root, gen_config);
+    // As `rekcon fuzz` does by default: twice the cores' cases at once over HTTP.
+    let jobs = (cores * 2).min(8);
+    let lanes = EndpointExecutor::lanes(runtime, Runner::new(target, settings), Some(server), jobs);
+    let executors = lanes.into_iter().map(|e| Box::new(e) as Box<dyn Executor + Send>).collect();
+    let mut over_http = CaseRunner::with_lanes(executors, &root, gen_config);
     let (calls, took) = run_all(&mut over_http, &draws);
     println!(
-        "built-in emulator over loopback (rekcon fuzz): {:>9.0} checked calls/s ({calls} calls in {:.2} s)",
+        "built-in emulator over loopback (rekcon fuzz --jobs {jobs}): {:>9.0} checked calls/s ({calls} calls in {:.2} s)",
         calls as f64 / took.as_secs_f64(),
         took.as_secs_f64()
     );

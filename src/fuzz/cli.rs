@@ -91,6 +91,10 @@ pub struct FuzzArgs {
     /// Share of calls that break a constraint of the contract, 0 to 1.
     #[arg(long, default_value_t = 0.15, value_name = "SHARE")]
     pub invalid_share: f64,
+    /// Cases run at the same time (default: twice the CPU cores over HTTP, the cores
+    /// in-process, at most 8; 1 against real AWS). Shrinking runs one case at a time.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
     /// Stop after this many distinct divergences (0: explore the whole budget).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub max_findings: usize,
@@ -134,8 +138,8 @@ pub struct FuzzArgs {
     /// Built-in emulator: probability per request of an injected fault.
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub faults: f64,
-    /// Most shrinking steps per divergence.
-    #[arg(long, default_value_t = 2000, value_name = "N")]
+    /// Most cases proptest tries while shrinking one divergence (a step-by-step pass follows).
+    #[arg(long, default_value_t = 500, value_name = "N")]
     pub max_shrink_iters: u32,
     /// Longest time shrinking one divergence.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
@@ -194,6 +198,7 @@ struct Plan {
     out_dir: PathBuf,
     json: Option<PathBuf>,
     reproduce: String,
+    jobs: usize,
 }
 
 impl Plan {
@@ -283,25 +288,34 @@ impl Plan {
             json: None,
             junit: None,
         };
+        if args.jobs == Some(0) {
+            return Err(Error::Config("--jobs must be at least 1".into()));
+        }
+        // Over HTTP a case mostly waits for answers, so twice the cores keep them busy;
+        // in-process, one case per core. Real AWS is rate-limited: one at a time.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let jobs = args.jobs.unwrap_or(match args.target {
+            _ if run.target(None).is_aws() => 1,
+            TargetKind::Http => (cores * 2).min(8),
+            _ => cores.min(8),
+        });
         let reproduce = reproduce_run(&args, seed, &run);
-        Ok(Plan { drive, run, target: args.target, serve, out_dir, json: args.json, reproduce })
+        Ok(Plan { drive, run, target: args.target, serve, out_dir, json: args.json, reproduce, jobs })
     }
 
-    /// How `rekcon run` replays a regression against what this run fuzzed.
+    /// How `rekcon run` replays a regression against what this run fuzzed: the same
+    /// endpoint flags, or a `rekcon serve` with the same planted bug to point it at.
     fn replay(&self) -> ReplayContext {
-        let scenarios_flag = if self.run.scenarios == Path::new("scenarios") {
-            String::new()
-        } else {
-            format!(" --scenarios {}", self.run.scenarios.display())
-        };
-        let Repro::Cli { flags } = self.run.repro() else { return ReplayContext::default() };
-        match (&self.run.endpoint, self.serve.mutant) {
-            (EndpointChoice::BuiltIn, Some(m)) => ReplayContext {
-                flags: format!(" --endpoint-url http://127.0.0.1:{REPLAY_PORT}"),
-                scenarios_flag,
-                prefix: format!("rekcon serve --mutant {} --port {REPLAY_PORT} --quiet & ", m.name()),
-            },
-            _ => ReplayContext { flags, scenarios_flag, prefix: String::new() },
+        let mut run = self.run.clone();
+        let mut prefix = String::new();
+        if let (EndpointChoice::BuiltIn, Some(m)) = (&run.endpoint, self.serve.mutant) {
+            let url = format!("http://127.0.0.1:{REPLAY_PORT}");
+            prefix = format!("rekcon serve --mutant {} --port {REPLAY_PORT} --quiet & ", m.name());
+            run.endpoint = EndpointChoice::Url { url, source: "--endpoint-url" };
+        }
+        match run.repro() {
+            Repro::Cli { flags } => ReplayContext { flags, prefix },
+            Repro::CargoTest { .. } => ReplayContext { flags: String::new(), prefix },
         }
     }
 }
@@ -344,6 +358,9 @@ fn reproduce_run(args: &FuzzArgs, seed: u64, run: &RunConfig) -> String {
     );
     if let Some(t) = args.time {
         cmd.push_str(&format!(" --time {}", t.as_secs_f64()));
+    }
+    if args.max_findings > 0 {
+        cmd.push_str(&format!(" --max-findings {}", args.max_findings));
     }
     match args.target {
         TargetKind::Http => {}
@@ -430,14 +447,14 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let (executor, target) = match executor(&plan) {
+    let (executors, target) = match executors(&plan) {
         Ok(built) => built,
         Err(e) => {
             eprintln!("rekcon fuzz: {e}");
             return EXIT_BAD_INPUT;
         }
     };
-    let mut runner = CaseRunner::new(executor, &plan.run.scenarios, GenConfig { fixtures });
+    let mut runner = CaseRunner::with_lanes(executors, &plan.run.scenarios, GenConfig { fixtures });
     let bar = Bar::new(plan.drive.cases);
     let outcome = drive::drive(&mut runner, &plan.drive, &bar);
     bar.0.finish_and_clear();
@@ -451,15 +468,8 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
         reproduce: plan.reproduce.clone(),
         replay: plan.replay(),
     };
-    let yaml_of = |draws: &[super::generate::Draw], text: &str| runner.yaml(draws, text);
-    let report = match report::build(
-        &outcome,
-        &plan.drive,
-        &description,
-        &yaml_of,
-        &plan.run.scenarios,
-        &plan.out_dir,
-    ) {
+    let report = match report::build(&outcome, &plan.drive, &description, &plan.run.scenarios, &plan.out_dir)
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("rekcon fuzz: {e}");
@@ -479,18 +489,27 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
     code
 }
 
-/// Builds where cases run, and describes it.
-fn executor(plan: &Plan) -> Result<(Box<dyn Executor>, String), Error> {
+/// Builds where cases run (one executor per `--jobs` lane), and describes it.
+fn executors(plan: &Plan) -> Result<(Vec<Box<dyn Executor + Send>>, String), Error> {
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let in_process = |wire: bool| -> Vec<Box<dyn Executor + Send>> {
+        (0..plan.jobs)
+            .map(|_| Box::new(InProcessExecutor::new(&plan.serve, &run_id, wire)) as Box<dyn Executor + Send>)
+            .collect()
+    };
     match plan.target {
         TargetKind::Http => {}
         TargetKind::Wire => {
-            let executor = InProcessExecutor::new(&plan.serve, &run_id, true);
-            return Ok((Box::new(executor), "the built-in emulator's core in-process, checked on the wire".into()));
+            return Ok((
+                in_process(true),
+                "the built-in emulator's core in-process, checked on the wire".into(),
+            ));
         }
         TargetKind::Model => {
-            let executor = InProcessExecutor::new(&plan.serve, &run_id, false);
-            return Ok((Box::new(executor), "the built-in emulator's core in-process, judged by the model".into()));
+            return Ok((
+                in_process(false),
+                "the built-in emulator's core in-process, judged by the model".into(),
+            ));
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -518,6 +537,6 @@ fn executor(plan: &Plan) -> Result<(Box<dyn Executor>, String), Error> {
         settings.model.account = Some(plan.serve.account.clone());
     }
     let description = target.describe().to_string();
-    let runner = Runner::new(target, settings);
-    Ok((Box::new(EndpointExecutor::new(runtime, runner, emulator)), description))
+    let lanes = EndpointExecutor::lanes(runtime, Runner::new(target, settings), emulator, plan.jobs);
+    Ok((lanes.into_iter().map(|e| Box::new(e) as Box<dyn Executor + Send>).collect(), description))
 }

@@ -16,13 +16,14 @@ use crate::expect::Observed;
 use crate::report::StepRecord;
 
 /// Every failure reason the in-scope operations can report (contract §3).
-pub const FAILURE_REASONS: [&str; 6] = [
+pub const FAILURE_REASONS: [&str; 7] = [
     "AssociateFaces:FACE_NOT_FOUND",
     "AssociateFaces:ASSOCIATED_TO_A_DIFFERENT_USER",
     "AssociateFaces:LOW_MATCH_CONFIDENCE",
     "DisassociateFaces:FACE_NOT_FOUND",
     "DisassociateFaces:ASSOCIATED_TO_A_DIFFERENT_USER",
     "DeleteFaces:ASSOCIATED_TO_AN_EXISTING_USER",
+    "DeleteFaces:FACE_NOT_FOUND",
 ];
 
 /// The UserStatus values a conforming endpoint shows in ordinary use.
@@ -32,7 +33,7 @@ pub const STATUSES: [&str; 3] = ["CREATED", "UPDATING", "ACTIVE"];
 pub const USER_FACE_COUNTS: [usize; 4] = [0, 1, 99, 100];
 
 /// Error types the generator is meant to provoke.
-pub const ERROR_TYPES: [ErrorCode; 9] = [
+pub const ERROR_TYPES: [ErrorCode; 10] = [
     ErrorCode::InvalidParameterException,
     ErrorCode::ResourceNotFoundException,
     ErrorCode::ResourceAlreadyExistsException,
@@ -40,6 +41,7 @@ pub const ERROR_TYPES: [ErrorCode; 9] = [
     ErrorCode::IdempotentParameterMismatchException,
     ErrorCode::InvalidPaginationTokenException,
     ErrorCode::ServiceQuotaExceededException,
+    ErrorCode::InvalidImageFormatException,
     ErrorCode::SerializationException,
     ErrorCode::UnknownOperationException,
 ];
@@ -71,6 +73,16 @@ pub const BOUNDARIES: [&str; 25] = [
     "MaxUsers:out-of-range",
     "MaxFaces:1",
     "MaxFaces:out-of-range",
+];
+
+/// Each area of [`Coverage::missing`] and how many items it has.
+pub const AREAS: [(&str, usize); 6] = [
+    ("operations", Operation::ALL.len()),
+    ("errors", ERROR_TYPES.len()),
+    ("reasons", FAILURE_REASONS.len()),
+    ("statuses", STATUSES.len()),
+    ("user_face_counts", USER_FACE_COUNTS.len()),
+    ("boundaries", BOUNDARIES.len()),
 ];
 
 /// What a run reached, counted per item.
@@ -339,10 +351,10 @@ fn boundaries_of(op: Operation, json: &Value) -> BTreeSet<&'static str> {
         ),
     ] {
         match num(member) {
-            Some(x) if x == 0.0 => {
+            Some(0.0) => {
                 out.insert(at_0);
             }
-            Some(x) if x == 100.0 => {
+            Some(100.0) => {
                 out.insert(at_100);
             }
             Some(x) if !(0.0..=100.0).contains(&x) => {
@@ -360,7 +372,7 @@ fn boundaries_of(op: Operation, json: &Value) -> BTreeSet<&'static str> {
         Some(x) if x == max => {
             out.insert("MaxResults:max");
         }
-        Some(x) if x == 1.0 => {
+        Some(1.0) => {
             out.insert("MaxResults:1");
         }
         _ => {}
@@ -369,10 +381,10 @@ fn boundaries_of(op: Operation, json: &Value) -> BTreeSet<&'static str> {
         Some(x) if !(1.0..=500.0).contains(&x) => {
             out.insert("MaxUsers:out-of-range");
         }
-        Some(x) if x == 1.0 => {
+        Some(1.0) => {
             out.insert("MaxUsers:1");
         }
-        Some(x) if x == 500.0 => {
+        Some(500.0) => {
             out.insert("MaxUsers:500");
         }
         _ => {}
@@ -381,7 +393,7 @@ fn boundaries_of(op: Operation, json: &Value) -> BTreeSet<&'static str> {
         Some(x) if x < 1.0 || (op != Operation::IndexFaces && x > 4096.0) => {
             out.insert("MaxFaces:out-of-range");
         }
-        Some(x) if x == 1.0 => {
+        Some(1.0) => {
             out.insert("MaxFaces:1");
         }
         _ => {}

@@ -1,29 +1,31 @@
 //! Driving cases with proptest: generation from a seeded RNG, shrinking a divergence to
 //! a minimal case, and confirming that the minimal case reproduces.
 //!
-//! proptest's [`TestRunner`] generates `vec(Draw, 1..=max_steps)` from a ChaCha RNG
-//! derived from `(seed, partition)`, with no failure-persistence file. A case that
-//! diverges fails the property, so proptest shrinks it (fewer steps, simpler values).
-//! The minimal case is then run again [`DriveConfig::confirm_runs`] times; it counts as
-//! a finding only if every run fails at the same step with the same first mismatch
-//! path, else it is reported as flaky. Exploration then goes on with the remaining
-//! budget, skipping divergences already found (by [`Divergence::signature`]), so one run
-//! reports each distinct divergence once. This module writes no files and prints
-//! nothing; it reports through [`Progress`].
+//! proptest's [`TestRunner`] (no failure-persistence file, a ChaCha RNG derived from
+//! `(seed, partition)`) supplies value trees of `vec(Draw, 1..=max_steps)`; cases run in
+//! batches, one per lane of the [`CaseRunner`], and their results are read in order. A
+//! case that diverges is shrunk with proptest's simplify/complicate protocol (fewer
+//! draws, simpler values), then step by step (steps a multi-step draw added, FaceIds
+//! the failure does not need). The minimal case is run again
+//! [`DriveConfig::confirm_runs`] times: it is a finding only if every run fails at the
+//! same step with the same first mismatch path, else it is reported as flaky.
+//! Exploration then goes on with the remaining budget, skipping divergences already
+//! found (by [`Divergence::signature`]), so one run reports each distinct divergence
+//! once. This module writes no files and prints nothing; it reports through [`Progress`].
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::case::{CaseResult, CaseRunner, CaseVerdict, Divergence};
 use super::coverage::Coverage;
-use super::generate::{Draw, case_strategy};
+use super::generate::{Draw, GenStep, Generated, case_strategy};
 use crate::unknown::Unknown;
 
 /// One worker's share of the seed space: `index` of `count` (1-based), as `K/N`.
@@ -108,7 +110,7 @@ impl Default for DriveConfig {
             invalid_share: 0.15,
             time: None,
             max_findings: 0,
-            max_shrink_iters: 2000,
+            max_shrink_iters: 500,
             max_shrink_time: Duration::from_secs(60),
             confirm_runs: 3,
         }
@@ -118,15 +120,15 @@ impl Default for DriveConfig {
 /// A divergence shrunk to a minimal case that reproduced on every confirmation run.
 #[derive(Debug, Clone)]
 pub struct Found {
-    /// The minimal case's draws.
-    pub draws: Vec<Draw>,
+    /// The minimal case.
+    pub generated: Generated,
     /// Its first mismatch.
     pub divergence: Divergence,
     /// Steps in the minimal case.
     pub steps: usize,
     /// Steps of the case as first found, before shrinking.
     pub original_steps: usize,
-    /// Shrinking candidates that still failed.
+    /// Shrinking candidates that still failed (proptest's; step removals not counted).
     pub shrink_steps: u32,
     /// Time from the start of the run to the first failing case.
     pub found_after: Duration,
@@ -137,8 +139,8 @@ pub struct Found {
 /// A divergence whose minimal case did not fail the same way on every confirmation run.
 #[derive(Debug, Clone)]
 pub struct Flaky {
-    /// The minimal case's draws.
-    pub draws: Vec<Draw>,
+    /// The minimal case.
+    pub generated: Generated,
     /// The mismatch it first showed.
     pub divergence: Divergence,
     /// Steps in the minimal case.
@@ -224,7 +226,7 @@ impl Progress for Silent {
     fn update(&self, _stats: &Stats) {}
 }
 
-/// The run's mutable state, shared with proptest's test closure.
+/// The run's mutable state.
 struct Explorer<'a> {
     runner: &'a mut CaseRunner,
     config: &'a DriveConfig,
@@ -236,6 +238,9 @@ struct Explorer<'a> {
     /// While shrinking: (first failure, when it was found, its case number, its steps).
     shrinking: Option<(Divergence, Duration, u64, usize)>,
     shrink_steps: u32,
+    /// Candidates run while shrinking the current failure, and since when.
+    shrink_tries: u32,
+    shrink_started: Instant,
     last_failure: Option<(Vec<Draw>, Divergence)>,
     stop: bool,
     outcome: DriveOutcome,
@@ -249,15 +254,27 @@ impl Explorer<'_> {
             checked_calls: self.outcome.checked_calls,
             elapsed: self.started.elapsed(),
             findings: self.outcome.findings.len(),
-            shrinking: self.last_failure.as_ref().filter(|_| self.shrinking.is_some()).map(|(d, _)| d.len()),
+            shrinking: self
+                .last_failure
+                .as_ref()
+                .filter(|_| self.shrinking.is_some())
+                .map(|(d, _)| self.runner.steps(d)),
         }
     }
 
-    fn account(&mut self, result: &CaseResult) {
+    /// Whether shrinking the current failure has used its candidates or its time.
+    fn shrink_spent(&self) -> bool {
+        self.shrink_tries >= self.config.max_shrink_iters
+            || self.shrink_started.elapsed() >= self.config.max_shrink_time
+    }
+
+    /// Counts a case's calls and coverage; `generated` when proptest's draws made it (a
+    /// step-shrunk case that no longer loads or runs is a rejected candidate, not a bug).
+    fn account(&mut self, result: &CaseResult, generated: bool) {
         self.outcome.checked_calls += result.checked_calls;
         self.outcome.coverage.merge(&result.coverage);
         self.outcome.unknowns.extend(result.unknowns.iter().copied());
-        if let CaseVerdict::GeneratorBug(reason) = &result.verdict {
+        if generated && let CaseVerdict::GeneratorBug(reason) = &result.verdict {
             // Keep the first few: one is enough to fix, a flood helps nobody.
             if self.outcome.generator_bugs.len() < 5 {
                 self.outcome
@@ -267,71 +284,142 @@ impl Explorer<'_> {
         }
     }
 
-    /// proptest's property: one case; a new divergence fails it.
-    fn case(&mut self, draws: Vec<Draw>) -> Result<(), TestCaseError> {
-        let shrinking = self.shrinking.is_some();
-        if self.stop || (!shrinking && self.deadline.is_some_and(|d| Instant::now() >= d)) {
-            self.stop = true;
-            // Outside shrinking a rejection ends the run (no global rejects allowed).
-            return if shrinking { Ok(()) } else { Err(TestCaseError::reject("budget spent")) };
+    /// Shrinks a failing case with proptest's value-tree protocol (as `TestRunner::run`
+    /// does): simplify while the candidate still fails with a new divergence, complicate
+    /// when it passes, until the tree is exhausted or the shrinking budget is spent.
+    /// Returns the last failing draws.
+    fn shrink<T: ValueTree<Value = Vec<Draw>>>(
+        &mut self,
+        mut tree: T,
+        first: Divergence,
+        steps: usize,
+    ) -> Vec<Draw> {
+        let mut minimal = tree.current();
+        self.shrinking = Some((first.clone(), self.started.elapsed(), self.outcome.cases, steps));
+        self.last_failure = Some((minimal.clone(), first));
+        self.shrink_steps = 0;
+        self.shrink_tries = 0;
+        self.shrink_started = Instant::now();
+        if !tree.simplify() {
+            return minimal;
         }
-        if shrinking {
-            self.outcome.extra_cases += 1;
-        } else {
-            self.outcome.cases += 1;
+        while !self.shrink_spent() && !self.stop {
+            let candidate = tree.current();
+            let fails = self.try_candidate(&candidate);
+            let moved = if fails {
+                minimal = candidate;
+                tree.simplify()
+            } else {
+                tree.complicate()
+            };
+            if !moved {
+                break;
+            }
         }
-        let result = self.runner.run(&draws);
-        self.account(&result);
-        let verdict = result.verdict;
-        let outcome = match verdict {
-            CaseVerdict::Pass | CaseVerdict::GeneratorBug(_) => Ok(()),
+        minimal
+    }
+
+    /// Runs a shrinking candidate; whether it fails with a divergence not found before.
+    fn try_candidate(&mut self, draws: &[Draw]) -> bool {
+        self.shrink_tries += 1;
+        self.outcome.extra_cases += 1;
+        let result = self.runner.run(draws);
+        self.account(&result, true);
+        let fails = match result.verdict {
+            CaseVerdict::Diverged(d) if !self.known.contains(&d.signature()) => {
+                self.shrink_steps += 1;
+                self.last_failure = Some((draws.to_vec(), d));
+                true
+            }
             CaseVerdict::NoAnswer(reason) => {
                 self.outcome.no_answer.get_or_insert(reason);
                 self.stop = true;
-                if shrinking { Ok(()) } else { Err(TestCaseError::reject("no answer")) }
+                false
             }
-            CaseVerdict::Diverged(d) if self.known.contains(&d.signature()) => {
-                self.outcome.repeats += 1;
-                Ok(())
-            }
-            CaseVerdict::Diverged(d) => {
-                if shrinking {
-                    self.shrink_steps += 1;
-                } else {
-                    self.shrinking =
-                        Some((d.clone(), self.started.elapsed(), self.outcome.cases, result.steps));
-                    self.shrink_steps = 0;
-                }
-                let reason = d.to_string();
-                self.last_failure = Some((draws, d));
-                Err(TestCaseError::fail(reason))
-            }
+            _ => false,
         };
         self.progress.update(&self.stats());
-        outcome
+        fails
+    }
+
+    /// Runs generated steps as a case, counted as shrinking or confirmation work.
+    fn run_steps(&mut self, generated: &Generated) -> CaseVerdict {
+        self.outcome.extra_cases += 1;
+        let result = self.runner.run_generated(generated);
+        self.account(&result, false);
+        result.verdict
+    }
+
+    /// Shrinks proptest's minimal case further, at the level of scenario steps: drops each
+    /// step (last first) whose captures nothing later uses, and halves or thins FaceIds
+    /// lists, keeping a change when the case still fails with the same signature. Draws
+    /// are shrunk as a whole; this removes what a multi-step draw added that the failure
+    /// does not need.
+    fn shrink_steps(
+        &mut self,
+        mut generated: Generated,
+        mut reference: Divergence,
+    ) -> (Generated, Divergence) {
+        let signature = reference.signature();
+        let deadline = self.step_shrink_deadline();
+        let mut changed = true;
+        while changed && self.started.elapsed() < deadline {
+            changed = false;
+            let mut candidates: Vec<Generated> = Vec::new();
+            for i in (0..generated.steps.len()).rev() {
+                if generated.steps.len() > 1 && removable(&generated, i) {
+                    let mut candidate = generated.clone();
+                    candidate.steps.remove(i);
+                    candidates.push(candidate);
+                }
+            }
+            candidates.extend(thinner_face_lists(&generated));
+            for candidate in candidates {
+                if self.started.elapsed() >= deadline {
+                    break;
+                }
+                if let CaseVerdict::Diverged(d) = self.run_steps(&candidate)
+                    && d.signature() == signature
+                {
+                    generated = candidate;
+                    reference = d;
+                    changed = true;
+                    // The other candidates were made from the old case.
+                    break;
+                }
+            }
+        }
+        prune_captures(&mut generated);
+        (generated, reference)
+    }
+
+    fn step_shrink_deadline(&self) -> Duration {
+        self.started.elapsed() + self.config.max_shrink_time
     }
 
     /// Re-runs a minimal case: a finding when every run fails the same way, else flaky.
     fn confirm(&mut self, minimal: Vec<Draw>) {
         let Some((first, found_after, found_at_case, original_steps)) = self.shrinking.take() else { return };
         let last = self.last_failure.take();
-        let run = |this: &mut Self| {
-            this.outcome.extra_cases += 1;
-            let result = this.runner.run(&minimal);
-            this.account(&result);
-            (result.verdict, result.steps)
-        };
-        let (reference, steps) = match last {
-            Some((draws, d)) if draws == minimal => (Some(d), minimal.len()),
-            _ => match run(self) {
-                (CaseVerdict::Diverged(d), steps) => (Some(d), steps),
-                (_, steps) => (None, steps),
+        let generated = self.runner.generated(&minimal);
+        let reference = match last {
+            Some((draws, d)) if draws == minimal => Some(d),
+            _ => match self.run_steps(&generated) {
+                CaseVerdict::Diverged(d) => Some(d),
+                _ => None,
             },
+        };
+        let (generated, reference) = match reference {
+            Some(d) if self.outcome.no_answer.is_none() => {
+                let (g, d) = self.shrink_steps(generated, d);
+                (g, Some(d))
+            }
+            other => (generated, other),
         };
         let mut reproduced = 0;
         if let Some(reference) = &reference {
             for _ in 0..self.config.confirm_runs {
-                if let (CaseVerdict::Diverged(d), _) = run(self)
+                if let CaseVerdict::Diverged(d) = self.run_steps(&generated)
                     && d.same_as(reference)
                 {
                     reproduced += 1;
@@ -340,9 +428,10 @@ impl Explorer<'_> {
         }
         let divergence = reference.unwrap_or(first);
         self.known.insert(divergence.signature());
+        let steps = generated.steps.len();
         if reproduced == self.config.confirm_runs && self.outcome.no_answer.is_none() {
             self.outcome.findings.push(Found {
-                draws: minimal,
+                generated,
                 divergence,
                 steps,
                 original_steps,
@@ -352,7 +441,7 @@ impl Explorer<'_> {
             });
         } else {
             self.outcome.flaky.push(Flaky {
-                draws: minimal,
+                generated,
                 divergence,
                 steps,
                 reproduced,
@@ -363,22 +452,83 @@ impl Explorer<'_> {
     }
 }
 
-/// Runs the fuzzer: explores `config.cases` cases (or until `config.time`), shrinks and
-/// confirms each new divergence, and returns what it found.
+/// Whether step `i` can go: no later step refers to a value it captures.
+fn removable(generated: &Generated, i: usize) -> bool {
+    let GenStep::Call { captures, .. } = &generated.steps[i] else { return true };
+    let later: Vec<String> = generated.steps[i + 1..].iter().map(step_text).collect();
+    captures.iter().all(|(name, _)| {
+        let reference = format!("${{{name}}}");
+        !later.iter().any(|text| text.contains(&reference))
+    })
+}
+
+/// Variants of `generated` with one FaceIds list shorter: each half, or (for short
+/// lists) one element fewer.
+fn thinner_face_lists(generated: &Generated) -> Vec<Generated> {
+    let mut out = Vec::new();
+    for (i, step) in generated.steps.iter().enumerate() {
+        let GenStep::Call { request, .. } = step else { continue };
+        let Some(ids) = request.get("FaceIds").and_then(serde_json::Value::as_array) else { continue };
+        if ids.len() < 2 {
+            continue;
+        }
+        let half = ids.len() / 2;
+        let mut lists = vec![ids[..half].to_vec(), ids[half..].to_vec()];
+        if ids.len() <= 8 {
+            lists.extend(
+                (0..ids.len()).map(|k| {
+                    ids.iter().enumerate().filter(|(j, _)| *j != k).map(|(_, v)| v.clone()).collect()
+                }),
+            );
+        }
+        for list in lists {
+            let mut candidate = generated.clone();
+            if let GenStep::Call { request, .. } = &mut candidate.steps[i] {
+                request["FaceIds"] = serde_json::Value::Array(list);
+            }
+            out.push(candidate);
+        }
+    }
+    out
+}
+
+/// Drops captures no later step refers to, so the written case shows only what matters.
+fn prune_captures(generated: &mut Generated) {
+    let texts: Vec<String> = generated.steps.iter().map(step_text).collect();
+    for (i, step) in generated.steps.iter_mut().enumerate() {
+        if let GenStep::Call { captures, .. } = step {
+            captures.retain(|(name, _)| {
+                let reference = format!("${{{name}}}");
+                texts[i + 1..].iter().any(|t| t.contains(&reference))
+            });
+        }
+    }
+}
+
+/// The text of a step where references can appear.
+fn step_text(step: &GenStep) -> String {
+    match step {
+        GenStep::Call { request, .. } => request.to_string(),
+        GenStep::Raw { body, .. } => body.clone(),
+    }
+}
+
+/// Runs the fuzzer: explores `config.cases` cases (or until `config.time`), a batch of
+/// one case per lane at a time, then shrinks and confirms each new divergence (one case
+/// at a time), and returns what it found.
+///
+/// proptest's [`TestRunner`] supplies the seeded RNG and the value trees; the batches
+/// are drawn in order, and within a batch results are read in order, so a seed (and
+/// partition) repeats the run.
 pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progress) -> DriveOutcome {
     let started = Instant::now();
     let strategy = case_strategy(config.invalid_share, config.max_steps);
-    let proptest_config = |cases: u32| Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: config.max_shrink_iters,
-        max_shrink_time: u32::try_from(config.max_shrink_time.as_millis()).unwrap_or(u32::MAX),
-        max_global_rejects: 0,
-        ..Config::default()
-    };
+    let proptest_config = Config { cases: config.cases, failure_persistence: None, ..Config::default() };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &config.partition.worker_seed(config.seed));
-    let mut test_runner = TestRunner::new_with_rng(proptest_config(config.cases), rng);
-    let explorer = RefCell::new(Explorer {
+    let mut test_runner = TestRunner::new_with_rng(proptest_config, rng);
+    // A few cases per lane per batch, so lanes rarely wait for each other.
+    let batch_size = if runner.lanes() > 1 { runner.lanes() * 4 } else { 1 };
+    let mut ex = Explorer {
         runner,
         config,
         progress,
@@ -387,31 +537,54 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
         known: BTreeSet::new(),
         shrinking: None,
         shrink_steps: 0,
+        shrink_tries: 0,
+        shrink_started: started,
         last_failure: None,
         stop: false,
         outcome: DriveOutcome::default(),
-    });
-    loop {
-        let result = test_runner.run(&strategy, |draws| explorer.borrow_mut().case(draws));
-        let mut ex = explorer.borrow_mut();
-        match result {
-            Ok(()) | Err(TestError::Abort(_)) => break,
-            Err(TestError::Fail(_, minimal)) => {
-                ex.confirm(minimal);
-                let remaining = u64::from(config.cases).saturating_sub(ex.outcome.cases);
-                let enough = config.max_findings > 0 && ex.outcome.findings.len() >= config.max_findings;
-                if ex.stop || enough || remaining == 0 {
-                    break;
+    };
+    let planned = u64::from(config.cases);
+    'explore: while ex.outcome.cases < planned && !ex.stop {
+        if ex.deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let size = usize::try_from(planned - ex.outcome.cases).unwrap_or(usize::MAX).min(batch_size);
+        let mut trees = Vec::with_capacity(size);
+        for _ in 0..size {
+            match strategy.new_tree(&mut test_runner) {
+                Ok(tree) => trees.push(tree),
+                // The strategy has no filters, so this cannot happen; stop rather than spin.
+                Err(_) => break 'explore,
+            }
+        }
+        let batch: Vec<Vec<Draw>> = trees.iter().map(ValueTree::current).collect();
+        let results = ex.runner.run_batch(&batch);
+        for (tree, result) in trees.into_iter().zip(results) {
+            ex.outcome.cases += 1;
+            ex.account(&result, true);
+            let steps = result.steps;
+            match result.verdict {
+                CaseVerdict::Pass | CaseVerdict::GeneratorBug(_) => {}
+                CaseVerdict::NoAnswer(reason) => {
+                    ex.outcome.no_answer.get_or_insert(reason);
+                    ex.stop = true;
                 }
-                let rng = test_runner.new_rng();
-                test_runner = TestRunner::new_with_rng(
-                    proptest_config(u32::try_from(remaining).unwrap_or(u32::MAX)),
-                    rng,
-                );
+                CaseVerdict::Diverged(d) if ex.known.contains(&d.signature()) => ex.outcome.repeats += 1,
+                CaseVerdict::Diverged(d) => {
+                    let minimal = ex.shrink(tree, d, steps);
+                    ex.confirm(minimal);
+                    if config.max_findings > 0 && ex.outcome.findings.len() >= config.max_findings {
+                        ex.stop = true;
+                    }
+                }
+            }
+            ex.progress.update(&ex.stats());
+            if ex.stop {
+                break 'explore;
             }
         }
     }
-    let mut outcome = explorer.into_inner().outcome;
+    let mut outcome = ex.outcome;
     outcome.elapsed = started.elapsed();
     outcome
 }

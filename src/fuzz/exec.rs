@@ -7,6 +7,7 @@
 //! cases; [`super::case`] reads the reports.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -33,11 +34,17 @@ pub trait Executor {
 }
 
 /// Cases sent over HTTP through the [`Runner`], exactly as `rekcon run` sends scenarios.
+///
+/// Several executors made by [`EndpointExecutor::lanes`] share one runtime, runner and
+/// SDK client, so cases run side by side the way `rekcon run --jobs` runs scenarios.
 #[derive(Debug)]
 pub struct EndpointExecutor {
-    runtime: tokio::runtime::Runtime,
-    runner: Runner,
+    runtime: Arc<tokio::runtime::Runtime>,
+    runner: Arc<Runner>,
+    /// The built-in emulator the runner talks to, held by the first lane (stopped at the end).
     emulator: Option<Server>,
+    /// Whether this lane cleans up for all at the end (the first one).
+    owner: bool,
 }
 
 impl EndpointExecutor {
@@ -48,7 +55,27 @@ impl EndpointExecutor {
         runner: Runner,
         emulator: Option<Server>,
     ) -> EndpointExecutor {
-        EndpointExecutor { runtime, runner, emulator }
+        EndpointExecutor { runtime: Arc::new(runtime), runner: Arc::new(runner), emulator, owner: true }
+    }
+
+    /// `count` executors sharing one runtime, runner and emulator (at least one).
+    pub fn lanes(
+        runtime: tokio::runtime::Runtime,
+        runner: Runner,
+        emulator: Option<Server>,
+        count: usize,
+    ) -> Vec<EndpointExecutor> {
+        let first = EndpointExecutor::new(runtime, runner, emulator);
+        let mut lanes: Vec<EndpointExecutor> = (1..count.max(1))
+            .map(|_| EndpointExecutor {
+                runtime: Arc::clone(&first.runtime),
+                runner: Arc::clone(&first.runner),
+                emulator: None,
+                owner: false,
+            })
+            .collect();
+        lanes.insert(0, first);
+        lanes
     }
 
     /// The runner cases go through.
@@ -63,6 +90,10 @@ impl Executor for EndpointExecutor {
     }
 
     fn finish(&mut self) -> CleanupSummary {
+        // The first lane cleans up for all (they share the runner), once.
+        if !std::mem::take(&mut self.owner) {
+            return CleanupSummary::default();
+        }
         let summary = self.runtime.block_on(self.runner.cleanup());
         if let Some(server) = self.emulator.take() {
             self.runtime.block_on(server.shutdown());
@@ -258,7 +289,9 @@ impl InProcessCase<'_> {
                     let judgement = self.model.observe(r, &allowed, seen);
                     (judgement.mismatches, judgement.unknowns)
                 }
-                None => (allowed.judge(seen, &|_| false).err().unwrap_or_default(), allowed.touched_unknowns()),
+                None => {
+                    (allowed.judge(seen, &|_| false).err().unwrap_or_default(), allowed.touched_unknowns())
+                }
             };
             findings.extend(mismatches.into_iter().map(|m| Finding::new(Layer::Model, m)));
             unknowns.extend(touched);

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::case::Divergence;
 use super::coverage::Coverage;
 use super::drive::{DriveConfig, DriveOutcome, Found};
+use super::generate::to_yaml;
 use crate::error::Error;
 use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_DIVERGENCE, EXIT_NO_ANSWER};
 
@@ -237,27 +238,12 @@ impl FuzzReport {
     }
 
     fn coverage_summary(&self) -> String {
-        let c = &self.coverage;
         let missing = |area: &str| self.coverage_missing.get(area).map_or(0, Vec::len);
-        let area = |name: &str, have: usize| format!("{name} {}/{}", have, have + missing(name));
-        [
-            area("operations", c.operations.len()),
-            area(
-                "errors",
-                c.errors
-                    .keys()
-                    .filter(|k| super::coverage::ERROR_TYPES.iter().any(|e| e.as_str() == *k))
-                    .count(),
-            ),
-            area("reasons", c.reasons.len()),
-            area(
-                "statuses",
-                c.statuses.keys().filter(|k| super::coverage::STATUSES.contains(&k.as_str())).count(),
-            ),
-            area("user_face_counts", c.user_face_counts.len()),
-            area("boundaries", c.boundaries.len()),
-        ]
-        .join(", ")
+        super::coverage::AREAS
+            .iter()
+            .map(|(area, total)| format!("{area} {}/{total}", total - missing(area)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -277,17 +263,15 @@ pub struct RunDescription {
 /// What a replay command is built from.
 #[derive(Debug, Clone, Default)]
 pub struct ReplayContext {
-    /// Endpoint, region, profile and `--aws` flags (each starting with a space).
+    /// Endpoint, region, profile, `--aws` and `--scenarios` flags (each starting with a space).
     pub flags: String,
-    /// `--scenarios DIR` when not the default.
-    pub scenarios_flag: String,
     /// A command to run first (starting the emulator with the planted bug), with ` && ` or `; `.
     pub prefix: String,
 }
 
 /// `rekcon run` with the context's flags, for scenario `name`.
 pub fn replay_command(context: &ReplayContext, name: &str) -> String {
-    format!("{}rekcon run{} {name}{}", context.prefix, context.scenarios_flag, context.flags)
+    format!("{}rekcon run {name}{}", context.prefix, context.flags)
 }
 
 /// Builds the report of a finished run, writing one regression scenario per finding
@@ -296,7 +280,6 @@ pub fn build(
     outcome: &DriveOutcome,
     config: &DriveConfig,
     description: &RunDescription,
-    yaml_of: &dyn Fn(&[super::generate::Draw], &str) -> String,
     scenarios_root: &Path,
     out_dir: &Path,
 ) -> Result<FuzzReport, Error> {
@@ -304,7 +287,7 @@ pub fn build(
     let mut findings = Vec::new();
     for found in &outcome.findings {
         let (path, name) = regression_path(scenarios_root, out_dir, config, &found.divergence)?;
-        let text = yaml_of(&found.draws, &regression_description(found, config, description));
+        let text = to_yaml(&found.generated, &regression_description(found, config, description));
         std::fs::create_dir_all(out_dir)
             .map_err(|source| Error::Write { path: out_dir.to_path_buf(), source })?;
         std::fs::write(&path, text).map_err(|source| Error::Write { path: path.clone(), source })?;
@@ -329,7 +312,7 @@ pub fn build(
             steps: f.steps,
             reproduced: f.reproduced,
             runs: f.runs,
-            yaml: yaml_of(&f.draws, &format!("Flaky divergence: {}", f.divergence)),
+            yaml: to_yaml(&f.generated, &format!("Flaky divergence: {}", f.divergence)),
         })
         .collect();
     let elapsed = round(outcome.elapsed.as_secs_f64());

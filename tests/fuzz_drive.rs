@@ -1,0 +1,159 @@
+//! The driver's judgement of what it saw, with scripted executors: a divergence that does
+//! not reproduce on every confirmation run is flaky, not a finding; a generated case
+//! that cannot run is a generator bug (reported, exit 2); an endpoint that stops
+//! answering stops the run (exit 3).
+
+mod fuzz_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use rekcon::check::{Finding, Layer};
+use rekcon::expect::{Mismatch, Observed};
+use rekcon::fuzz::case::CaseRunner;
+use rekcon::fuzz::drive::{self, DriveConfig, Silent};
+use rekcon::fuzz::exec::Executor;
+use rekcon::fuzz::generate::{Fixture, GenConfig};
+use rekcon::fuzz::report::{self, ReplayContext, RunDescription};
+use rekcon::report::{CleanupSummary, ScenarioReport, StepRecord, Verdict};
+use rekcon::scenario::Scenario;
+use serde_json::json;
+
+/// Answers every case by `script(run number)`.
+struct Scripted {
+    runs: usize,
+    script: fn(usize) -> Verdict,
+}
+
+impl Executor for Scripted {
+    fn run(&mut self, _ordinal: usize, scenario: &Scenario) -> ScenarioReport {
+        self.runs += 1;
+        let verdict = (self.script)(self.runs);
+        let finding = Finding::new(
+            Layer::Model,
+            Mismatch {
+                path: "UserStatus".into(),
+                expected: "\"UPDATING\"".into(),
+                actual: "\"ACTIVE\"".into(),
+            },
+        );
+        let record = StepRecord {
+            step: 1,
+            line: 7,
+            settle_poll: false,
+            target: "RekognitionService.AssociateFaces".into(),
+            raw: false,
+            request: json!({}),
+            response: None,
+            observed: Some(Observed::Success(json!({}))),
+            expectation: None,
+            findings: if matches!(verdict, Verdict::Diverged { .. }) { vec![finding] } else { Vec::new() },
+            unknowns: BTreeSet::new(),
+            no_answer: None,
+            note: None,
+            settle_polls: 0,
+            duration: Duration::ZERO,
+        };
+        ScenarioReport {
+            name: scenario.name.clone(),
+            path: scenario.path.clone(),
+            verdict,
+            records: vec![record],
+            unknowns: BTreeSet::new(),
+            collections: BTreeMap::new(),
+            duration: Duration::ZERO,
+            reproduce: String::new(),
+        }
+    }
+
+    fn finish(&mut self) -> CleanupSummary {
+        CleanupSummary::default()
+    }
+}
+
+fn runner(script: fn(usize) -> Verdict) -> CaseRunner {
+    let root = fuzz_support::root();
+    let fixtures = Fixture::load_dir(&root.join("images")).expect("fixture images");
+    CaseRunner::new(Box::new(Scripted { runs: 0, script }), &root, GenConfig { fixtures })
+}
+
+fn config() -> DriveConfig {
+    DriveConfig { seed: 3, cases: 20, max_shrink_iters: 20, ..DriveConfig::default() }
+}
+
+fn describe() -> RunDescription {
+    RunDescription {
+        target: "scripted".into(),
+        mutant: None,
+        reproduce: "rekcon fuzz --seed 3".into(),
+        replay: ReplayContext::default(),
+    }
+}
+
+#[test]
+fn a_divergence_that_does_not_reproduce_is_flaky_not_a_finding() {
+    // Every other run diverges: the first failure shrinks, then fails to repeat.
+    let outcome = drive::drive(
+        &mut runner(|n| if n % 2 == 0 { Verdict::Diverged { step: 1, line: 7 } } else { Verdict::Pass }),
+        &config(),
+        &Silent,
+    );
+    assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+    assert_eq!(outcome.flaky.len(), 1, "{:?}", outcome.flaky);
+    let flaky = &outcome.flaky[0];
+    assert!(flaky.reproduced < flaky.runs && flaky.runs == 3, "{flaky:?}");
+    assert_eq!(flaky.divergence.path, "UserStatus");
+    let dir = fuzz_support::scratch_root("flaky");
+    let report =
+        report::build(&outcome, &config(), &describe(), &dir, &dir.join("regressions")).expect("report");
+    assert_eq!(report.exit_code(), 0, "flaky is reported, not counted");
+    assert!(report.render().contains("flaky (not a finding)"));
+    assert!(!dir.join("regressions").exists(), "no regression is written for a flaky divergence");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_steady_divergence_is_a_finding() {
+    let outcome = drive::drive(&mut runner(|_| Verdict::Diverged { step: 1, line: 7 }), &config(), &Silent);
+    assert_eq!(outcome.findings.len(), 1, "{:?}", outcome.flaky);
+    assert!(outcome.findings[0].steps <= 8);
+    assert_eq!(outcome.cases, 20, "later cases failing the same way are not shrunk again");
+    assert!(outcome.repeats > 0);
+}
+
+#[test]
+fn cases_that_cannot_run_are_generator_bugs() {
+    let outcome = drive::drive(
+        &mut runner(|_| Verdict::BadScenario {
+            line: 7,
+            column: 5,
+            reason: "capture `f1` found nothing".into(),
+        }),
+        &config(),
+        &Silent,
+    );
+    assert!(outcome.findings.is_empty());
+    assert!(!outcome.generator_bugs.is_empty() && outcome.generator_bugs.len() <= 5);
+    let dir = fuzz_support::scratch_root("genbug");
+    let report =
+        report::build(&outcome, &config(), &describe(), &dir, &dir.join("regressions")).expect("report");
+    assert_eq!(report.exit_code(), 2);
+    assert!(report.render().contains("GENERATOR BUG"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_endpoint_that_stops_answering_stops_the_run() {
+    let outcome = drive::drive(
+        &mut runner(|_| Verdict::NoAnswer { step: 1, line: 7, reason: "connection refused".into() }),
+        &config(),
+        &Silent,
+    );
+    assert_eq!(outcome.cases, 1);
+    assert!(outcome.no_answer.as_deref().is_some_and(|r| r.contains("connection refused")));
+    let dir = fuzz_support::scratch_root("noanswer");
+    let report =
+        report::build(&outcome, &config(), &describe(), &dir, &dir.join("regressions")).expect("report");
+    assert_eq!(report.exit_code(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
