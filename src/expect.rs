@@ -729,7 +729,11 @@ impl Judge<'_> {
                 out.push(Mismatch {
                     path: path.0.clone(),
                     expected: format!("an item for {}", missing.join(", ")),
-                    actual: if missing.len() == 1 { "none".into() } else { format!("none for {} of them", missing.len()) },
+                    actual: if missing.len() == 1 {
+                        "none".into()
+                    } else {
+                        format!("none for {} of them", missing.len())
+                    },
                 });
             }
         }
