@@ -82,7 +82,10 @@ fn main() {
         let report = executor.run(i + 1, s);
         model_calls += report.records.iter().map(|r| 1 + r.settle_polls as u64).sum::<u64>();
         for r in &report.records {
-            let entry = by_operation.entry(r.call_name().to_string()).or_default();
+            let name = r.call_name();
+            let name =
+                if rekcon::api::Operation::from_name(name).is_some() { name } else { "(unknown targets)" };
+            let entry = by_operation.entry(name.to_string()).or_default();
             entry.0 += 1;
             entry.1 += r.duration;
         }

@@ -378,8 +378,14 @@ impl Explorer<'_> {
                 if self.started.elapsed() >= deadline {
                     break;
                 }
-                if let CaseVerdict::Diverged(d) = self.run_steps(&candidate)
-                    && d.signature() == signature
+                // A candidate must fail twice running: a case that fails only by chance
+                // (list order follows generated ids) is no smaller reproduction.
+                let fails = |verdict: CaseVerdict| match verdict {
+                    CaseVerdict::Diverged(d) if d.signature() == signature => Some(d),
+                    _ => None,
+                };
+                if let Some(d) = fails(self.run_steps(&candidate))
+                    && fails(self.run_steps(&candidate)).is_some_and(|again| again.same_as(&d))
                 {
                     generated = candidate;
                     reference = d;
@@ -397,6 +403,13 @@ impl Explorer<'_> {
         self.started.elapsed() + self.config.max_shrink_time
     }
 
+    /// How many of [`DriveConfig::confirm_runs`] runs of `generated` fail like `reference`.
+    fn reproductions(&mut self, generated: &Generated, reference: &Divergence) -> usize {
+        (0..self.config.confirm_runs)
+            .filter(|_| matches!(self.run_steps(generated), CaseVerdict::Diverged(d) if d.same_as(reference)))
+            .count()
+    }
+
     /// Re-runs a minimal case: a finding when every run fails the same way, else flaky.
     fn confirm(&mut self, minimal: Vec<Draw>) {
         let Some((first, found_after, found_at_case, original_steps)) = self.shrinking.take() else { return };
@@ -409,23 +422,29 @@ impl Explorer<'_> {
                 _ => None,
             },
         };
-        let (generated, reference) = match reference {
-            Some(d) if self.outcome.no_answer.is_none() => {
-                let (g, d) = self.shrink_steps(generated, d);
-                (g, Some(d))
+        // The step-shrunk case first; should it not reproduce, proptest's minimal case.
+        let mut tries = vec![(generated.clone(), reference.clone())];
+        if let Some(d) = reference.clone()
+            && self.outcome.no_answer.is_none()
+        {
+            let (g, d) = self.shrink_steps(generated, d);
+            tries.insert(0, (g, Some(d)));
+        }
+        let mut outcome = None;
+        for (generated, reference) in tries {
+            let reproduced = match &reference {
+                Some(reference) => self.reproductions(&generated, reference),
+                None => 0,
+            };
+            let done = reproduced == self.config.confirm_runs;
+            if outcome.is_none() || done {
+                outcome = Some((generated, reference, reproduced));
             }
-            other => (generated, other),
-        };
-        let mut reproduced = 0;
-        if let Some(reference) = &reference {
-            for _ in 0..self.config.confirm_runs {
-                if let CaseVerdict::Diverged(d) = self.run_steps(&generated)
-                    && d.same_as(reference)
-                {
-                    reproduced += 1;
-                }
+            if done {
+                break;
             }
         }
+        let Some((generated, reference, reproduced)) = outcome else { return };
         let divergence = reference.unwrap_or(first);
         self.known.insert(divergence.signature());
         let steps = generated.steps.len();

@@ -1,17 +1,27 @@
 //! Turning shrinkable random draws into calls drawn from what exists.
 //!
 //! A case is a vector of [`Draw`]s; proptest generates and shrinks the vector (fewer
-//! steps, numbers toward zero). [`generate`] interprets the draws in order against an
+//! draws, numbers toward zero). [`generate`] interprets the draws in order against an
 //! abstract state — which collections, users and faces the calls so far created — so
 //! most calls refer to things that exist, some to things that do not, were deleted or
 //! live in another collection, and a share (the `invalid` draw) break a constraint of
-//! the contract. The output is plain scenario steps, so a case runs through the same
-//! runner as a YAML scenario and a finding can be written out as one.
+//! the contract table (lengths at and beyond bounds, a space or colon in CollectionId,
+//! upper-case FaceIds, numbers out of range, 0 and 101 FaceIds, duplicated FaceIds,
+//! reused ClientRequestTokens, foreign pagination tokens, malformed raw bodies).
+//!
+//! When a drawn call needs something that is not there (a collection, faces, a user),
+//! the draw usually makes that first instead. A few draws make several steps at once,
+//! where a behaviour needs a setup that random draws rarely line up: filling a user to
+//! 99 or 100 faces and past the limit, offering a lookalike's face at thresholds around
+//! its similarity band, and walking a listing to its last page with nothing changed in
+//! between.
 //!
 //! The abstract state is a guide for picking names, except where a step captures a
 //! value: a capture that finds nothing fails the step, so captures are only added where
 //! every conforming answer carries the value (the state tracks what is *certain* for
-//! that). This module never talks to an endpoint.
+//! that). The output is plain scenario steps ([`to_yaml`]), so a case runs through the
+//! same runner as a YAML scenario and a finding can be written out as one. This module
+//! never talks to an endpoint.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
