@@ -20,6 +20,24 @@ const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_U
 pub const COLLECTION_PREFIX: &str = "rekcon-";
 
 /// `rekcon run` options.
+/// The endpoint and credential flags `rekcon run`, `cleanup` and `fuzz` share, declared
+/// once so they cannot drift apart (the URL's value is never shown: it may hold userinfo).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct EndpointArgs {
+    /// The endpoint (default: the built-in emulator, started in-process; also AWS_ENDPOINT_URL).
+    #[arg(long, env = "REKCON_ENDPOINT_URL", hide_env_values = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Region to sign for (default: the AWS configuration's, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile of the AWS configuration files to take credentials and region from.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Confirm real AWS (it costs money); needed for any amazonaws.com endpoint.
+    #[arg(long)]
+    pub aws: bool,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Scenarios to run: a scenario name (`users/create_user`, exact when one has that
@@ -30,18 +48,9 @@ pub struct RunArgs {
     /// Run only scenarios carrying this tag (repeatable; any of them matches).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
-    /// The endpoint to test (default: the built-in emulator, started in-process).
-    #[arg(long, env = "REKCON_ENDPOINT_URL", hide_env_values = true, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Region to sign for (default: the AWS configuration's, else us-east-1).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Named profile of the AWS configuration files to take credentials and region from.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Confirm a run against real AWS (it costs money); needed for any amazonaws.com endpoint.
-    #[arg(long)]
-    pub aws: bool,
+    /// Where calls go, and with which credentials.
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Scenarios run at the same time (default: the number of CPU cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -174,16 +183,16 @@ impl RunConfig {
         let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
             std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
         });
-        let endpoint = resolve_endpoint(args.endpoint_url, env_endpoint, args.aws)?;
+        let endpoint = resolve_endpoint(args.endpoint.endpoint_url, env_endpoint, args.endpoint.aws)?;
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
         }
         let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         Ok(RunConfig {
             endpoint,
-            region: args.region,
-            profile: args.profile,
-            aws: args.aws,
+            region: args.endpoint.region,
+            profile: args.endpoint.profile,
+            aws: args.endpoint.aws,
             scenarios: args.scenarios,
             filters: args.filters,
             tags: args.tags,
@@ -236,18 +245,9 @@ impl RunConfig {
 /// `rekcon cleanup` options: the endpoint flags of `rekcon run`, and what to delete.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CleanupArgs {
-    /// The endpoint to clean up (or AWS_ENDPOINT_URL; with neither, --aws for real AWS).
-    #[arg(long, env = "REKCON_ENDPOINT_URL", hide_env_values = true, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Region to sign for (default: the AWS configuration's, else us-east-1).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Named profile of the AWS configuration files to take credentials and region from.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Confirm real AWS; needed for any amazonaws.com endpoint.
-    #[arg(long)]
-    pub aws: bool,
+    /// Where calls go, and with which credentials.
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Delete the collections whose name starts with this: `rekcon-` is every run's,
     /// `rekcon-<run>-` one run's.
     #[arg(long, value_name = "PREFIX", default_value = COLLECTION_PREFIX)]
@@ -280,7 +280,7 @@ impl CleanupConfig {
         let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
             std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
         });
-        let endpoint = match resolve_endpoint(args.endpoint_url, env_endpoint, args.aws)? {
+        let endpoint = match resolve_endpoint(args.endpoint.endpoint_url, env_endpoint, args.endpoint.aws)? {
             EndpointChoice::Url { url, .. } => Endpoint::Url(url),
             EndpointChoice::Aws => Endpoint::Aws,
             EndpointChoice::BuiltIn => {
@@ -294,8 +294,8 @@ impl CleanupConfig {
         check_cleanup_prefix(&args.prefix, args.force_prefix)?;
         Ok(CleanupConfig {
             target: TargetConfig {
-                region: args.region,
-                profile: args.profile,
+                region: args.endpoint.region,
+                profile: args.endpoint.profile,
                 ..TargetConfig::new(endpoint)
             },
             prefix: args.prefix,

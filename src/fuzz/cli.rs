@@ -111,18 +111,9 @@ pub struct FuzzArgs {
     /// core in-process, checked on its bytes; `model`: its outcomes judged by the model alone.
     #[arg(long, value_enum, default_value = "http")]
     pub target: TargetKind,
-    /// The endpoint to fuzz (default: the built-in emulator, started in-process).
-    #[arg(long, env = "REKCON_ENDPOINT_URL", value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Region to sign for (default: the AWS configuration's, else us-east-1).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Named profile of the AWS configuration files.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Confirm a run against real AWS (it costs money).
-    #[arg(long)]
-    pub aws: bool,
+    /// Where calls go, and with which credentials.
+    #[command(flatten)]
+    pub endpoint: crate::config::EndpointArgs,
     /// Longest wait for users to settle before a search (e.g. 60s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub settle_timeout: Duration,
@@ -206,7 +197,7 @@ impl Plan {
         let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
             std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
         });
-        let endpoint = resolve_endpoint(args.endpoint_url.clone(), env_endpoint, args.aws)?;
+        let endpoint = resolve_endpoint(args.endpoint.endpoint_url.clone(), env_endpoint, args.endpoint.aws)?;
         if !(0.0..=1.0).contains(&args.invalid_share) {
             return Err(Error::Config(format!(
                 "--invalid-share must be in [0, 1], got {}",
@@ -277,9 +268,9 @@ impl Plan {
         };
         let run = RunConfig {
             endpoint,
-            region: args.region.clone(),
-            profile: args.profile.clone(),
-            aws: args.aws,
+            region: args.endpoint.region.clone(),
+            profile: args.endpoint.profile.clone(),
+            aws: args.endpoint.aws,
             scenarios: args.scenarios.clone(),
             filters: Vec::new(),
             tags: Vec::new(),
