@@ -425,7 +425,9 @@ fn valid_steps(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &
     match kind_of(draw.op) {
         // Half the listings walk on: the next page follows at once, with nothing changed
         // between, so it must complete the listing exactly.
-        Kind::ListUsers | Kind::ListFaces | Kind::ListCollections if (draw.variant >> 28) % 2 == 0 => {
+        Kind::ListUsers | Kind::ListFaces | Kind::ListCollections
+            if (draw.variant >> 28).is_multiple_of(2) =>
+        {
             let first = valid_step(state, out, draw, config);
             let next = match &first {
                 GenStep::Call { op, request, captures } if captures.iter().any(|(_, p)| p == "NextToken") => {
@@ -476,7 +478,7 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
         Kind::CreateCollection => {
             let c = if !state.exists[c] {
                 c
-            } else if !state.exists[0] || v % 4 == 0 {
+            } else if !state.exists[0] || v.is_multiple_of(4) {
                 0
             } else {
                 1 + (v as usize / 4) % 3
@@ -538,7 +540,7 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
                     let lookalike = pairs.iter().find(|(_, _, l)| *l).cloned();
                     match lookalike {
                         Some(pair) => Some(pair),
-                        None if (v >> 16) % 3 == 0 => pairs.into_iter().next(),
+                        None if (v >> 16).is_multiple_of(3) => pairs.into_iter().next(),
                         None => None,
                     }
                 })
@@ -620,7 +622,7 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
                 .filter_map(|f| f.user.clone())
                 .nth(pick % 4);
             let user = match holder {
-                Some(u) if v % 2 == 0 => u,
+                Some(u) if v.is_multiple_of(2) => u,
                 _ => state.user_of(c, draw.pick / 7),
             };
             let mut request = json!({"CollectionId": coll_ref(c), "UserId": user});
@@ -635,7 +637,7 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
         }
         Kind::SearchUsers => {
             let mut request = json!({"CollectionId": coll_ref(c)});
-            if v % 2 == 0 {
+            if v.is_multiple_of(2) {
                 request["FaceId"] = json!(state.face_ref(c, pick, v >> 1));
             } else {
                 request["UserId"] = json!(state.user_of(c, draw.pick / 7));
@@ -659,7 +661,7 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             // answer it differently (an empty match list, an error).
             let faceless = config.fixtures.iter().find(|f| f.persons.is_empty());
             let fixture = match faceless {
-                Some(f) if (v >> 12) % 4 == 0 => Some(f),
+                Some(f) if (v >> 12).is_multiple_of(4) => Some(f),
                 _ => config.fixtures.get(pick % config.fixtures.len().max(1)),
             };
             let Some(fixture) = fixture else {
@@ -948,7 +950,11 @@ fn list(state: &mut Abstract, draw: &Draw, kind: Kind, c: usize) -> GenStep {
         .rev()
         .find(|cur| cur.op == op && (cur.collection == c || op == Operation::ListCollections));
     if let Some(cursor) = cursor
-        && (if cursor.changes == state.changes { (v >> 8) % 4 != 0 } else { (v >> 8) % 4 == 0 })
+        && (if cursor.changes == state.changes {
+            !(v >> 8).is_multiple_of(4)
+        } else {
+            (v >> 8).is_multiple_of(4)
+        })
     {
         request["NextToken"] = json!(capture_ref(&cursor.capture));
         // Mostly finish the listing in one page, so a complete listing can be checked.
@@ -1160,7 +1166,7 @@ fn violate(step: GenStep, choice: u16) -> (GenStep, bool) {
     let (universal, specific): (Vec<Violation>, Vec<Violation>) =
         options.into_iter().partition(|v| UNIVERSAL.contains(v));
     let choice = choice as usize;
-    let pool = if specific.is_empty() || choice % 3 == 0 { &universal } else { &specific };
+    let pool = if specific.is_empty() || choice.is_multiple_of(3) { &universal } else { &specific };
     let violation = pool[(choice / 3) % pool.len()];
     let target = op.target();
     let Some(map) = request.as_object_mut() else {
