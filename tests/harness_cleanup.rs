@@ -2,11 +2,12 @@
 //! nothing else; `--dry-run` deletes nothing. Checked through the library function and the
 //! binary, against the built-in emulator, with collections created through the SDK.
 
+mod serve_support;
+
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use aws_sdk_rekognition::Client;
-use aws_sdk_rekognition::config::{BehaviorVersion, Builder, Credentials, Region};
 use rekcon::config::{Endpoint, TargetConfig};
 use rekcon::runner::{CleanupOptions, cleanup_collections};
 use rekcon::serve::{ServeConfig, Server};
@@ -16,13 +17,7 @@ const LEFTOVERS: [&str; 3] = ["rekcon-deadbeef-1-x", "rekcon-deadbeef-2-y", "rek
 const OTHERS: [&str; 2] = ["keep-me", "rekconish"];
 
 fn client(url: &str) -> Client {
-    let config = Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "test"))
-        .build();
-    Client::from_conf(config)
+    serve_support::sdk_client(url)
 }
 
 /// An emulator holding the leftovers of two runs and two collections that are not rekcon's.

@@ -4,20 +4,13 @@
 mod serve_support;
 
 use aws_sdk_rekognition::Client;
-use aws_sdk_rekognition::config::{BehaviorVersion, Builder, Credentials, Region};
 use aws_sdk_rekognition::primitives::Blob;
 use aws_sdk_rekognition::types::{Image, UserStatus};
 use rekcon::image::{BoundingBox, ImageFace, fixture_png};
 use serve_support::start_default;
 
 fn client(url: &str) -> Client {
-    let config = Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "test"))
-        .build();
-    Client::from_conf(config)
+    serve_support::sdk_client(url)
 }
 
 fn image(person: &str) -> Image {

@@ -6,7 +6,6 @@ mod serve_support;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_rekognition::Client;
-use aws_sdk_rekognition::config::{BehaviorVersion, Builder, Credentials, Region};
 use aws_sdk_rekognition::error::ProvideErrorMetadata;
 use aws_sdk_rekognition::primitives::Blob;
 use aws_sdk_rekognition::types::Image;
@@ -18,13 +17,7 @@ const ACCESS_KEY: &str = "AKIDREKCONTEST";
 const SECRET: &str = "s3cr3t-never-logged-Zq9";
 
 fn client(url: &str, access_key: &str, secret: &str, region: &str) -> Client {
-    let config = Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
-        .build();
-    Client::from_conf(config)
+    sdk_client_signed(url, access_key, secret, region)
 }
 
 async fn signed_server() -> (Server, Arc<Mutex<Vec<RequestLog>>>) {

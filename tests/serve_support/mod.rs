@@ -6,6 +6,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use aws_sdk_rekognition::Client;
+use aws_sdk_rekognition::config::{BehaviorVersion, Builder, Credentials, Region};
 use rekcon::api::Operation;
 use rekcon::image::{BoundingBox, ImageFace, fixture_png};
 use rekcon::serve::{ServeConfig, Server};
@@ -187,4 +189,20 @@ pub fn contains_null(v: &Value) -> bool {
         Value::Object(o) => o.values().any(contains_null),
         _ => false,
     }
+}
+
+/// An aws-sdk-rekognition client for `url`, signing with these test credentials and region.
+pub fn sdk_client_signed(url: &str, access_key: &str, secret: &str, region: &str) -> Client {
+    let config = Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
+        .build();
+    Client::from_conf(config)
+}
+
+/// An aws-sdk-rekognition client for `url` with dummy credentials in us-east-1.
+pub fn sdk_client(url: &str) -> Client {
+    sdk_client_signed(url, "AKIDTEST", "test-secret", "us-east-1")
 }
