@@ -8,11 +8,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+use crate::image::ImageFace;
 
 /// A JSON body that does not fit the shape of an operation's input or output.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,62 +34,94 @@ impl DecodeError {
 
 /// Binary payload (`Image.Bytes`) carried as padded standard base64 on the wire.
 ///
-/// `Debug` prints only the length so that image bytes never end up in logs.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Blob(pub Vec<u8>);
+/// `Debug` prints only the length so that image bytes never end up in logs. What the
+/// model reads of an image (its digest, the faces its marker declares) is computed once
+/// and kept, clones included: the checker and the emulator each read it several times
+/// per IndexFaces call, and hashing and parsing again each time was most of that call's
+/// cost. Equality and hashing look at the bytes only.
+#[derive(Clone, Default)]
+pub struct Blob {
+    bytes: Vec<u8>,
+    digest: OnceLock<String>,
+    faces: OnceLock<Arc<[ImageFace]>>,
+}
 
 impl Blob {
     /// Wraps raw bytes.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into())
+        Self { bytes: bytes.into(), digest: OnceLock::new(), faces: OnceLock::new() }
     }
 
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
     /// Unwraps the raw bytes.
     pub fn into_inner(self) -> Vec<u8> {
-        self.0
+        self.bytes
     }
 
     /// Number of raw (decoded) bytes; this is what the 5 MiB image limit applies to.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.bytes.len()
     }
 
     /// Whether the blob holds no bytes.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.bytes.is_empty()
+    }
+
+    /// The bytes' digest, as [`crate::image::digest`] gives it (computed on first use).
+    pub fn digest(&self) -> &str {
+        self.digest.get_or_init(|| crate::image::digest(&self.bytes))
+    }
+
+    /// The faces the bytes hold, as [`crate::image::faces_in`] reads them (on first use).
+    pub fn faces(&self) -> &[ImageFace] {
+        self.faces.get_or_init(|| crate::image::faces_given(&self.bytes, || self.digest().to_string()).into())
     }
 
     /// The wire form: padded standard base64.
     pub fn to_base64(&self) -> String {
-        BASE64.encode(&self.0)
+        BASE64.encode(&self.bytes)
     }
 
     /// Parses the wire form (padded standard base64).
     pub fn from_base64(text: &str) -> Result<Self, DecodeError> {
-        BASE64.decode(text).map(Self).map_err(|e| DecodeError::new(format!("invalid base64: {e}")))
+        BASE64.decode(text).map(Self::new).map_err(|e| DecodeError::new(format!("invalid base64: {e}")))
+    }
+}
+
+impl PartialEq for Blob {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for Blob {}
+
+impl std::hash::Hash for Blob {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state);
     }
 }
 
 impl fmt::Debug for Blob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Blob({} bytes)", self.0.len())
+        write!(f, "Blob({} bytes)", self.bytes.len())
     }
 }
 
 impl From<Vec<u8>> for Blob {
     fn from(bytes: Vec<u8>) -> Self {
-        Self(bytes)
+        Self::new(bytes)
     }
 }
 
 impl AsRef<[u8]> for Blob {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 }
 

@@ -119,7 +119,7 @@ pub enum Pat {
     /// An object. Listed members are checked; unlisted members are a mismatch when `closed`.
     Obj {
         /// Member name and pattern, in wire order.
-        members: Vec<(String, Pat)>,
+        members: Vec<(&'static str, Pat)>,
         /// Whether members not listed are forbidden.
         closed: bool,
     },
@@ -137,9 +137,9 @@ pub enum Pat {
         choice: Choice,
     },
     /// Match the inner pattern and remember the value under `name`.
-    Bind(String, Box<Pat>),
+    Bind(&'static str, Box<Pat>),
     /// The same value bound earlier under this name.
-    Same(String),
+    Same(&'static str),
     /// A new lower-case UUID: not an id the model already knows, and not repeated in this response.
     Fresh,
 }
@@ -198,7 +198,7 @@ pub struct Page {
     /// Longest NextToken allowed (ListFaces' is unbounded).
     pub token_max_len: Option<usize>,
     /// Other members of the response.
-    pub members: Vec<(String, Pat)>,
+    pub members: Vec<(&'static str, Pat)>,
 }
 
 /// What the contract allows one call to return.
@@ -269,8 +269,13 @@ impl Allowed {
                     actual: format!("success {}", render(body)),
                 }]),
                 Some(pat) => {
-                    let mut judge = Judge { known_id, binds: BTreeMap::new(), fresh: BTreeSet::new() };
-                    let mismatches = judge.value(pat, Some(body), &mut Path::default());
+                    let mut judge = Judge {
+                        known_id,
+                        binds: BTreeMap::new(),
+                        fresh: BTreeSet::new(),
+                        fresh_order: Vec::new(),
+                    };
+                    let mismatches = judge.value(pat, Some(body), &Path::Root);
                     if mismatches.is_empty() { Ok(()) } else { Err(mismatches) }
                 }
             },
@@ -315,7 +320,7 @@ pub trait Chooser {
 /// One realisation in progress: the chooser, bound values and decisions already made.
 struct Realizing<'a> {
     chooser: &'a mut dyn Chooser,
-    binds: BTreeMap<String, Value>,
+    binds: BTreeMap<&'static str, Value>,
     picks: BTreeMap<Choice, usize>,
 }
 
@@ -338,10 +343,10 @@ impl Realizing<'_> {
             Pat::Num { min, max, sample } => Some(number(self.chooser.number(*min, *max, *sample))),
             Pat::Opt(inner) => self.value(inner),
             Pat::Obj { members, .. } => {
-                let mut map = Map::new();
+                let mut map = Map::with_capacity(members.len());
                 for (name, member) in members {
                     if let Some(v) = self.value(member) {
-                        map.insert(name.clone(), v);
+                        map.insert((*name).to_string(), v);
                     }
                 }
                 Some(Value::Object(map))
@@ -356,7 +361,7 @@ impl Realizing<'_> {
             Pat::Bind(name, inner) => {
                 let v = self.value(inner);
                 if let Some(v) = &v {
-                    self.binds.insert(name.clone(), v.clone());
+                    self.binds.insert(name, v.clone());
                 }
                 v
             }
@@ -407,7 +412,7 @@ impl Realizing<'_> {
         }
         for (name, member) in &page.members {
             if let Some(v) = self.value(member) {
-                map.insert(name.clone(), v);
+                map.insert((*name).to_string(), v);
             }
         }
         Value::Object(map)
@@ -473,15 +478,47 @@ fn collect_unknowns(pat: &Pat, out: &mut BTreeSet<Unknown>) {
 }
 
 /// A JSON path being walked, rendered like `UnsuccessfulFaceAssociations[0].Reasons[0]`.
-#[derive(Debug, Clone, Default)]
-struct Path(String);
+///
+/// A chain of borrowed segments on the stack, turned into text only when a mismatch is
+/// reported: judging a 50-face IndexFaces answer walks hundreds of members, and
+/// formatting each path eagerly cost more than the comparisons.
+#[derive(Debug, Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Member(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
 
-impl Path {
-    fn member(&self, name: &str) -> Path {
-        if self.0.is_empty() { Path(name.to_string()) } else { Path(format!("{}.{name}", self.0)) }
+impl<'a> Path<'a> {
+    fn member(&'a self, name: &'a str) -> Path<'a> {
+        Path::Member(self, name)
     }
-    fn index(&self, i: usize) -> Path {
-        Path(format!("{}[{i}]", self.0))
+
+    fn index(&'a self, i: usize) -> Path<'a> {
+        Path::Index(self, i)
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write_to(&mut out);
+        out
+    }
+
+    fn write_to(&self, out: &mut String) {
+        match self {
+            Path::Root => {}
+            Path::Member(parent, name) => {
+                parent.write_to(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Path::Index(parent, i) => {
+                parent.write_to(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
     }
 }
 
@@ -541,16 +578,19 @@ pub fn describe(pat: &Pat) -> String {
 
 struct Judge<'a> {
     known_id: &'a dyn Fn(&str) -> bool,
-    binds: BTreeMap<String, Value>,
+    binds: BTreeMap<&'static str, Value>,
+    /// New ids seen so far in this response, and the order they were seen in (so a
+    /// failed [`Pat::OneOf`] option can take back exactly what it recorded).
     fresh: BTreeSet<String>,
+    fresh_order: Vec<String>,
 }
 
 impl Judge<'_> {
-    fn miss(path: &Path, expected: String, actual: Option<&Value>) -> Vec<Mismatch> {
-        vec![Mismatch { path: path.0.clone(), expected, actual: render_opt(actual) }]
+    fn miss(path: &Path<'_>, expected: String, actual: Option<&Value>) -> Vec<Mismatch> {
+        vec![Mismatch { path: path.render(), expected, actual: render_opt(actual) }]
     }
 
-    fn value(&mut self, pat: &Pat, actual: Option<&Value>, path: &mut Path) -> Vec<Mismatch> {
+    fn value(&mut self, pat: &Pat, actual: Option<&Value>, path: &Path<'_>) -> Vec<Mismatch> {
         match (pat, actual) {
             (Pat::Any, _) => Vec::new(),
             (Pat::Absent, None) => Vec::new(),
@@ -566,7 +606,7 @@ impl Judge<'_> {
                 if out.is_empty()
                     && let Some(a) = actual
                 {
-                    self.binds.insert(name.clone(), a.clone());
+                    self.binds.insert(name, a.clone());
                 }
                 out
             }
@@ -589,6 +629,7 @@ impl Judge<'_> {
             },
             (Pat::Fresh, Some(a)) => match a.as_str() {
                 Some(s) if is_lower_uuid(s) && !(self.known_id)(s) && self.fresh.insert(s.to_string()) => {
+                    self.fresh_order.push(s.to_string());
                     Vec::new()
                 }
                 Some(s) if is_lower_uuid(s) => {
@@ -603,19 +644,24 @@ impl Judge<'_> {
         }
     }
 
-    fn one_of(&mut self, options: &[Pat], actual: Option<&Value>, path: &mut Path) -> Vec<Mismatch> {
-        let mut best: Option<(Vec<Mismatch>, Judge<'_>)> = None;
+    fn one_of(&mut self, options: &[Pat], actual: Option<&Value>, path: &Path<'_>) -> Vec<Mismatch> {
+        let mut best: Option<Vec<Mismatch>> = None;
         for option in options {
-            let mut trial =
-                Judge { known_id: self.known_id, binds: self.binds.clone(), fresh: self.fresh.clone() };
-            let out = trial.value(option, actual, path);
+            // Each option is tried on the state before it: a failed one leaves no trace.
+            let binds = (options.len() > 1).then(|| self.binds.clone());
+            let fresh_mark = self.fresh_order.len();
+            let out = self.value(option, actual, path);
             if out.is_empty() {
-                self.binds = trial.binds;
-                self.fresh = trial.fresh;
                 return Vec::new();
             }
-            if best.as_ref().is_none_or(|(b, _)| out.len() < b.len()) {
-                best = Some((out, trial));
+            for id in self.fresh_order.drain(fresh_mark..) {
+                self.fresh.remove(&id);
+            }
+            if let Some(binds) = binds {
+                self.binds = binds;
+            }
+            if best.as_ref().is_none_or(|b| out.len() < b.len()) {
+                best = Some(out);
             }
         }
         // Scalar alternatives all failing at the same place read best as one line.
@@ -626,28 +672,28 @@ impl Judge<'_> {
             let expected = options.iter().map(describe).collect::<Vec<_>>().join(" or ");
             return Self::miss(path, expected, actual);
         }
-        best.map(|(b, _)| b).unwrap_or_default()
+        best.unwrap_or_default()
     }
 
     fn object(
         &mut self,
-        members: &[(String, Pat)],
+        members: &[(&'static str, Pat)],
         closed: bool,
         actual: &Value,
-        path: &Path,
+        path: &Path<'_>,
     ) -> Vec<Mismatch> {
         let Some(map) = actual.as_object() else {
             return Self::miss(path, "an object".into(), Some(actual));
         };
         let mut out = Vec::new();
         for (name, member) in members {
-            out.extend(self.value(member, map.get(name), &mut path.member(name)));
+            out.extend(self.value(member, small_get(map, name), &path.member(name)));
         }
         if closed {
             for (name, v) in map {
                 if !members.iter().any(|(m, _)| m == name) {
                     out.push(Mismatch {
-                        path: path.member(name).0,
+                        path: path.member(name).render(),
                         expected: "no such member".into(),
                         actual: render(v),
                     });
@@ -657,17 +703,17 @@ impl Judge<'_> {
         out
     }
 
-    fn list(&mut self, items: &[Pat], actual: &Value, path: &Path) -> Vec<Mismatch> {
+    fn list(&mut self, items: &[Pat], actual: &Value, path: &Path<'_>) -> Vec<Mismatch> {
         let Some(array) = actual.as_array() else {
             return Self::miss(path, "an array".into(), Some(actual));
         };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            out.extend(self.value(item, array.get(i), &mut path.index(i)));
+            out.extend(self.value(item, array.get(i), &path.index(i)));
         }
         for (i, extra) in array.iter().enumerate().skip(items.len()) {
             out.push(Mismatch {
-                path: path.index(i).0,
+                path: path.index(i).render(),
                 expected: "no such item".into(),
                 actual: render(extra),
             });
@@ -675,7 +721,7 @@ impl Judge<'_> {
         out
     }
 
-    fn keyed(&mut self, keyed: &Keyed, actual: &Value, path: &Path) -> Vec<Mismatch> {
+    fn keyed(&mut self, keyed: &Keyed, actual: &Value, path: &Path<'_>) -> Vec<Mismatch> {
         let Some(array) = actual.as_array() else {
             return Self::miss(path, "an array".into(), Some(actual));
         };
@@ -685,7 +731,7 @@ impl Judge<'_> {
             let item_path = path.index(i);
             let Some(key) = key_of(item, &keyed.key_path) else {
                 out.push(Mismatch {
-                    path: item_path.0,
+                    path: item_path.render(),
                     expected: "an item with a key".into(),
                     actual: render(item),
                 });
@@ -693,16 +739,16 @@ impl Judge<'_> {
             };
             if !seen.insert(key.clone()) {
                 out.push(Mismatch {
-                    path: item_path.0,
+                    path: item_path.render(),
                     expected: format!("{key} listed once"),
                     actual: render(item),
                 });
                 continue;
             }
             match keyed.items.iter().find(|k| k.key == key) {
-                Some(k) => out.extend(self.value(&k.pat, Some(item), &mut item_path.clone())),
+                Some(k) => out.extend(self.value(&k.pat, Some(item), &item_path)),
                 None => out.push(Mismatch {
-                    path: item_path.0,
+                    path: item_path.render(),
                     expected: "no such item".into(),
                     actual: render(item),
                 }),
@@ -712,7 +758,7 @@ impl Judge<'_> {
             && array.len() > max
         {
             out.push(Mismatch {
-                path: path.0.clone(),
+                path: path.render(),
                 expected: format!("at most {max} items"),
                 actual: format!("{} items", array.len()),
             });
@@ -727,7 +773,7 @@ impl Judge<'_> {
                 .collect();
             if !missing.is_empty() {
                 out.push(Mismatch {
-                    path: path.0.clone(),
+                    path: path.render(),
                     expected: format!("an item for {}", missing.join(", ")),
                     actual: if missing.len() == 1 {
                         "none".into()
@@ -742,7 +788,7 @@ impl Judge<'_> {
                 array.iter().filter_map(|v| v.get(field).and_then(Value::as_f64)).collect();
             if let Some(i) = values.windows(2).position(|w| w[0] < w[1]) {
                 out.push(Mismatch {
-                    path: path.index(i + 1).member(field).0,
+                    path: path.index(i + 1).member(field).render(),
                     expected: format!("sorted by {field}, descending (at most {})", values[i]),
                     actual: values[i + 1].to_string(),
                 });
@@ -751,7 +797,7 @@ impl Judge<'_> {
         out
     }
 
-    fn page(&mut self, page: &Page, actual: &Value, path: &Path) -> Vec<Mismatch> {
+    fn page(&mut self, page: &Page, actual: &Value, path: &Path<'_>) -> Vec<Mismatch> {
         let Some(map) = actual.as_object() else {
             return Self::miss(path, "an object".into(), Some(actual));
         };
@@ -773,7 +819,7 @@ impl Judge<'_> {
             let item_path = items_path.index(i);
             let Some(key) = key_of(item, &page.key_path) else {
                 out.push(Mismatch {
-                    path: item_path.0,
+                    path: item_path.render(),
                     expected: "an item with a key".into(),
                     actual: render(item),
                 });
@@ -781,21 +827,21 @@ impl Judge<'_> {
             };
             if page.exclude.contains(&key) || keys.contains(&key) {
                 out.push(Mismatch {
-                    path: item_path.0,
+                    path: item_path.render(),
                     expected: "an item not listed before in this listing".into(),
                     actual: render(item),
                 });
             } else if page.forbidden.contains(&key) {
                 out.push(Mismatch {
-                    path: item_path.0,
+                    path: item_path.render(),
                     expected: "no deleted item".into(),
                     actual: render(item),
                 });
             } else if let Some((_, pat)) = page.candidates.iter().find(|(k, _)| *k == key) {
-                out.extend(self.value(pat, Some(item), &mut item_path.clone()));
+                out.extend(self.value(pat, Some(item), &item_path));
             } else if !page.allow_foreign {
                 out.push(Mismatch {
-                    path: item_path.0,
+                    path: item_path.render(),
                     expected: "no such item".into(),
                     actual: render(item),
                 });
@@ -806,7 +852,7 @@ impl Judge<'_> {
             && items.len() > max
         {
             out.push(Mismatch {
-                path: items_path.0.clone(),
+                path: items_path.render(),
                 expected: format!("at most {max} items (MaxResults)"),
                 actual: format!("{} items", items.len()),
             });
@@ -817,12 +863,12 @@ impl Judge<'_> {
                 Some(values) if values.len() == items.len() => {
                     for (i, (key, v)) in keys.iter().zip(values).enumerate() {
                         if let Some(pat) = pats.get(key) {
-                            out.extend(self.value(pat, Some(v), &mut member_path.index(i)));
+                            out.extend(self.value(pat, Some(v), &member_path.index(i)));
                         }
                     }
                 }
                 _ => out.push(Mismatch {
-                    path: member_path.0,
+                    path: member_path.render(),
                     expected: format!("an array parallel to {} ({} items)", page.items_member, items.len()),
                     actual: render_opt(map.get(*member)),
                 }),
@@ -848,7 +894,7 @@ impl Judge<'_> {
                             let _ = write!(expected, " and {} more", missing.len() - shown.len());
                         }
                         out.push(Mismatch {
-                            path: items_path.0.clone(),
+                            path: items_path.render(),
                             expected,
                             actual: format!("last page (no NextToken) without {} of them", missing.len()),
                         });
@@ -868,12 +914,12 @@ impl Judge<'_> {
         }
         for (name, member) in &page.members {
             known.push(name);
-            out.extend(self.value(member, map.get(name), &mut path.member(name)));
+            out.extend(self.value(member, map.get(*name), &path.member(name)));
         }
         for (name, v) in map {
             if !known.contains(&name.as_str()) {
                 out.push(Mismatch {
-                    path: path.member(name).0,
+                    path: path.member(name).render(),
                     expected: "no such member".into(),
                     actual: render(v),
                 });
@@ -883,11 +929,23 @@ impl Judge<'_> {
     }
 }
 
+/// A member of an object; AWS objects have a handful of members, and scanning them is
+/// cheaper than hashing the name (judging a 50-face answer looks up hundreds).
+fn small_get<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if map.len() <= 16 { map.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v) } else { map.get(name) }
+}
+
+/// `value[name]` when `value` is an object holding it: [`Value::get`] without hashing
+/// the name, for code that reads many small response objects.
+pub fn member<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    value.as_object().and_then(|map| small_get(map, name))
+}
+
 /// The key of an item along `key_path`; the item itself when the path is empty.
 pub fn key_of(item: &Value, key_path: &[&str]) -> Option<String> {
     let mut cur = item;
     for step in key_path {
-        cur = cur.get(step)?;
+        cur = member(cur, step)?;
     }
     cur.as_str().map(str::to_string)
 }
@@ -955,8 +1013,8 @@ mod tests {
         }
     }
 
-    fn obj(members: Vec<(&str, Pat)>) -> Pat {
-        Pat::Obj { members: members.into_iter().map(|(k, p)| (k.to_string(), p)).collect(), closed: true }
+    fn obj(members: Vec<(&'static str, Pat)>) -> Pat {
+        Pat::Obj { members, closed: true }
     }
 
     #[test]

@@ -15,10 +15,13 @@
 //! [`Catalogue`] declares: against real AWS the fixture names point at real photos, which
 //! carry no marker, so `scenarios/images/catalogue.yaml` says who they show.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+
+use crate::api::Blob;
 
 /// The marker that declares an image's faces.
 pub const MARKER: &str = "rekcon-faces:v1[";
@@ -82,10 +85,15 @@ pub fn digest(bytes: &[u8]) -> String {
 
 /// The faces `bytes` holds, largest first: declared by a marker, otherwise one face per digest.
 pub fn faces_in(bytes: &[u8]) -> Vec<ImageFace> {
+    faces_given(bytes, || digest(bytes))
+}
+
+/// [`faces_in`], with the digest supplied by the caller when it already has it.
+pub(crate) fn faces_given(bytes: &[u8], digest: impl FnOnce() -> String) -> Vec<ImageFace> {
     let mut faces = match find_marker(bytes) {
         Some(declared) => declared,
         None => vec![ImageFace {
-            person: format!("image-{}", digest(bytes)),
+            person: format!("image-{}", digest()),
             bounding_box: BoundingBox { left: 0.25, top: 0.2, width: 0.5, height: 0.6 },
         }],
     };
@@ -118,7 +126,7 @@ pub fn placeholder_box(index: usize) -> BoundingBox {
 }
 
 fn find_marker(bytes: &[u8]) -> Option<Vec<ImageFace>> {
-    let start = bytes.windows(MARKER.len()).position(|w| w == MARKER.as_bytes())? + MARKER.len();
+    let start = memchr::memmem::find(bytes, MARKER.as_bytes())? + MARKER.len();
     let len = bytes[start..].iter().position(|b| *b == b']')?;
     let text = std::str::from_utf8(&bytes[start..start + len]).ok()?;
     parse_declaration(text).ok()
@@ -247,11 +255,16 @@ impl Catalogue {
 
     /// The faces declared for exactly these bytes, as declared; `None` when undeclared.
     pub fn declared(&self, bytes: &[u8]) -> Option<&[ImageFace]> {
-        // Hashing a 10 KB image is most of an IndexFaces call's cost: skip it when nothing is declared.
+        // Hashing a 10 KB image costs more than the rest of the lookup: skip it when nothing is declared.
         if self.by_digest.is_empty() {
             return None;
         }
         self.by_digest.get(&digest(bytes)).map(Vec::as_slice)
+    }
+
+    /// The faces declared for the image with this digest; `None` when undeclared.
+    fn declared_digest(&self, digest: &str) -> Option<&[ImageFace]> {
+        self.by_digest.get(digest).map(Vec::as_slice)
     }
 
     /// How many distinct images are declared.
@@ -264,15 +277,16 @@ impl Catalogue {
         self.by_digest.is_empty()
     }
 
-    /// The faces of `bytes`: declared here, else by marker, else one per digest.
-    pub fn faces_in(&self, bytes: &[u8]) -> Vec<ImageFace> {
-        match self.declared(bytes) {
+    /// The faces of `image`, largest first: declared here, else by marker, else one per digest.
+    pub fn faces_in<'a>(&self, image: &'a Blob) -> Cow<'a, [ImageFace]> {
+        let declared = if self.is_empty() { None } else { self.declared_digest(image.digest()) };
+        match declared {
             Some(faces) => {
                 let mut faces = faces.to_vec();
                 faces.sort_by(|a, b| b.bounding_box.area().total_cmp(&a.bounding_box.area()));
-                faces
+                Cow::Owned(faces)
             }
-            None => faces_in(bytes),
+            None => Cow::Borrowed(image.faces()),
         }
     }
 }
@@ -324,7 +338,10 @@ mod tests {
         let png = fixture_png(&[face("alice", 0.3)]);
         let mut catalogue = Catalogue::default();
         catalogue.declare(&png, vec![face("carol", 0.2)]);
-        assert_eq!(catalogue.faces_in(&png)[0].person, "carol");
+        assert_eq!(catalogue.faces_in(&Blob::new(png.clone()))[0].person, "carol");
+        // Other bytes fall back to their marker.
+        let other = fixture_png(&[face("dave", 0.3)]);
+        assert_eq!(catalogue.faces_in(&Blob::new(other))[0].person, "dave");
         assert_eq!(catalogue.len(), 1);
         assert!(catalogue.declared(b"\xFF\xD8\xFFother").is_none());
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use rekcon::api::Blob;
 use rekcon::check::Layer;
 use rekcon::config::{Endpoint, TargetConfig};
 use rekcon::model::ModelConfig;
@@ -71,7 +72,7 @@ fn load_error(catalogue: &str) -> String {
 }
 
 fn people(catalogue: &rekcon::image::Catalogue, bytes: &[u8]) -> Vec<String> {
-    catalogue.faces_in(bytes).into_iter().map(|f| f.person).collect()
+    catalogue.faces_in(&Blob::new(bytes)).iter().map(|f| f.person.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +146,8 @@ fn a_valid_catalogue_declares_people_largest_first_with_or_without_boxes() {
     let catalogue = scenario::load_catalogue(&root).expect("loads");
     assert_eq!(catalogue.len(), 2);
     assert_eq!(people(&catalogue, PLAIN_JPEG), ["alice", "alice~twin"]);
-    let faces = catalogue.faces_in(PLAIN_JPEG);
+    let photo = Blob::new(PLAIN_JPEG);
+    let faces = catalogue.faces_in(&photo);
     assert!(faces[0].bounding_box.area() > faces[1].bounding_box.area());
     // Boxes as given, in the order given (the largest first).
     let root = scenarios_root(Some(
@@ -154,7 +156,7 @@ fn a_valid_catalogue_declares_people_largest_first_with_or_without_boxes() {
     ));
     let catalogue = scenario::load_catalogue(&root).expect("loads");
     assert_eq!(people(&catalogue, PLAIN_JPEG), ["bob", "alice"]);
-    assert_eq!(catalogue.faces_in(PLAIN_JPEG)[0].bounding_box.left, 0.5);
+    assert_eq!(catalogue.faces_in(&Blob::new(PLAIN_JPEG))[0].bounding_box.left, 0.5);
     // A scenario loaded from the folder carries it.
     let loaded = scenario::load_file(&root, &root.join("t/index.yaml")).expect("loads");
     assert_eq!(people(&loaded.catalogue, PLAIN_JPEG), ["bob", "alice"]);

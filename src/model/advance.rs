@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::rules::list_faces_scope;
 use super::{Collection, Cursor, Face, Model, Status, TokenUse, User};
 use crate::api::{Operation, Request};
-use crate::expect::key_of;
+use crate::expect::{key_of, member};
 use crate::image::BoundingBox;
 
 /// The keys (along `key`) of the items of `list` in `body`.
@@ -23,7 +23,7 @@ fn strings<'a>(body: &'a Value, list: &str, key: &'a [&'a str]) -> impl Iterator
 /// A BoundingBox read from a response.
 fn bbox(v: Option<&Value>) -> Option<BoundingBox> {
     let v = v?;
-    let f = |k: &str| v.get(k).and_then(Value::as_f64);
+    let f = |k: &str| member(v, k).and_then(Value::as_f64);
     Some(BoundingBox { left: f("Left")?, top: f("Top")?, width: f("Width")?, height: f("Height")? })
 }
 
@@ -103,22 +103,24 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
             false
         }
         Request::IndexFaces(r) => {
-            let bytes =
-                r.image.as_ref().and_then(|i| i.bytes.as_ref()).map(|b| b.as_bytes()).unwrap_or_default();
-            let declared = model.catalogue.faces_in(bytes);
-            let digest = crate::image::digest(bytes);
+            let Some(image) = r.image.as_ref().and_then(|i| i.bytes.as_ref()) else { return false };
+            let declared = model.catalogue.faces_in(image);
+            let digest = image.digest();
             let Some(c) = model.collections.get_mut(collection) else { return false };
-            let records = body.get("FaceRecords").and_then(Value::as_array).cloned().unwrap_or_default();
+            let records =
+                member(body, "FaceRecords").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
             let mut changed = false;
             for (i, record) in records.iter().enumerate() {
-                let face = record.get("Face");
-                let Some(id) = face.and_then(|f| f.get("FaceId")).and_then(Value::as_str) else { continue };
+                let face = member(record, "Face");
+                let Some(id) = face.and_then(|f| member(f, "FaceId")).and_then(Value::as_str) else {
+                    continue;
+                };
                 // An earlier indexing of the same image reported again: nothing new (§6.2).
                 if c.faces.contains_key(id) {
                     continue;
                 }
                 changed = true;
-                let field = |k: &str| face.and_then(|f| f.get(k));
+                let field = |k: &str| face.and_then(|f| member(f, k));
                 let spec = declared.get(i);
                 c.faces.insert(
                     id.to_string(),
@@ -133,7 +135,7 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
                             .unwrap_or(BoundingBox { left: 0.0, top: 0.0, width: 0.0, height: 0.0 }),
                         confidence: field("Confidence").and_then(Value::as_f64),
                         user: None,
-                        image_digest: digest.clone(),
+                        image_digest: digest.to_string(),
                     },
                 );
             }

@@ -2,6 +2,7 @@
 //!
 //! Section numbers refer to the contract reference (`rekognition-contract.md`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use super::similarity::{self, Band, Verdict};
 use super::validate::{self, Kind};
 use super::{Collection, Model, Status, User, validation_errors};
-use crate::api::{ErrorCode, Image, Operation, Request};
+use crate::api::{Blob, ErrorCode, Image, Operation, Request};
 use crate::expect::{Allowed, Choice, Keyed, KeyedItem, Mismatch, Page, Pat, StrRule, key_of, number};
 use crate::image::{self, BoundingBox, ImageFace, MAX_FACES_PER_IMAGE};
 use crate::unknown::Unknown;
@@ -20,13 +21,13 @@ const DEFAULT_PAGE_FACES: usize = 1000;
 const DEFAULT_PAGE_USERS: usize = 500;
 
 /// A closed object: the listed members, no others.
-pub(super) fn obj(members: Vec<(&str, Pat)>) -> Pat {
-    Pat::Obj { members: members.into_iter().map(|(k, p)| (k.to_string(), p)).collect(), closed: true }
+pub(super) fn obj(members: Vec<(&'static str, Pat)>) -> Pat {
+    Pat::Obj { members, closed: true }
 }
 
 /// An open object: the listed members; others are allowed (detail the model does not track).
-fn open(members: Vec<(&str, Pat)>) -> Pat {
-    Pat::Obj { members: members.into_iter().map(|(k, p)| (k.to_string(), p)).collect(), closed: false }
+fn open(members: Vec<(&'static str, Pat)>) -> Pat {
+    Pat::Obj { members, closed: false }
 }
 
 /// Exactly this value.
@@ -257,7 +258,7 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
                 Ok(faces) => faces,
                 Err(allowed) => return *allowed,
             };
-            let digest = r.image.as_ref().and_then(|i| i.bytes.as_ref()).map(|b| image::digest(b.as_bytes()));
+            let digest = r.image.as_ref().and_then(|i| i.bytes.as_ref()).map(Blob::digest);
             index_faces(c, &faces, r.max_faces, r.external_image_id.as_deref(), digest.as_deref())
         }),
         Request::ListFaces(r) => {
@@ -369,7 +370,7 @@ fn with_user(
 }
 
 /// The faces an image holds, or the error it must give.
-fn image_faces(model: &Model, image: Option<&Image>) -> Result<Vec<ImageFace>, Box<Allowed>> {
+fn image_faces<'a>(model: &Model, image: Option<&'a Image>) -> Result<Cow<'a, [ImageFace]>, Box<Allowed>> {
     let Some(image) = image else { return Err(Box::new(validation_errors())) };
     match (&image.bytes, &image.s3_object) {
         (Some(bytes), _) => {
@@ -379,7 +380,7 @@ fn image_faces(model: &Model, image: Option<&Image>) -> Result<Vec<ImageFace>, B
                     Some(Unknown::ImageErrorType),
                 )));
             }
-            Ok(model.catalogue.faces_in(bytes.as_bytes()))
+            Ok(model.catalogue.faces_in(bytes))
         }
         // rekcon sends images inline; it has no bucket, so an S3 image cannot be read (§2).
         (None, _) => Err(Box::new(Allowed::errors(
@@ -407,9 +408,9 @@ fn index_faces(
             let image_id = if i == 0 {
                 // Any UUID; the emulator gives each indexing a new one.
                 let any = one_of(vec![Pat::Fresh, Pat::Str(StrRule::Uuid)], Choice::Free);
-                Pat::Bind("ImageId".into(), Box::new(any))
+                Pat::Bind("ImageId", Box::new(any))
             } else {
-                Pat::Same("ImageId".into())
+                Pat::Same("ImageId")
             };
             obj(vec![
                 (
@@ -642,7 +643,7 @@ fn list_faces(model: &Model, cid: &str, c: &Collection, r: &crate::api::ListFace
             require_complete: position.strict,
             parallel: None,
             token_max_len: None,
-            members: vec![("FaceModelVersion".into(), opt(version_pat(c)))],
+            members: vec![("FaceModelVersion", opt(version_pat(c)))],
         },
         zero,
     );
@@ -780,9 +781,9 @@ fn user_persons<'a>(c: &'a Collection, user: &User) -> BTreeSet<&'a str> {
     user.faces.iter().filter_map(|f| c.faces.get(f)).map(|f| f.person.as_str()).collect()
 }
 
-/// How a free face fares against a user's current faces (§6.5).
-fn association_verdict(c: &Collection, user: &User, person: &str, threshold: f64) -> (Verdict, Band, bool) {
-    match similarity::face_to_user(person, &user_persons(c, user)) {
+/// How a free face fares against a user's current faces (the people they show, §6.5).
+fn association_verdict(persons: &BTreeSet<&str>, person: &str, threshold: f64) -> (Verdict, Band, bool) {
+    match similarity::face_to_user(person, persons) {
         // A user without faces takes the first faces without applying the threshold.
         None => (Verdict::Match, similarity::SAME_PERSON, false),
         Some((band, mixed)) => (similarity::verdict(band, threshold), band, mixed),
@@ -804,6 +805,7 @@ fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String]
     let mut candidates: Vec<(&str, Verdict, Band)> = Vec::new();
     // Free faces the threshold refuses.
     let mut refused: Vec<(&str, Band)> = Vec::new();
+    let persons = user_persons(c, user);
     for id in ids {
         let Some(face) = c.faces.get(id) else {
             failed.push(face_id_item(
@@ -832,7 +834,7 @@ fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String]
             }
             None => {}
         }
-        let (verdict, band, mixed) = association_verdict(c, user, &face.person, threshold);
+        let (verdict, band, mixed) = association_verdict(&persons, &face.person, threshold);
         if mixed {
             unknowns.insert(Unknown::MixedUserSimilarity);
         }
