@@ -175,7 +175,7 @@ impl Executor for InProcessExecutor {
         };
         for id in ids {
             let request = Request::DeleteCollection(api::DeleteCollectionRequest { collection_id: Some(id) });
-            self.core.answer(request);
+            self.core.answer(&request);
         }
         ScenarioReport {
             name: scenario.name.clone(),
@@ -214,12 +214,11 @@ impl InProcessCase<'_> {
             let collection = r.collection_id().unwrap_or_default().to_string();
             self.settle(&collection, step)?;
         }
-        if self.call(step, &built, false) {
+        if self.call(step, built, false) {
             return Err(Verdict::Diverged { step: step.index, line: step.line });
         }
-        let observed = self.records.last().and_then(|r| r.observed.clone());
         for capture in &step.captures {
-            let value = match &observed {
+            let value = match self.records.last().and_then(|r| r.observed.as_ref()) {
                 Some(Observed::Success(body)) => capture.path.get(body).cloned(),
                 _ => None,
             };
@@ -240,7 +239,7 @@ impl InProcessCase<'_> {
 
     /// Sends one call, checks it on the wire and against the model, records it; returns
     /// whether it diverged.
-    fn call(&mut self, step: &Step, built: &Built, settle_poll: bool) -> bool {
+    fn call(&mut self, step: &Step, built: Built, settle_poll: bool) -> bool {
         let started = Instant::now();
         let request = built.request();
         let operation = built.operation();
@@ -253,22 +252,18 @@ impl InProcessCase<'_> {
         let mut unknowns = BTreeSet::new();
         let mut observed = None;
         let mut response = None;
-        let record_request = match built {
-            Built::Typed(r, json) if !self.wire => {
-                observed = Some(self.core.answer(r.clone()));
-                json.clone()
-            }
+        // What the record shows as the request: on the wire, what was sent.
+        let mut sent = None;
+        match &built {
+            Built::Typed(r, _) if !self.wire => observed = Some(self.core.answer(r)),
             // A typed call goes out as the SDK would serialise it; a raw one byte for byte.
             Built::Typed(r, _) => {
                 let json = r.to_json();
                 response = Some(self.core.call(&r.operation().target(), json.to_string().as_bytes()));
-                json
+                sent = Some(json);
             }
-            Built::Raw { target, body, .. } => {
-                response = Some(self.core.call(target, body.as_bytes()));
-                Value::String(body.clone())
-            }
-        };
+            Built::Raw { target, body, .. } => response = Some(self.core.call(target, body.as_bytes())),
+        }
         if let Some(raw) = &response {
             match check::wire(raw, operation) {
                 // The core never throttles or fails: a transient answer here is a wrong answer.
@@ -298,15 +293,17 @@ impl InProcessCase<'_> {
         }
         let diverged = !findings.is_empty();
         self.unknowns.extend(unknowns.iter().copied());
+        let raw = matches!(built, Built::Raw { .. });
+        let (target, record_request) = match built {
+            Built::Typed(r, json) => (r.operation().target(), sent.unwrap_or(json)),
+            Built::Raw { target, body, .. } => (target, Value::String(body)),
+        };
         self.records.push(StepRecord {
             step: step.index,
             line: step.line,
             settle_poll,
-            target: match built {
-                Built::Typed(r, _) => r.operation().target(),
-                Built::Raw { target, .. } => target.clone(),
-            },
-            raw: matches!(built, Built::Raw { .. }),
+            target,
+            raw,
             request: record_request,
             response: response.map(|raw| check::RawResponse { body: Vec::new(), ..raw }),
             observed,
@@ -338,7 +335,7 @@ impl InProcessCase<'_> {
                 });
                 polls += 1;
                 let json = request.to_json();
-                if self.call(step, &Built::Typed(request, json), true) {
+                if self.call(step, Built::Typed(request, json), true) {
                     return Err(diverged);
                 }
                 let record = self.records.pop();

@@ -48,7 +48,7 @@ impl InProcess {
 
     /// Answers one decoded request with the outcome the emulator would send, before it
     /// is rendered on the wire (no JSON, no wire style: the model alone).
-    pub fn answer(&mut self, request: Request) -> Observed {
+    pub fn answer(&mut self, request: &Request) -> Observed {
         self.requests += 1;
         self.emulator.answer(request, Instant::now(), epoch_seconds())
     }
@@ -60,7 +60,7 @@ impl InProcess {
             Err(err) => wire::error(&err, self.style),
             Ok(op) => match wire::decode(op, body) {
                 Err(err) => wire::error(&err, self.style),
-                Ok(request) => match self.emulator.answer(request, Instant::now(), epoch_seconds()) {
+                Ok(request) => match self.emulator.answer(&request, Instant::now(), epoch_seconds()) {
                     Observed::Success(body) => wire::success(op, body, self.style),
                     Observed::Error(err) => wire::error(&err, self.style),
                 },

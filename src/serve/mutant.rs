@@ -117,22 +117,23 @@ impl Mutant {
         }
     }
 
-    /// Rewrites the request the model sees, for mutants that misread an input.
-    pub(super) fn rewrite_request(self, request: Request) -> Request {
+    /// The request the model sees instead of `request`, for mutants that misread an
+    /// input; `None` when this mutant reads it as sent.
+    pub(super) fn rewrite_request(self, request: &Request) -> Option<Request> {
         match (self, request) {
-            (Mutant::MaxResultsIgnored, Request::ListCollections(mut r)) => {
-                r.max_results = None;
-                Request::ListCollections(r)
+            (Mutant::MaxResultsIgnored, Request::ListCollections(r)) => {
+                Some(Request::ListCollections(crate::api::ListCollectionsRequest {
+                    max_results: None,
+                    ..r.clone()
+                }))
             }
-            (Mutant::MaxResultsIgnored, Request::ListFaces(mut r)) => {
-                r.max_results = None;
-                Request::ListFaces(r)
+            (Mutant::MaxResultsIgnored, Request::ListFaces(r)) => {
+                Some(Request::ListFaces(crate::api::ListFacesRequest { max_results: None, ..r.clone() }))
             }
-            (Mutant::MaxResultsIgnored, Request::ListUsers(mut r)) => {
-                r.max_results = None;
-                Request::ListUsers(r)
+            (Mutant::MaxResultsIgnored, Request::ListUsers(r)) => {
+                Some(Request::ListUsers(crate::api::ListUsersRequest { max_results: None, ..r.clone() }))
             }
-            (_, request) => request,
+            _ => None,
         }
     }
 
@@ -194,15 +195,16 @@ pub(super) struct Memory {
 pub(super) struct Outcome {
     /// The answer sent on the wire.
     pub(super) answer: Observed,
-    /// What the model advances along (usually the answer).
-    pub(super) follow: Observed,
+    /// What the model advances along, when not the answer itself (rarely: cloning an
+    /// IndexFaces answer on every call would cost more than the rest of the call).
+    pub(super) follow: Option<Observed>,
     /// Further state changes to follow, as (request, outcome) pairs.
     pub(super) extra: Vec<(Request, Observed)>,
 }
 
 impl Outcome {
     fn same(answer: Observed) -> Outcome {
-        Outcome { follow: answer.clone(), answer, extra: Vec::new() }
+        Outcome { answer, follow: None, extra: Vec::new() }
     }
 }
 
@@ -455,7 +457,7 @@ pub(super) fn transform(
                 json!({"StatusCode": 200, "CollectionArn": arn, "FaceModelVersion": version}),
             );
             // The old collection is kept: the model follows the error, i.e. no change.
-            Outcome { answer, follow: Observed::Error(e), extra: Vec::new() }
+            Outcome { answer, follow: Some(Observed::Error(e)), extra: Vec::new() }
         }
         (Mutant::NoFaceSearchUsersError, Observed::Success(body))
             if matches!(request, Request::SearchUsersByImage(_)) && body.get("SearchedFace").is_none() =>

@@ -65,12 +65,10 @@ impl Emulator {
     }
 
     /// Answers `request` at `now`; `epoch_seconds` is the wall clock for CreationTimestamp.
-    pub(super) fn answer(&mut self, request: Request, now: Instant, epoch_seconds: f64) -> Observed {
-        let request = match self.mutant {
-            Some(m) => m.rewrite_request(request),
-            None => request,
-        };
-        let mut allowed = self.model.allowed(&request);
+    pub(super) fn answer(&mut self, request: &Request, now: Instant, epoch_seconds: f64) -> Observed {
+        let rewritten = self.mutant.and_then(|m| m.rewrite_request(request));
+        let request = rewritten.as_ref().unwrap_or(request);
+        let mut allowed = self.model.allowed(request);
         self.cursors.narrow(&request, &mut allowed);
         let realised = {
             let mut chooser =
@@ -78,22 +76,19 @@ impl Emulator {
             allowed.realize(&mut chooser)
         };
         let outcome = mutant::transform(self.mutant, &request, &self.model, realised, &mut self.memory);
-        let answer = match outcome.answer {
-            Observed::Error(mut err) => {
-                if err.message.is_none() {
-                    err.message = Some(wire::message(&err.code, &request, &self.model));
-                }
-                Observed::Error(err)
+        let mut answer = outcome.answer;
+        match &mut answer {
+            Observed::Error(err) if err.message.is_none() => {
+                err.message = Some(wire::message(&err.code, &request, &self.model));
             }
-            Observed::Success(body) => {
-                self.cursors.record(&request, &body);
-                Observed::Success(body)
-            }
-        };
+            Observed::Error(_) => {}
+            Observed::Success(body) => self.cursors.record(&request, body),
+        }
+        let follow = outcome.follow.as_ref().unwrap_or(&answer);
 
         let collection = request.collection_id().unwrap_or_default().to_string();
         let before = self.user_faces(&request, &collection);
-        self.model.advance(&request, &outcome.follow);
+        self.model.advance(&request, follow);
         for (extra, observed) in &outcome.extra {
             self.model.advance(extra, observed);
         }
@@ -105,7 +100,7 @@ impl Emulator {
                 }
             }
         }
-        if let Observed::Success(_) = &outcome.follow {
+        if let Observed::Success(_) = follow {
             match &request {
                 Request::CreateCollection(_) => {
                     self.clock.forget_collection(&collection);
@@ -147,7 +142,7 @@ mod tests {
 
     fn call(emu: &mut Emulator, op: Operation, body: Value) -> Observed {
         let request = Request::from_json(op, &body).expect("request decodes");
-        emu.answer(request, Instant::now(), 1_700_000_000.5)
+        emu.answer(&request, Instant::now(), 1_700_000_000.5)
     }
 
     fn png(person: &str) -> String {

@@ -309,7 +309,7 @@ async fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Reply, D
         let mut emulator = lock(&shared.emulator);
         // A model bug must cost one 500, not the connection or the server.
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            emulator.answer(request, Instant::now(), now_epoch_seconds())
+            emulator.answer(&request, Instant::now(), now_epoch_seconds())
         }))
         .unwrap_or_else(|_| {
             Observed::Error(api_error(
