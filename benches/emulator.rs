@@ -4,6 +4,10 @@
 //! Run with `cargo bench --bench emulator` (set `REKCON_BENCH_SECS` to change the
 //! measuring time per loop, default 3).
 
+/// The same allocator as the `rekcon` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_rekognition::Client;

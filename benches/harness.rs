@@ -8,6 +8,10 @@
 //!
 //! Run with `cargo bench --bench harness` (`REKCON_BENCH_CALLS`, default 2000 per side).
 
+/// The same allocator as the `rekcon` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_rekognition::Client;
