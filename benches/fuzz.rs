@@ -6,6 +6,11 @@
 //! second model: no HTTP, no SDK), and against the built-in emulator over loopback
 //! through the SDK — the two figures `rekcon fuzz --target model` and `rekcon fuzz`
 //! reach. Targets: 50,000/s model-only, 2,000/s over loopback (release, 2 cores).
+//! `cargo bench --bench fuzz -- model` measures the stages and the model alone only.
+
+/// The same allocator as the `rekcon` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -55,6 +60,51 @@ fn run_all(runner: &mut CaseRunner, draws: &[Vec<Draw>]) -> (u64, Duration) {
         calls += result.checked_calls;
     }
     (calls, started.elapsed())
+}
+
+/// Rounds of the model-alone measurement; the machines are noisy, so the median is reported.
+const ROUNDS: usize = 7;
+
+/// Checked calls per second with the model alone, one per round, sorted: every case run
+/// in-process, split over `lanes` threads with an executor each (as `rekcon fuzz
+/// --target model --jobs N` splits cases), calls only (no generation or parsing).
+fn model_alone(scenarios: &[rekcon::scenario::Scenario], lanes: usize) -> Vec<f64> {
+    let mut rates: Vec<f64> = (0..ROUNDS)
+        .map(|round| {
+            let share = scenarios.len().div_ceil(lanes);
+            let started = Instant::now();
+            let calls: u64 = std::thread::scope(|scope| {
+                let workers: Vec<_> = scenarios
+                    .chunks(share)
+                    .enumerate()
+                    .map(|(lane, chunk)| {
+                        scope.spawn(move || {
+                            let run_id = format!("r{round}l{lane}");
+                            let mut executor =
+                                InProcessExecutor::new(&ServeConfig::default(), &run_id, false);
+                            chunk
+                                .iter()
+                                .enumerate()
+                                .map(|(i, s)| {
+                                    let report = executor.run(i + 1, s);
+                                    assert!(
+                                        matches!(report.verdict, rekcon::report::Verdict::Pass),
+                                        "the unmutated emulator must conform: {:?}",
+                                        report.verdict
+                                    );
+                                    report.records.iter().map(|r| 1 + r.settle_polls as u64).sum::<u64>()
+                                })
+                                .sum::<u64>()
+                        })
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().expect("lane")).sum()
+            });
+            calls as f64 / started.elapsed().as_secs_f64()
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates
 }
 
 fn main() {
@@ -107,11 +157,25 @@ fn main() {
         );
     }
     println!(
-        "model alone, calls only:          {:>9.0} checked calls/s",
+        "model alone, calls only, first round:       {:>9.0} checked calls/s",
         model_calls as f64 / executing.as_secs_f64()
     );
-
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for lanes in [1, cores] {
+        let rates = model_alone(&scenarios, lanes);
+        println!(
+            "model alone, calls only, {lanes} lane(s), {ROUNDS} rounds: median {:>9.0} checked calls/s (slowest {:.0}, fastest {:.0})",
+            rates[rates.len() / 2],
+            rates[0],
+            rates[rates.len() - 1]
+        );
+    }
+    // `cargo bench --bench fuzz -- model` stops here: the stage to profile when the
+    // model is slow (for example under `valgrind --tool=callgrind`).
+    if std::env::args().skip(1).any(|a| a == "model") {
+        return;
+    }
+
     for (wire, label) in [(false, "rekcon fuzz --target model"), (true, "rekcon fuzz --target wire")] {
         for jobs in [1, cores] {
             let executors: Vec<Box<dyn Executor + Send>> = (0..jobs)
