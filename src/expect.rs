@@ -686,10 +686,15 @@ impl Judge<'_> {
             return Self::miss(path, "an object".into(), Some(actual));
         };
         let mut out = Vec::new();
+        let mut present = 0;
         for (name, member) in members {
-            out.extend(self.value(member, small_get(map, name), &path.member(name)));
+            let value = small_get(map, name);
+            present += usize::from(value.is_some());
+            out.extend(self.value(member, value, &path.member(name)));
         }
-        if closed {
+        // Member names are distinct, so every present member was listed unless the
+        // object has more: only then look for the unlisted ones.
+        if closed && present < map.len() {
             for (name, v) in map {
                 if !members.iter().any(|(m, _)| m == name) {
                     out.push(Mismatch {
@@ -1015,6 +1020,24 @@ mod tests {
 
     fn obj(members: Vec<(&'static str, Pat)>) -> Pat {
         Pat::Obj { members, closed: true }
+    }
+
+    #[test]
+    fn closed_objects_name_every_unlisted_member() {
+        let pat = obj(vec![("FaceId", Pat::Str(StrRule::Uuid)), ("UserId", Pat::Opt(Box::new(Pat::Any)))]);
+        assert!(judge(pat.clone(), json!({"FaceId": "11111111-2222-4333-8444-555555555555"})).is_empty());
+        // An extra member beside every listed one, and one standing in for an absent one.
+        let got = judge(
+            obj(vec![("Outer", pat.clone())]),
+            json!({"Outer": {"FaceId": "11111111-2222-4333-8444-555555555555", "UserId": "u", "Extra": 1}}),
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].path.as_str(), got[0].expected.as_str()), ("Outer.Extra", "no such member"));
+        let got = judge(pat, json!({"FaceId": "11111111-2222-4333-8444-555555555555", "userId": "u"}));
+        assert_eq!(got.iter().map(|m| m.path.as_str()).collect::<Vec<_>>(), ["userId"]);
+        // An open object lets them pass.
+        let open = Pat::Obj { members: vec![("FaceId", Pat::Any)], closed: false };
+        assert!(judge(open, json!({"FaceId": "x", "Extra": 1})).is_empty());
     }
 
     #[test]
