@@ -42,14 +42,21 @@ impl DecodeError {
 #[derive(Clone, Default)]
 pub struct Blob {
     bytes: Vec<u8>,
-    digest: OnceLock<String>,
-    faces: OnceLock<Arc<[ImageFace]>>,
+    /// Shared by clones; one pointer, so requests stay small.
+    facts: OnceLock<Arc<ImageFacts>>,
+}
+
+/// What the model reads of an image, worked out together on first use.
+#[derive(Debug)]
+struct ImageFacts {
+    digest: String,
+    faces: Vec<ImageFace>,
 }
 
 impl Blob {
     /// Wraps raw bytes.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self { bytes: bytes.into(), digest: OnceLock::new(), faces: OnceLock::new() }
+        Self { bytes: bytes.into(), facts: OnceLock::new() }
     }
 
     /// The raw bytes.
@@ -74,12 +81,20 @@ impl Blob {
 
     /// The bytes' digest, as [`crate::image::digest`] gives it (computed on first use).
     pub fn digest(&self) -> &str {
-        self.digest.get_or_init(|| crate::image::digest(&self.bytes))
+        &self.facts().digest
     }
 
     /// The faces the bytes hold, as [`crate::image::faces_in`] reads them (on first use).
     pub fn faces(&self) -> &[ImageFace] {
-        self.faces.get_or_init(|| crate::image::faces_given(&self.bytes, || self.digest().to_string()).into())
+        &self.facts().faces
+    }
+
+    fn facts(&self) -> &ImageFacts {
+        self.facts.get_or_init(|| {
+            let digest = crate::image::digest(&self.bytes);
+            let faces = crate::image::faces_given(&self.bytes, || digest.clone());
+            Arc::new(ImageFacts { digest, faces })
+        })
     }
 
     /// The wire form: padded standard base64.

@@ -1093,7 +1093,7 @@ mod tests {
 
     #[test]
     fn bind_and_same_tie_values_together() {
-        let pat = Pat::List(vec![Pat::Bind("img".into(), Box::new(Pat::Fresh)), Pat::Same("img".into())]);
+        let pat = Pat::List(vec![Pat::Bind("img", Box::new(Pat::Fresh)), Pat::Same("img")]);
         let a = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
         let b = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
         assert!(judge(pat.clone(), json!([a, a])).is_empty());

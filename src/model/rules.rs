@@ -259,7 +259,7 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
                 Err(allowed) => return *allowed,
             };
             let digest = r.image.as_ref().and_then(|i| i.bytes.as_ref()).map(Blob::digest);
-            index_faces(c, &faces, r.max_faces, r.external_image_id.as_deref(), digest.as_deref())
+            index_faces(c, &faces, r.max_faces, r.external_image_id.as_deref(), digest)
         }),
         Request::ListFaces(r) => {
             with_collection(model, r.collection_id.as_deref(), |id, c| list_faces(model, id, c, r))

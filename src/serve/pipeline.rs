@@ -69,31 +69,31 @@ impl Emulator {
         let rewritten = self.mutant.and_then(|m| m.rewrite_request(request));
         let request = rewritten.as_ref().unwrap_or(request);
         let mut allowed = self.model.allowed(request);
-        self.cursors.narrow(&request, &mut allowed);
+        self.cursors.narrow(request, &mut allowed);
         let realised = {
             let mut chooser =
                 EmulatorChooser { rng: &mut self.ids, clock: &self.clock, now, settle: self.settle };
             allowed.realize(&mut chooser)
         };
-        let outcome = mutant::transform(self.mutant, &request, &self.model, realised, &mut self.memory);
+        let outcome = mutant::transform(self.mutant, request, &self.model, realised, &mut self.memory);
         let mut answer = outcome.answer;
         match &mut answer {
             Observed::Error(err) if err.message.is_none() => {
-                err.message = Some(wire::message(&err.code, &request, &self.model));
+                err.message = Some(wire::message(&err.code, request, &self.model));
             }
             Observed::Error(_) => {}
-            Observed::Success(body) => self.cursors.record(&request, body),
+            Observed::Success(body) => self.cursors.record(request, body),
         }
         let follow = outcome.follow.as_ref().unwrap_or(&answer);
 
         let collection = request.collection_id().unwrap_or_default().to_string();
-        let before = self.user_faces(&request, &collection);
-        self.model.advance(&request, follow);
+        let before = self.user_faces(request, &collection);
+        self.model.advance(request, follow);
         for (extra, observed) in &outcome.extra {
             self.model.advance(extra, observed);
         }
         if let Some(before) = before {
-            let after = self.user_faces(&request, &collection).unwrap_or_default();
+            let after = self.user_faces(request, &collection).unwrap_or_default();
             for (user, faces) in &after {
                 if before.get(user) != Some(faces) {
                     self.clock.touch(&collection, user, now);
