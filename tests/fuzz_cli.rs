@@ -4,6 +4,7 @@
 //! budgets, exit codes and the progress bar behave as documented.
 
 mod fuzz_support;
+mod serve_support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -61,7 +62,7 @@ fn a_finding_is_written_as_a_scenario_that_rekcon_run_replays() {
     assert!(text(&out.stderr).contains("seed 1"), "the seed is printed first");
 
     let report = read_json(&json);
-    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["format_version"], 2);
     assert_eq!(report["seed"], 1);
     assert_eq!(report["partition"], "1/1");
     assert_eq!(report["mutant"], "user-active-at-once");
@@ -208,7 +209,7 @@ fn partitions_explore_apart_and_their_reports_merge() {
     let out = rekcon(&["fuzz", "merge", &arg(&a_path), &arg(&b_path), "--json", &arg(&merged_path)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let merged = read_json(&merged_path);
-    assert_eq!(merged["format_version"], 1);
+    assert_eq!(merged["format_version"], 2);
     assert_eq!(merged["partition"], "1/2,2/2");
     assert_eq!(merged["cases"], 60);
     let sum = |key: &str| a[key].as_u64().unwrap_or(0) + b[key].as_u64().unwrap_or(0);
@@ -277,5 +278,114 @@ fn the_time_budget_stops_new_cases_and_the_bar_stays_quiet_off_a_terminal() {
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("cases ·") && !stderr.contains('\r'), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What an interrupted `rekcon fuzz` left: its exit code, stdout and stderr.
+#[cfg(unix)]
+struct Interrupted {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Starts `rekcon fuzz <args>` with endpoint credentials for a loopback emulator, waits
+/// until the run has announced its seed (the Ctrl-C handler is in place by then), lets it
+/// work for `working`, sends SIGINT and waits for it to end.
+#[cfg(unix)]
+fn interrupt_fuzz(args: &[&str], working: Duration) -> Interrupted {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rekcon"))
+        .arg("fuzz")
+        .args(args)
+        .env_remove("REKCON_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_REKOGNITION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rekcon starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (lines, seen) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let first = seen.recv_timeout(Duration::from_secs(120)).expect("the run announces its seed");
+    assert!(first.starts_with("rekcon fuzz: seed"), "{first}");
+    std::thread::sleep(working);
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(sent.success(), "SIGINT delivered");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("rekcon fuzz did not stop within 120 s of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stdout = String::new();
+    child.stdout.take().expect("piped stdout").read_to_string(&mut stdout).expect("stdout");
+    Interrupted { code: status.code(), stdout, stderr: reader.join().expect("stderr read") }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_the_run_with_its_report_written() {
+    let dir = scratch_root("interrupt");
+    let json = dir.join("i.json");
+    let run = interrupt_fuzz(
+        &["--target", "model", "--cases", "100000000", "--scenarios", &arg(&dir), "--json", &arg(&json)],
+        Duration::from_millis(800),
+    );
+    assert_eq!(run.code, Some(130), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("interrupted: finishing the cases under way"), "{}", run.stderr);
+    assert!(run.stdout.contains("interrupted after"), "{}", run.stdout);
+    let report = read_json(&json);
+    assert_eq!(report["interrupted"], true);
+    assert!(report["cases"].as_u64().is_some_and(|n| n > 0 && n < 100_000_000), "{}", report["cases"]);
+    assert!(report["findings"].as_array().is_some_and(Vec::is_empty));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_over_http_deletes_every_collection_the_run_created() {
+    let dir = scratch_root("interrupt-http");
+    let json = dir.join("i.json");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let server = runtime.block_on(Server::start(ServeConfig::default())).expect("the emulator starts");
+    let url = server.url();
+    let run = interrupt_fuzz(
+        &["--endpoint-url", &url, "--cases", "100000000", "--scenarios", &arg(&dir), "--json", &arg(&json)],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(run.code, Some(130), "{}\n{}", run.stdout, run.stderr);
+    // Cases create collections as they go; none may be left once the run has ended.
+    let client = serve_support::sdk_client(&url);
+    let left = runtime.block_on(async {
+        let page = client.list_collections().max_results(1000).send().await.expect("listed");
+        page.collection_ids().to_vec()
+    });
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let report = read_json(&json);
+    assert_eq!(report["interrupted"], true);
+    assert!(report["checked_calls"].as_u64().is_some_and(|n| n > 0), "the run had started calling");
+    runtime.block_on(server.shutdown());
     let _ = std::fs::remove_dir_all(&dir);
 }

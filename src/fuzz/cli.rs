@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -16,7 +18,7 @@ use super::report::{self, FuzzReport, ReplayContext, RunDescription};
 use crate::config::{EndpointChoice, RunConfig, parse_duration, redact_url, resolve_endpoint};
 use crate::error::Error;
 use crate::model::ModelConfig;
-use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, Repro};
+use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_INTERRUPTED, Repro};
 use crate::runner::{RunSettings, Runner};
 use crate::serve::{Mutant, ServeConfig, Server};
 use crate::target::Target;
@@ -98,7 +100,7 @@ pub struct FuzzArgs {
     /// Stop after this many distinct divergences (0: explore the whole budget).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub max_findings: usize,
-    /// Write the JSON report here (format_version 1).
+    /// Write the JSON report here (format_version 2).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Where minimal failing cases are written as scenarios (default: SCENARIOS/regressions).
@@ -265,6 +267,8 @@ impl Plan {
             max_shrink_iters: args.max_shrink_iters,
             max_shrink_time: args.shrink_time,
             confirm_runs: 3,
+            // Set by the Ctrl-C watcher once the run starts.
+            interrupt: None,
         };
         let run = RunConfig {
             endpoint,
@@ -420,13 +424,17 @@ impl Progress for Bar {
 
 /// `rekcon fuzz`.
 pub fn fuzz_command(args: FuzzArgs) -> u8 {
-    let plan = match Plan::from_args(args) {
+    let mut plan = match Plan::from_args(args) {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("rekcon fuzz: {e}");
             return EXIT_BAD_INPUT;
         }
     };
+    // Watched from before anything is created on the endpoint to the end of the report.
+    let interrupt = Arc::new(AtomicBool::new(false));
+    watch_ctrl_c(Arc::clone(&interrupt));
+    plan.drive.interrupt = Some(interrupt);
     eprintln!(
         "rekcon fuzz: seed {} partition {} (repeat with: {})",
         plan.drive.seed, plan.drive.partition, plan.reproduce
@@ -478,6 +486,46 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
         }
     }
     code
+}
+
+/// Sets `flag` on the first Ctrl-C, so the run ends early but cleans up and reports;
+/// quits at once on the second. Returns once the handler is in place (or could not be
+/// installed), so the run never starts unwatched.
+fn watch_ctrl_c(flag: Arc<AtomicBool>) {
+    let (ready, installed) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async {
+            let mut first = std::pin::pin!(tokio::signal::ctrl_c());
+            // Polling the future once installs the handler; then the run may start.
+            tokio::select! {
+                biased;
+                result = &mut first => {
+                    let _ = ready.send(());
+                    if result.is_err() {
+                        return;
+                    }
+                }
+                () = std::future::ready(()) => {
+                    let _ = ready.send(());
+                    if first.await.is_err() {
+                        return;
+                    }
+                }
+            }
+            flag.store(true, Ordering::Relaxed);
+            eprintln!(
+                "\nrekcon fuzz: interrupted: finishing the cases under way, deleting the run's \
+                 collections and writing the report (Ctrl-C again quits at once)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("rekcon fuzz: quit; `rekcon cleanup` deletes the collections the run left");
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        });
+    });
+    // A dropped sender (no runtime, no handler) also ends the wait.
+    let _ = installed.recv_timeout(Duration::from_secs(5));
 }
 
 /// Builds where cases run (one executor per `--jobs` lane), and describes it.

@@ -16,6 +16,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use proptest::strategy::{Strategy, ValueTree};
@@ -98,6 +100,10 @@ pub struct DriveConfig {
     pub max_shrink_time: Duration,
     /// Runs of the minimal case that must all reproduce it.
     pub confirm_runs: usize,
+    /// Set from outside (Ctrl-C) to end the run early: no new cases start, shrinking
+    /// stops at the smallest failing case so far, and what was found is still confirmed
+    /// and reported.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Default for DriveConfig {
@@ -113,6 +119,7 @@ impl Default for DriveConfig {
             max_shrink_iters: 500,
             max_shrink_time: Duration::from_secs(60),
             confirm_runs: 3,
+            interrupt: None,
         }
     }
 }
@@ -185,6 +192,8 @@ pub struct DriveOutcome {
     pub unknowns: BTreeSet<Unknown>,
     /// Why the endpoint gave no answer, when it stopped the run.
     pub no_answer: Option<String>,
+    /// Whether the run was interrupted before its budget was spent.
+    pub interrupted: bool,
 }
 
 impl DriveOutcome {
@@ -262,10 +271,17 @@ impl Explorer<'_> {
         }
     }
 
-    /// Whether shrinking the current failure has used its candidates or its time.
+    /// Whether shrinking the current failure has used its candidates or its time, or
+    /// the run was interrupted.
     fn shrink_spent(&self) -> bool {
         self.shrink_tries >= self.config.max_shrink_iters
             || self.shrink_started.elapsed() >= self.config.max_shrink_time
+            || self.interrupted()
+    }
+
+    /// Whether the run was asked to end early.
+    fn interrupted(&self) -> bool {
+        self.config.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
     /// Counts a case's calls and coverage; `generated` when proptest's draws made it (a
@@ -363,7 +379,7 @@ impl Explorer<'_> {
         let signature = reference.signature();
         let deadline = self.step_shrink_deadline();
         let mut changed = true;
-        while changed && self.started.elapsed() < deadline {
+        while changed && self.started.elapsed() < deadline && !self.interrupted() {
             changed = false;
             let mut candidates: Vec<Generated> = Vec::new();
             for i in (0..generated.steps.len()).rev() {
@@ -375,7 +391,7 @@ impl Explorer<'_> {
             }
             candidates.extend(thinner_face_lists(&generated));
             for candidate in candidates {
-                if self.started.elapsed() >= deadline {
+                if self.started.elapsed() >= deadline || self.interrupted() {
                     break;
                 }
                 // A candidate must fail twice running: a case that fails only by chance
@@ -567,6 +583,10 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
         if ex.deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
+        if ex.interrupted() {
+            ex.outcome.interrupted = true;
+            break;
+        }
         let size = usize::try_from(planned - ex.outcome.cases).unwrap_or(usize::MAX).min(batch_size);
         let mut trees = Vec::with_capacity(size);
         for _ in 0..size {
@@ -600,6 +620,10 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
             ex.progress.update(&ex.stats());
             if ex.stop {
                 break 'explore;
+            }
+            // The rest of the batch has run: count it, but shrink nothing more.
+            if ex.interrupted() {
+                ex.outcome.interrupted = true;
             }
         }
     }

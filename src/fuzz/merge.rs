@@ -53,6 +53,7 @@ pub fn merge(reports: &[FuzzReport]) -> Result<FuzzReport, Error> {
         if merged.no_answer.is_none() {
             merged.no_answer.clone_from(&r.no_answer);
         }
+        merged.interrupted |= r.interrupted;
         if !partitions.contains(&r.partition) {
             partitions.push(r.partition.clone());
         }
@@ -98,6 +99,7 @@ mod tests {
             repeats: 0,
             generator_bugs: Vec::new(),
             no_answer: None,
+            interrupted: false,
             coverage_missing: BTreeMap::new(),
             coverage,
             unknowns: vec![format!("unknown:{k}")],

@@ -15,10 +15,10 @@ use super::coverage::Coverage;
 use super::drive::{DriveConfig, DriveOutcome, Found};
 use super::generate::to_yaml;
 use crate::error::Error;
-use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_DIVERGENCE, EXIT_NO_ANSWER};
+use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_DIVERGENCE, EXIT_INTERRUPTED, EXIT_NO_ANSWER};
 
 /// Layout version of the fuzz JSON report; bumped whenever a field changes or is added.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Longest expected/actual text quoted in a regression file's description.
 const QUOTE_MAX: usize = 160;
@@ -60,6 +60,9 @@ pub struct FuzzReport {
     pub generator_bugs: Vec<GeneratorBugReport>,
     /// Why the endpoint stopped answering, when it did.
     pub no_answer: Option<String>,
+    /// Whether the run was interrupted (Ctrl-C) before its budget was spent (a merged
+    /// report: whether any worker was).
+    pub interrupted: bool,
     /// What the calls reached.
     pub coverage: Coverage,
     /// What they did not reach, by area.
@@ -148,6 +151,8 @@ impl FuzzReport {
             EXIT_BAD_INPUT
         } else if self.no_answer.is_some() {
             EXIT_NO_ANSWER
+        } else if self.interrupted {
+            EXIT_INTERRUPTED
         } else {
             EXIT_CONFORM
         }
@@ -219,6 +224,9 @@ impl FuzzReport {
         if let Some(reason) = &self.no_answer {
             let _ = writeln!(out, "no answer from the endpoint, run stopped: {reason}");
         }
+        if self.interrupted {
+            let _ = writeln!(out, "interrupted after {} of the planned cases", self.cases);
+        }
         let _ = writeln!(out, "coverage: {}", self.coverage_summary());
         for (area, items) in &self.coverage_missing {
             let _ = writeln!(out, "  not reached ({area}): {}", items.join(", "));
@@ -231,6 +239,7 @@ impl FuzzReport {
             EXIT_DIVERGENCE => format!("{} divergence(s) found", self.findings.len()),
             EXIT_BAD_INPUT => "generator bug".to_string(),
             EXIT_NO_ANSWER => "stopped: no answer".to_string(),
+            EXIT_INTERRUPTED => "interrupted: no divergence found in the cases run".to_string(),
             _ => "no divergence found".to_string(),
         };
         let _ = writeln!(out, "{verdict}");
@@ -338,6 +347,7 @@ pub fn build(
             .map(|b| GeneratorBugReport { reason: b.reason.clone(), yaml: b.yaml.clone() })
             .collect(),
         no_answer: outcome.no_answer.clone(),
+        interrupted: outcome.interrupted,
         coverage: outcome.coverage.clone(),
         coverage_missing: missing_of(&outcome.coverage),
         unknowns: outcome.unknowns.iter().map(|u| u.tag().to_string()).collect(),
@@ -448,6 +458,7 @@ mod tests {
             repeats: 0,
             generator_bugs: Vec::new(),
             no_answer: None,
+            interrupted: false,
             coverage: Coverage::default(),
             coverage_missing: BTreeMap::new(),
             unknowns: Vec::new(),
@@ -460,6 +471,9 @@ mod tests {
     fn exit_codes_prefer_findings() {
         let mut r = report();
         assert_eq!(r.exit_code(), EXIT_CONFORM);
+        r.interrupted = true;
+        assert_eq!(r.exit_code(), EXIT_INTERRUPTED);
+        assert!(r.render().contains("interrupted after"));
         r.no_answer = Some("refused".into());
         assert_eq!(r.exit_code(), EXIT_NO_ANSWER);
         r.generator_bugs.push(GeneratorBugReport { reason: "x".into(), yaml: String::new() });
