@@ -297,17 +297,9 @@ fn interrupt_fuzz(args: &[&str], working: Duration) -> Interrupted {
     use std::io::{BufRead as _, BufReader, Read as _};
     use std::process::{Command, Stdio};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rekcon"))
+    let mut child = serve_support::rekcon_for_loopback()
         .arg("fuzz")
         .args(args)
-        .env_remove("REKCON_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_REKOGNITION")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -4,7 +4,7 @@
 
 mod serve_support;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use aws_sdk_rekognition::Client;
@@ -59,17 +59,8 @@ fn sorted(ids: &[&str]) -> Vec<String> {
 
 /// `rekcon cleanup --endpoint-url <url> <args>`, off the async runtime so the emulator keeps answering.
 async fn rekcon_cleanup(url: &str, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rekcon"));
+    let mut command = serve_support::rekcon_for_loopback();
     command.arg("cleanup").arg("--endpoint-url").arg(url).args(args);
-    command
-        .env_remove("REKCON_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_REKOGNITION")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
     tokio::task::spawn_blocking(move || command.output().expect("rekcon runs")).await.expect("joined")
 }
 

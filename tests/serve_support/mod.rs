@@ -206,3 +206,19 @@ pub fn sdk_client_signed(url: &str, access_key: &str, secret: &str, region: &str
 pub fn sdk_client(url: &str) -> Client {
     sdk_client_signed(url, "AKIDTEST", "test-secret", "us-east-1")
 }
+
+/// The `rekcon` binary set up for a loopback emulator: no endpoint or profile variables
+/// from the caller's environment, dummy credentials, us-east-1.
+pub fn rekcon_for_loopback() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rekcon"));
+    command
+        .env_remove("REKCON_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_REKOGNITION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
