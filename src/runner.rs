@@ -566,24 +566,14 @@ impl Session<'_> {
         loop {
             let mut token = None;
             loop {
-                let request = Request::ListUsers(api::ListUsersRequest {
-                    collection_id: Some(collection.clone()),
-                    max_results: None,
-                    next_token: token,
-                });
+                let request = settle_poll(&collection, token);
                 let outcome =
                     Box::pin(self.call(Call::Typed(request.clone()), Some(request), None, poll_place)).await;
                 polls += 1;
                 if outcome != StepOutcome::Conformed {
                     return Err(outcome);
                 }
-                let record = self.records.pop();
-                token = match record.and_then(|r| r.observed) {
-                    Some(Observed::Success(body)) => {
-                        body.get("NextToken").and_then(Value::as_str).map(str::to_string)
-                    }
-                    _ => None,
-                };
+                token = next_token_of(self.records.pop());
                 if token.is_none() {
                     break;
                 }
@@ -609,6 +599,23 @@ impl Session<'_> {
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(SETTLE_MAX_DELAY);
         }
+    }
+}
+
+/// One page of the ListUsers polling that waits for users to settle before a search.
+pub(crate) fn settle_poll(collection: &str, next_token: Option<String>) -> Request {
+    Request::ListUsers(api::ListUsersRequest {
+        collection_id: Some(collection.to_string()),
+        max_results: None,
+        next_token,
+    })
+}
+
+/// The NextToken a successful listing call answered, if any.
+pub(crate) fn next_token_of(record: Option<StepRecord>) -> Option<String> {
+    match record.and_then(|r| r.observed) {
+        Some(Observed::Success(body)) => body.get("NextToken").and_then(Value::as_str).map(str::to_string),
+        _ => None,
     }
 }
 

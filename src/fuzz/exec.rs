@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::expect::{Allowed, Mismatch, Observed};
 use crate::model::{Model, ModelConfig};
 use crate::report::{CleanupSummary, ScenarioReport, StepRecord, Verdict};
-use crate::runner::Runner;
+use crate::runner::{self, Runner};
 use crate::scenario::{Action, Bindings, RawBody, Scenario, Step};
 use crate::serve::{InProcess, ServeConfig, Server};
 use crate::unknown::Unknown;
@@ -328,23 +328,13 @@ impl InProcessCase<'_> {
             }
             let mut token: Option<String> = None;
             loop {
-                let request = Request::ListUsers(api::ListUsersRequest {
-                    collection_id: Some(collection.to_string()),
-                    max_results: None,
-                    next_token: token.take(),
-                });
+                let request = runner::settle_poll(collection, token.take());
                 polls += 1;
                 let json = request.to_json();
                 if self.call(step, Built::Typed(request, json), true) {
                     return Err(diverged);
                 }
-                let record = self.records.pop();
-                token = match record.and_then(|r| r.observed) {
-                    Some(Observed::Success(body)) => {
-                        body.get("NextToken").and_then(Value::as_str).map(str::to_string)
-                    }
-                    _ => None,
-                };
+                token = runner::next_token_of(self.records.pop());
                 if token.is_none() {
                     break;
                 }
