@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::report::Repro;
+use crate::serve::Mutant;
+use crate::serve::cli::parse_mutant;
 
 /// Environment variables that name an endpoint, in precedence order after the flag.
 const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL"];
@@ -66,6 +68,10 @@ pub struct RunArgs {
     /// The scenarios folder (its `images/` holds the fixture images).
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     pub scenarios: PathBuf,
+    /// Built-in emulator only: plant this bug (see `rekcon serve --list-mutants`), e.g.
+    /// to replay a fuzz finding in one command.
+    #[arg(long, value_parser = parse_mutant, value_name = "NAME")]
+    pub mutant: Option<Mutant>,
 }
 
 /// Which endpoint the SDK client talks to.
@@ -175,6 +181,8 @@ pub struct RunConfig {
     pub json: Option<PathBuf>,
     /// JUnit report path.
     pub junit: Option<PathBuf>,
+    /// The bug planted in the built-in emulator, if any.
+    pub mutant: Option<Mutant>,
 }
 
 impl RunConfig {
@@ -188,6 +196,12 @@ impl RunConfig {
             return Err(Error::Config("--jobs must be at least 1".into()));
         }
         let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        if args.mutant.is_some() && endpoint != EndpointChoice::BuiltIn {
+            return Err(Error::Config(
+                "--mutant plants a bug in the built-in emulator; it cannot go with an endpoint URL or --aws"
+                    .into(),
+            ));
+        }
         Ok(RunConfig {
             endpoint,
             region: args.endpoint.region,
@@ -200,6 +214,7 @@ impl RunConfig {
             settle_timeout: args.settle_timeout,
             json: args.json,
             junit: args.junit,
+            mutant: args.mutant,
         })
     }
 
@@ -233,6 +248,9 @@ impl RunConfig {
         }
         if self.aws {
             flags.push_str(" --aws");
+        }
+        if let Some(mutant) = self.mutant {
+            flags.push_str(&format!(" --mutant {}", mutant.name()));
         }
         // A scenario's name only means something inside its folder.
         if self.scenarios != Path::new("scenarios") {
@@ -416,6 +434,7 @@ pub fn from_env() -> Result<RunConfig, Error> {
         settle_timeout: Duration::from_secs(60),
         json: None,
         junit: None,
+        mutant: None,
     })
 }
 

@@ -780,9 +780,14 @@ async fn run_configured(config: RunConfig) -> u8 {
         );
         return EXIT_BAD_INPUT;
     }
+    if let Some(mutant) = config.mutant {
+        eprintln!("rekcon run: the built-in emulator runs with the planted bug `{}`", mutant.name());
+    }
     let emulator = match config.endpoint {
         EndpointChoice::BuiltIn => {
-            match crate::serve::Server::start(crate::serve::ServeConfig::default()).await {
+            let serve =
+                crate::serve::ServeConfig { mutant: config.mutant, ..crate::serve::ServeConfig::default() };
+            match crate::serve::Server::start(serve).await {
                 Ok(server) => Some(server),
                 Err(e) => {
                     eprintln!("rekcon run: {}", crate::error::Error::Emulator(e.to_string()));

@@ -118,6 +118,15 @@ fn a_finding_is_written_as_a_scenario_that_rekcon_run_replays() {
     assert_eq!(replayed["failure"]["findings"][0]["path"], mismatch["path"]);
     runtime.block_on(server.shutdown());
 
+    // ... and so does the one-line replay command the report gives, which plants the same
+    // bug in the built-in emulator.
+    let replay = finding["reproduce"].as_str().expect("a replay command");
+    assert!(!replay.contains("rekcon serve"), "{replay}");
+    assert!(replay.contains("--mutant user-active-at-once"), "{replay}");
+    let out = rekcon(&["run", "--scenarios", &arg(&dir), name, "--mutant", "user-active-at-once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("UserStatus"), "{}", text(&out.stdout));
+
     // ... and passes against the built-in emulator without it.
     let out = rekcon(&["run", "--scenarios", &arg(&dir), name]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));

@@ -111,6 +111,25 @@ fn real_aws_needs_confirmation() {
 }
 
 #[test]
+fn mutant_plants_a_bug_in_the_built_in_emulator_only() {
+    let root = scenarios_root(&[("c/good.yaml", GOOD)]);
+    // The planted bug is caught, and the reproduction plants it again.
+    let out = rekcon(&root, &["--mutant", "arn-prefix-on-create"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("[model] CollectionArn: expected an ARN like"), "{text}");
+    assert!(text.contains("reproduce: rekcon run c/good --mutant arn-prefix-on-create"), "{text}");
+    // Another endpoint cannot take it, and an unknown bug is a usage error.
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = rekcon(&root, &["--mutant", "arn-prefix-on-create", "--endpoint-url", "http://127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--mutant plants a bug in the built-in emulator"), "{}", stderr(&out));
+    let out = rekcon(&root, &["--mutant", "no-such-bug"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown mutant `no-such-bug`"), "{}", stderr(&out));
+}
+
+#[test]
 fn help_documents_the_exit_codes() {
     let out = Command::new(REKCON).args(["run", "--help"]).output().expect("rekcon runs");
     let text = stdout(&out);

@@ -20,14 +20,12 @@ use crate::error::Error;
 use crate::model::ModelConfig;
 use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_INTERRUPTED, Repro};
 use crate::runner::{RunSettings, Runner};
+use crate::serve::cli::parse_mutant;
 use crate::serve::{Mutant, ServeConfig, Server};
 use crate::target::Target;
 
 /// Environment variables that name an endpoint, after `--endpoint-url` (as `rekcon run`).
 const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL"];
-/// Where the built-in emulator listens in printed replay commands.
-const REPLAY_PORT: u16 = 9123;
-
 /// `rekcon fuzz`: generate call sequences, check every call, shrink what diverges.
 #[derive(Debug, Clone, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -137,11 +135,6 @@ pub struct FuzzArgs {
     /// Longest time shrinking one divergence.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
     pub shrink_time: Duration,
-}
-
-fn parse_mutant(name: &str) -> Result<Mutant, String> {
-    Mutant::from_name(name)
-        .ok_or_else(|| format!("unknown mutant `{name}`; see `rekcon serve --list-mutants`"))
 }
 
 /// Runs `rekcon fuzz` (or `rekcon fuzz merge`); returns the exit code.
@@ -282,6 +275,7 @@ impl Plan {
             settle_timeout: args.settle_timeout,
             json: None,
             junit: None,
+            mutant: args.mutant,
         };
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
@@ -299,18 +293,11 @@ impl Plan {
     }
 
     /// How `rekcon run` replays a regression against what this run fuzzed: the same
-    /// endpoint flags, or a `rekcon serve` with the same planted bug to point it at.
+    /// endpoint flags, and the same planted bug in the built-in emulator.
     fn replay(&self) -> ReplayContext {
-        let mut run = self.run.clone();
-        let mut prefix = String::new();
-        if let (EndpointChoice::BuiltIn, Some(m)) = (&run.endpoint, self.serve.mutant) {
-            let url = format!("http://127.0.0.1:{REPLAY_PORT}");
-            prefix = format!("rekcon serve --mutant {} --port {REPLAY_PORT} --quiet & ", m.name());
-            run.endpoint = EndpointChoice::Url { url, source: "--endpoint-url" };
-        }
-        match run.repro() {
-            Repro::Cli { flags } => ReplayContext { flags, prefix },
-            Repro::CargoTest { .. } => ReplayContext { flags: String::new(), prefix },
+        match self.run.repro() {
+            Repro::Cli { flags } => ReplayContext { flags },
+            Repro::CargoTest { .. } => ReplayContext::default(),
         }
     }
 }

@@ -272,15 +272,14 @@ pub struct RunDescription {
 /// What a replay command is built from.
 #[derive(Debug, Clone, Default)]
 pub struct ReplayContext {
-    /// Endpoint, region, profile, `--aws` and `--scenarios` flags (each starting with a space).
+    /// Endpoint, region, profile, `--aws`, `--mutant` and `--scenarios` flags (each
+    /// starting with a space).
     pub flags: String,
-    /// A command to run first (starting the emulator with the planted bug), with ` && ` or `; `.
-    pub prefix: String,
 }
 
 /// `rekcon run` with the context's flags, for scenario `name`.
 pub fn replay_command(context: &ReplayContext, name: &str) -> String {
-    format!("{}rekcon run {name}{}", context.prefix, context.flags)
+    format!("rekcon run {name}{}", context.flags)
 }
 
 /// Builds the report of a finished run, writing one regression scenario per finding

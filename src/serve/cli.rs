@@ -78,8 +78,10 @@ impl FromStr for SigV4Key {
     }
 }
 
-fn parse_mutant(name: &str) -> Result<Mutant, String> {
-    Mutant::from_name(name).ok_or_else(|| format!("unknown mutant `{name}`; see --list-mutants"))
+/// A `--mutant` value (of `rekcon serve`, `run` and `fuzz`): the name of a planted bug.
+pub fn parse_mutant(name: &str) -> Result<Mutant, String> {
+    Mutant::from_name(name)
+        .ok_or_else(|| format!("unknown mutant `{name}`; see `rekcon serve --list-mutants`"))
 }
 
 impl ServeArgs {
