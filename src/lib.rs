@@ -14,6 +14,7 @@ pub mod expect;
 pub mod fuzz;
 pub mod image;
 pub mod model;
+pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod scenario;

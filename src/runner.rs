@@ -189,6 +189,18 @@ impl Runner {
         jobs: usize,
         interrupt: impl Future<Output = ()>,
     ) -> (Vec<ScenarioReport>, bool) {
+        self.run_all_reporting(scenarios, jobs, interrupt, &|_| {}).await
+    }
+
+    /// [`Runner::run_all`], handing each scenario's report to `done` as it finishes (for
+    /// a progress display).
+    pub async fn run_all_reporting(
+        self: &Arc<Self>,
+        scenarios: &[Arc<Scenario>],
+        jobs: usize,
+        interrupt: impl Future<Output = ()>,
+        done: &(dyn Fn(&ScenarioReport) + Sync),
+    ) -> (Vec<ScenarioReport>, bool) {
         let semaphore = Arc::new(Semaphore::new(jobs.max(1)));
         let mut tasks = JoinSet::new();
         let mut index_of = BTreeMap::new();
@@ -215,6 +227,7 @@ impl Runner {
                 next = tasks.join_next_with_id() => match next {
                     None => break,
                     Some(Ok((id, report))) => {
+                        done(&report);
                         if let Some(&i) = index_of.get(&id) {
                             reports[i] = Some(report);
                         }
@@ -225,7 +238,9 @@ impl Runner {
                         {
                             let reason = panic_message(error.into_panic());
                             let s = &scenarios[i];
-                            reports[i] = Some(ScenarioReport::without_result(&s.name, &s.path, Verdict::HarnessError { reason }, &self.settings.repro));
+                            let report = ScenarioReport::without_result(&s.name, &s.path, Verdict::HarnessError { reason }, &self.settings.repro);
+                            done(&report);
+                            reports[i] = Some(report);
                         }
                     }
                 },
@@ -819,7 +834,19 @@ async fn run_configured(config: RunConfig) -> u8 {
     }
     let endpoint = target.describe().to_string();
     let runner = Arc::new(Runner::new(target, settings));
-    let (mut reports, interrupted) = runner.run_all(&selection.scenarios, config.jobs, ctrl_c()).await;
+    // Live progress on a terminal: scenarios done, and how many failed so far.
+    let bar = crate::progress::bar(selection.scenarios.len() as u64, "scenarios");
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    let show = |report: &ScenarioReport| {
+        if report.verdict != Verdict::Pass {
+            failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        bar.set_message(format!("{} failed", failed.load(std::sync::atomic::Ordering::Relaxed)));
+        bar.inc(1);
+    };
+    let (mut reports, interrupted) =
+        runner.run_all_reporting(&selection.scenarios, config.jobs, ctrl_c(), &show).await;
+    bar.finish_and_clear();
     let cleanup = if interrupted {
         tokio::select! {
             summary = tokio::time::timeout(CLEANUP_AFTER_INTERRUPT, runner.cleanup()) => summary.unwrap_or_default(),

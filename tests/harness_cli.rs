@@ -130,6 +130,28 @@ fn mutant_plants_a_bug_in_the_built_in_emulator_only() {
 }
 
 #[test]
+fn progress_shows_on_a_terminal_only() {
+    let root = scenarios_root(&[("c/good.yaml", GOOD), ("c/also_good.yaml", GOOD)]);
+    // Off a terminal (captured here), stderr carries no bar.
+    let out = rekcon(&root, &["--mutant", "arn-prefix-on-create"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("scenarios ·") && !stderr.contains('\r'), "{stderr}");
+    // On a terminal (util-linux `script` gives the run a pseudo-terminal), it counts the
+    // scenarios done and the failures.
+    let command = format!("{REKCON} run --scenarios {} --mutant arn-prefix-on-create", root.display());
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("REKCON_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_REKOGNITION")
+        .output()
+        .expect("util-linux `script` runs (it gives the run a terminal)");
+    let seen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(seen.contains("/2 scenarios · ") && seen.contains(" failed"), "{seen}");
+}
+
+#[test]
 fn help_documents_the_exit_codes() {
     let out = Command::new(REKCON).args(["run", "--help"]).output().expect("rekcon runs");
     let text = stdout(&out);

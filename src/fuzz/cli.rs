@@ -1,13 +1,12 @@
 //! `rekcon fuzz` and `rekcon fuzz merge`: options, validation, wiring the pieces, the
 //! progress bar and the exit code. The only part of the fuzzer that prints.
 
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 use super::case::CaseRunner;
 use super::drive::{self, DriveConfig, Partition, Progress, Stats};
@@ -382,18 +381,7 @@ struct Bar(ProgressBar);
 
 impl Bar {
     fn new(cases: u32) -> Bar {
-        let target = if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(u64::from(cases)), target);
-        if let Ok(style) =
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cases · {msg}")
-        {
-            bar.set_style(style);
-        }
-        Bar(bar)
+        Bar(crate::progress::bar(u64::from(cases), "cases"))
     }
 }
 
