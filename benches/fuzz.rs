@@ -17,16 +17,12 @@ use std::time::{Duration, Instant};
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use rekcon::config::{Endpoint, TargetConfig};
 use rekcon::fuzz::case::CaseRunner;
 use rekcon::fuzz::exec::{EndpointExecutor, Executor, InProcessExecutor};
 use rekcon::fuzz::generate::{Draw, Fixture, GenConfig, case_strategy, generate, to_yaml};
-use rekcon::model::ModelConfig;
-use rekcon::report::Repro;
-use rekcon::runner::{self, RunSettings, Runner};
+use rekcon::runner;
 use rekcon::scenario::Loader;
-use rekcon::serve::{ServeConfig, Server};
-use rekcon::target::Target;
+use rekcon::serve::ServeConfig;
 
 /// Cases per measurement.
 const CASES: usize = 400;
@@ -194,23 +190,9 @@ fn main() {
         }
     }
 
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let (server, target) = runtime.block_on(async {
-        let server = Server::start(ServeConfig::default()).await.expect("emulator starts");
-        let target =
-            Target::connect(&TargetConfig::new(Endpoint::BuiltIn(server.url()))).await.expect("client");
-        (server, target)
-    });
-    let mut settings = RunSettings::new(Repro::Cli { flags: String::new() });
-    settings.model = ModelConfig {
-        region: Some(target.region().to_string()),
-        account: Some(ServeConfig::default().account),
-        ..ModelConfig::default()
-    };
     // As `rekcon fuzz` does by default: twice the cores' cases at once over HTTP.
     let jobs = (cores * 2).min(8);
-    let lanes = EndpointExecutor::lanes(runtime, Runner::new(target, settings), Some(server), jobs);
+    let lanes = EndpointExecutor::built_in_lanes(&ServeConfig::default(), jobs).expect("emulator and client");
     let executors = lanes.into_iter().map(|e| Box::new(e) as Box<dyn Executor + Send>).collect();
     let mut over_http = CaseRunner::with_lanes(executors, &root, gen_config);
     let (calls, took) = run_all(&mut over_http, &draws);

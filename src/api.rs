@@ -92,7 +92,7 @@ impl Blob {
     fn facts(&self) -> &ImageFacts {
         self.facts.get_or_init(|| {
             let digest = crate::image::digest(&self.bytes);
-            let faces = crate::image::faces_given(&self.bytes, || digest.clone());
+            let faces = crate::image::faces_given(&self.bytes, &digest);
             Arc::new(ImageFacts { digest, faces })
         })
     }

@@ -85,15 +85,15 @@ pub fn digest(bytes: &[u8]) -> String {
 
 /// The faces `bytes` holds, largest first: declared by a marker, otherwise one face per digest.
 pub fn faces_in(bytes: &[u8]) -> Vec<ImageFace> {
-    faces_given(bytes, || digest(bytes))
+    faces_given(bytes, &digest(bytes))
 }
 
-/// [`faces_in`], with the digest supplied by the caller when it already has it.
-pub(crate) fn faces_given(bytes: &[u8], digest: impl FnOnce() -> String) -> Vec<ImageFace> {
+/// [`faces_in`] of bytes whose digest is already known.
+pub(crate) fn faces_given(bytes: &[u8], digest: &str) -> Vec<ImageFace> {
     let mut faces = match find_marker(bytes) {
         Some(declared) => declared,
         None => vec![ImageFace {
-            person: format!("image-{}", digest()),
+            person: format!("image-{digest}"),
             bounding_box: BoundingBox { left: 0.25, top: 0.2, width: 0.5, height: 0.6 },
         }],
     };
@@ -279,8 +279,7 @@ impl Catalogue {
 
     /// The faces of `image`, largest first: declared here, else by marker, else one per digest.
     pub fn faces_in<'a>(&self, image: &'a Blob) -> Cow<'a, [ImageFace]> {
-        let declared = if self.is_empty() { None } else { self.declared_digest(image.digest()) };
-        match declared {
+        match self.declared_digest(image.digest()) {
             Some(faces) => {
                 let mut faces = faces.to_vec();
                 faces.sort_by(|a, b| b.bounding_box.area().total_cmp(&a.bounding_box.area()));

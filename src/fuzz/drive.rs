@@ -584,7 +584,6 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
             break;
         }
         if ex.interrupted() {
-            ex.outcome.interrupted = true;
             break;
         }
         let size = usize::try_from(planned - ex.outcome.cases).unwrap_or(usize::MAX).min(batch_size);
@@ -621,13 +620,12 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
             if ex.stop {
                 break 'explore;
             }
-            // The rest of the batch has run: count it, but shrink nothing more.
-            if ex.interrupted() {
-                ex.outcome.interrupted = true;
-            }
         }
     }
+    // An interrupted batch still ran to its end (counted), shrinking nothing more.
+    let interrupted = ex.interrupted();
     let mut outcome = ex.outcome;
+    outcome.interrupted = interrupted;
     outcome.elapsed = started.elapsed();
     outcome
 }

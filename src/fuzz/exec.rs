@@ -14,13 +14,16 @@ use serde_json::Value;
 
 use crate::api::{self, ErrorCode, Operation, Request};
 use crate::check::{self, Finding, Layer};
+use crate::config::{Endpoint, TargetConfig};
 use crate::error::Error;
 use crate::expect::{Allowed, Mismatch, Observed};
 use crate::model::{Model, ModelConfig};
+use crate::report::Repro;
 use crate::report::{CleanupSummary, ScenarioReport, StepRecord, Verdict};
-use crate::runner::{self, Runner};
+use crate::runner::{self, RunSettings, Runner};
 use crate::scenario::{Action, Bindings, RawBody, Scenario, Step};
 use crate::serve::{InProcess, ServeConfig, Server};
+use crate::target::Target;
 use crate::unknown::Unknown;
 
 /// Runs loaded scenarios, one fuzz case each.
@@ -76,6 +79,29 @@ impl EndpointExecutor {
             .collect();
         lanes.insert(0, first);
         lanes
+    }
+
+    /// `count` lanes over HTTP to a built-in emulator started with `config` on a runtime
+    /// of their own, judged by a model that knows the emulator's region and account: the
+    /// HTTP path of `rekcon fuzz`, for tests and benchmarks that set the emulator up.
+    pub fn built_in_lanes(config: &ServeConfig, count: usize) -> Result<Vec<EndpointExecutor>, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start the async runtime: {e}")))?;
+        let (server, target) = runtime.block_on(async {
+            let server = Server::start(config.clone()).await.map_err(|e| Error::Emulator(e.to_string()))?;
+            let target = Target::connect(&TargetConfig::new(Endpoint::BuiltIn(server.url()))).await?;
+            Ok::<_, Error>((server, target))
+        })?;
+        let mut settings = RunSettings::new(Repro::Cli { flags: String::new() });
+        settings.model = ModelConfig {
+            region: Some(target.region().to_string()),
+            account: Some(config.account.clone()),
+            ..ModelConfig::default()
+        };
+        Ok(EndpointExecutor::lanes(runtime, Runner::new(target, settings), Some(server), count))
     }
 
     /// The runner cases go through.

@@ -6,16 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rekcon::config::{Endpoint, TargetConfig};
 use rekcon::fuzz::case::CaseRunner;
 use rekcon::fuzz::drive::{self, DriveConfig, DriveOutcome, Silent};
 use rekcon::fuzz::exec::{EndpointExecutor, InProcessExecutor};
 use rekcon::fuzz::generate::{Fixture, GenConfig};
-use rekcon::model::ModelConfig;
-use rekcon::report::Repro;
-use rekcon::runner::{self, RunSettings, Runner};
-use rekcon::serve::{Mutant, ServeConfig, Server};
-use rekcon::target::Target;
+use rekcon::runner;
+use rekcon::serve::{Mutant, ServeConfig};
 
 /// The crate's scenarios folder (fixture images under `images/`).
 pub fn root() -> PathBuf {
@@ -38,21 +34,8 @@ pub fn over_http(config: ServeConfig) -> CaseRunner {
 
 /// Like [`over_http`], `lanes` cases at a time (as `rekcon fuzz --jobs`).
 pub fn over_http_lanes(config: ServeConfig, lanes: usize) -> CaseRunner {
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let (server, target) = runtime.block_on(async {
-        let server = Server::start(config.clone()).await.expect("the emulator starts");
-        let target =
-            Target::connect(&TargetConfig::new(Endpoint::BuiltIn(server.url()))).await.expect("client");
-        (server, target)
-    });
-    let mut settings = RunSettings::new(Repro::Cli { flags: String::new() });
-    settings.model = ModelConfig {
-        region: Some(target.region().to_string()),
-        account: Some(config.account.clone()),
-        ..ModelConfig::default()
-    };
-    let executors = EndpointExecutor::lanes(runtime, Runner::new(target, settings), Some(server), lanes)
+    let executors = EndpointExecutor::built_in_lanes(&config, lanes)
+        .expect("the emulator starts and the SDK client builds")
         .into_iter()
         .map(|e| Box::new(e) as Box<dyn rekcon::fuzz::exec::Executor + Send>)
         .collect();
