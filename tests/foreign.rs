@@ -20,6 +20,7 @@ fn run_against(url: &str) -> (i32, String, Value) {
         .output()
         .expect("rekcon runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    eprintln!("{text}");
     let written = std::fs::read_to_string(&json).expect("the JSON report is written");
     let _ = std::fs::remove_file(&json);
     let report: Value = serde_json::from_str(&written).expect("the JSON report parses");
@@ -135,7 +136,7 @@ async fn an_emulator_of_html_errors_implements_nothing() {
     assert!(signatures(&report).is_empty(), "an HTML 500 is not a divergence: {}", report["causes"]);
     assert_eq!(report["summary"]["blocked"].as_u64(), report["scenarios"].as_array().map(|s| s.len() as u64));
     assert!(text.contains("HTTP 500 with a text/html page, not JSON"), "{text}");
-    assert!(text.contains("16 of 16 operations"), "{text}");
+    assert!(text.contains("16 of 16 operations; 94 scenarios stopped at one of them"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -25,15 +25,18 @@ impl RunReport {
         self.render_causes(&causes, &mut out);
         let not_implemented = self.not_implemented();
         if !not_implemented.is_empty() {
-            let blocked =
-                self.scenarios.iter().filter(|s| matches!(s.verdict, Verdict::Blocked { .. })).count();
+            let stopped = self
+                .scenarios
+                .iter()
+                .filter(|s| s.stop.as_ref().is_some_and(|stop| stop.kind == StopKind::NotImplemented))
+                .count();
             let names: Vec<&str> = not_implemented.keys().map(String::as_str).collect();
             let _ = writeln!(
                 out,
-                "not implemented: {} ({} of 16 operations; {blocked} {} blocked)",
+                "not implemented: {} ({} of 16 operations; {} stopped at one of them)",
                 names.join(", "),
                 names.len(),
-                if blocked == 1 { "scenario" } else { "scenarios" }
+                plural_n(stopped, "scenario", "scenarios")
             );
         }
         if let Some(hint) = marker_hint(&causes) {
