@@ -105,6 +105,9 @@ pub struct StepRecord {
     /// Why the step could not be run or completed (a capture found nothing, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Why this step's expectation (or the rest of the scenario) was not judged: it needs what the model cannot know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
     /// ListUsers polls made before the step so that users settled.
     #[serde(skip_serializing_if = "is_zero")]
     pub settle_polls: usize,
@@ -596,6 +599,7 @@ mod tests {
             unknowns: BTreeSet::new(),
             no_answer: None,
             note: None,
+            not_applicable: None,
             settle_polls: 0,
             duration: Duration::from_millis(3),
         }

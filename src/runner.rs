@@ -80,6 +80,9 @@ pub enum StepOutcome {
     NoAnswer(NoAnswer),
     /// The step cannot be run as written.
     BadStep(String),
+    /// The endpoint conformed, but the scenario cannot go on: it needs what the
+    /// endpoint's own face detection did not give (`--faces endpoint`).
+    NotApplicable(String),
 }
 
 /// Drives scenarios through the model and one target. Build once per run.
@@ -148,6 +151,8 @@ impl Runner {
             let outcome = session.run_step(step).await;
             verdict = match outcome {
                 StepOutcome::Conformed => continue,
+                // The steps after it are not judged; its record says why.
+                StepOutcome::NotApplicable(_) => Verdict::Pass,
                 StepOutcome::Diverged => Verdict::Diverged { step: step.index, line: step.line },
                 StepOutcome::Contradiction => Verdict::Contradiction { step: step.index, line: step.line },
                 StepOutcome::NoAnswer(no) => {
@@ -375,6 +380,15 @@ impl Session<'_> {
                         "capture `{}`: the answer has no value at `{}` (got {got})",
                         capture.name, capture.path
                     );
+                    if self.model.follows_endpoint_faces() {
+                        // The endpoint's detector decides how many faces (and pages) there are.
+                        let reason =
+                            format!("{reason}; the endpoint's face detection decides (--faces endpoint)");
+                        if let Some(record) = self.records.last_mut() {
+                            record.not_applicable = Some(reason.clone());
+                        }
+                        return StepOutcome::NotApplicable(reason);
+                    }
                     if let Some(record) = self.records.last_mut() {
                         record.note = Some(reason.clone());
                     }
@@ -552,9 +566,14 @@ impl Session<'_> {
             };
             record.findings.extend(mismatches.into_iter().map(|m| Finding::new(Layer::Model, m)));
             record.unknowns.extend(unknowns);
+            // An expectation about who the faces show cannot be judged when the model does not know.
+            if expectation.is_some() && allowed.needs_identity() {
+                record.findings.retain(|f| f.layer != Layer::Scenario);
+                record.not_applicable = Some("needs face identity; --faces endpoint".into());
+            }
             // An expectation already found infeasible is not compared again.
-            let judged_already =
-                record.findings.iter().any(|f| f.is_divergence() || f.layer == Layer::Scenario);
+            let judged_already = record.not_applicable.is_some()
+                || record.findings.iter().any(|f| f.is_divergence() || f.layer == Layer::Scenario);
             if !judged_already && let Some(expectation) = expectation {
                 let unmet = check::expectation_met(expectation, observed);
                 record.findings.extend(unmet.into_iter().map(|m| Finding::new(Layer::Scenario, m)));
@@ -655,6 +674,7 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
         unknowns: BTreeSet::new(),
         no_answer: None,
         note: None,
+        not_applicable: None,
         settle_polls: 0,
         duration: Duration::ZERO,
     }
@@ -795,13 +815,12 @@ async fn run_configured(config: RunConfig) -> u8 {
         );
         return EXIT_BAD_INPUT;
     }
-    if let Some(mutant) = config.mutant {
-        eprintln!("rekcon run: the built-in emulator runs with the planted bug `{}`", mutant.name());
+    if let Some(notice) = config.emulator_notice() {
+        eprintln!("rekcon run: {notice}");
     }
     let emulator = match config.endpoint {
         EndpointChoice::BuiltIn => {
-            let serve =
-                crate::serve::ServeConfig { mutant: config.mutant, ..crate::serve::ServeConfig::default() };
+            let serve = config.serve_config();
             match crate::serve::Server::start(serve).await {
                 Ok(server) => Some(server),
                 Err(e) => {
@@ -828,10 +847,7 @@ async fn run_configured(config: RunConfig) -> u8 {
     let mut settings = RunSettings::new(config.repro());
     settings.settle_timeout = config.settle_timeout;
     settings.require_run_prefix = target_config.is_aws();
-    settings.model = ModelConfig { region: Some(target.region().to_string()), ..ModelConfig::default() };
-    if emulator.is_some() {
-        settings.model.account = Some(crate::serve::ServeConfig::default().account);
-    }
+    settings.model = config.model_config(target.region(), emulator.is_some());
     let endpoint = target.describe().to_string();
     let runner = Arc::new(Runner::new(target, settings));
     // Live progress on a terminal: scenarios done, and how many failed so far.

@@ -358,6 +358,7 @@ mod tests {
             unknowns: BTreeSet::new(),
             no_answer: None,
             note: None,
+            not_applicable: None,
             settle_polls: 0,
             duration: Duration::ZERO,
         }

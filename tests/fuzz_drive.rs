@@ -51,6 +51,7 @@ impl Executor for Scripted {
             unknowns: BTreeSet::new(),
             no_answer: None,
             note: None,
+            not_applicable: None,
             settle_polls: 0,
             duration: Duration::ZERO,
         };

@@ -338,6 +338,7 @@ impl InProcessCase<'_> {
             unknowns,
             no_answer: None,
             note: None,
+            not_applicable: None,
             settle_polls: 0,
             duration: started.elapsed(),
         });
