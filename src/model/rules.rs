@@ -785,9 +785,16 @@ fn keyed(key_path: Vec<&'static str>, items: Vec<KeyedItem>) -> Pat {
     Pat::Keyed(Box::new(Keyed { key_path, items, max_len: None, sorted_desc_by: None }))
 }
 
-/// An array that real AWS omits or sends empty when nothing is in it.
+/// An array that real AWS omits or sends empty when nothing is in it (also when every
+/// item is optional, e.g. a near-threshold face that went the other way).
 fn keyed_or_absent_when_empty(key_path: Vec<&'static str>, items: Vec<KeyedItem>) -> Pat {
-    if items.is_empty() { opt(eq(json!([]))) } else { keyed(key_path, items) }
+    if items.is_empty() {
+        opt(eq(json!([])))
+    } else if items.iter().all(|i| !i.required) {
+        opt(keyed(key_path, items))
+    } else {
+        keyed(key_path, items)
+    }
 }
 
 /// DeleteFaces (§6.2, §6.6): free faces deleted; owned or unknown ones refused in-band.
