@@ -97,7 +97,10 @@ fn a_finding_is_written_as_a_scenario_that_rekcon_run_replays() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mutant = Mutant::from_name("user-active-at-once");
     let server = runtime
-        .block_on(Server::start(ServeConfig { mutant, ..ServeConfig::default() }))
+        .block_on(Server::start(ServeConfig {
+            mutants: mutant.into_iter().collect(),
+            ..ServeConfig::default()
+        }))
         .expect("the emulator starts");
     let run_json = dir.join("run.json");
     let out = rekcon(&[

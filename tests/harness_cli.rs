@@ -183,7 +183,10 @@ async fn run_against(server_url: String, root: PathBuf, extra: Vec<String>) -> O
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_divergence_exits_1_with_file_line_path_and_reproduction() {
-    let config = ServeConfig { mutant: Mutant::from_name("arn-prefix-on-create"), ..ServeConfig::default() };
+    let config = ServeConfig {
+        mutants: Mutant::from_name("arn-prefix-on-create").into_iter().collect(),
+        ..ServeConfig::default()
+    };
     let server = Server::start(config).await.expect("the emulator starts");
     let url = server.url();
     let root = scenarios_root(&[("c/good.yaml", GOOD)]);

@@ -49,7 +49,7 @@ async fn runner_for(url: String, account: Option<String>) -> Arc<Runner> {
 
 async fn emulator(mutant: Option<&str>) -> (Server, Arc<Runner>) {
     let mutant = mutant.map(|name| Mutant::from_name(name).expect("a known mutant"));
-    let config = ServeConfig { mutant, ..ServeConfig::default() };
+    let config = ServeConfig { mutants: mutant.into_iter().collect(), ..ServeConfig::default() };
     let account = config.account.clone();
     let server = Server::start(config).await.expect("the emulator starts");
     let runner = runner_for(server.url(), Some(account)).await;

@@ -235,6 +235,9 @@ impl ScenarioReport {
                 StopKind::NoAnswer => format!("no answer at step {}", stop.step),
                 StopKind::BadStep if matches!(self.verdict, Verdict::BadScenario { .. }) => String::new(),
                 StopKind::BadStep | StopKind::Unfollowable => format!("stopped at step {}", stop.step),
+                StopKind::NotApplicable => {
+                    format!("not applicable after step {} (endpoint faces)", stop.step)
+                }
             };
             let rest = stop.not_judged_text();
             let text: Vec<String> = [why].into_iter().chain(rest).filter(|t| !t.is_empty()).collect();
@@ -374,7 +377,7 @@ impl ScenarioReport {
             let why = match stop.kind {
                 StopKind::NotImplemented => format!("{} not implemented ({})", stop.operation, stop.reason),
                 StopKind::NoAnswer => format!("no answer: {}", stop.reason),
-                StopKind::BadStep | StopKind::Unfollowable => stop.reason.clone(),
+                StopKind::BadStep | StopKind::Unfollowable | StopKind::NotApplicable => stop.reason.clone(),
             };
             let _ = writeln!(
                 out,
