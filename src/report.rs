@@ -36,7 +36,8 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   1    a divergence, or a scenario that contradicts the model
   2    a bad scenario, bad options, or a harness error
   3    no answer from the endpoint (transport, timeout, throttling after retries)
-  130  interrupted (reports are still written, collections deleted)";
+  130  interrupted by Ctrl-C (reports are still written, collections deleted);
+       143 by SIGTERM, 129 by SIGHUP";
 
 /// Version of the JSON report's layout; bumped whenever a field changes or is added.
 pub const FORMAT_VERSION: u32 = 1;

@@ -780,6 +780,20 @@ pub fn run_command(args: RunArgs) -> u8 {
 
 async fn run_configured(config: RunConfig) -> u8 {
     let started = Instant::now();
+    // Watched from before anything is created on the endpoint to the end of the reports.
+    let interrupts = crate::interrupt::Interrupts::watch(Box::new(|signal, count| {
+        use std::io::Write as _;
+        let what = signal.describe();
+        let line = if count == 1 {
+            format!(
+                "\nrekcon run: interrupted: deleting the run's collections and writing the reports \
+                 ({what} again abandons the cleanup)"
+            )
+        } else {
+            "rekcon run: cleanup abandoned; `rekcon cleanup` deletes the collections the run left".into()
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }));
     let selection = match select(&config.scenarios, &config.filters, &config.tags) {
         Ok(selection) => selection,
         Err(e) => {
@@ -845,12 +859,12 @@ async fn run_configured(config: RunConfig) -> u8 {
         bar.inc(1);
     };
     let (mut reports, interrupted) =
-        runner.run_all_reporting(&selection.scenarios, config.jobs, ctrl_c(), &show).await;
+        runner.run_all_reporting(&selection.scenarios, config.jobs, signalled(&interrupts, 1), &show).await;
     bar.finish_and_clear();
     let cleanup = if interrupted {
         tokio::select! {
             summary = tokio::time::timeout(CLEANUP_AFTER_INTERRUPT, runner.cleanup()) => summary.unwrap_or_default(),
-            () = ctrl_c() => CleanupSummary::default(),
+            () = signalled(&interrupts, 2) => CleanupSummary::default(),
         }
     } else {
         runner.cleanup().await
@@ -871,8 +885,9 @@ async fn run_configured(config: RunConfig) -> u8 {
         cleanup,
         duration: started.elapsed(),
     };
-    print!("{}", report.render());
-    let mut code = report.exit_code();
+    // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
+    let mut code = interrupts.exit_code(report.exit_code(), crate::report::EXIT_INTERRUPTED);
+    // The reports first: a closed stdout must not lose them.
     for (path, write) in [
         (&config.json, RunReport::write_json as fn(&RunReport, &Path) -> Result<(), crate::error::Error>),
         (&config.junit, RunReport::write_junit),
@@ -885,6 +900,9 @@ async fn run_configured(config: RunConfig) -> u8 {
                 code = EXIT_BAD_INPUT;
             }
         }
+    }
+    if let Err(e) = crate::output::print(&report.render()) {
+        eprintln!("rekcon run: cannot print the report: {e}");
     }
     code
 }
@@ -934,11 +952,9 @@ pub fn real_aws_image_warnings(scenarios: &[Arc<Scenario>]) -> Vec<String> {
     warnings
 }
 
-/// Resolves on Ctrl-C (never, if the signal cannot be watched).
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
+/// Resolves once `n` interrupting signals arrived (never, if they cannot be watched).
+async fn signalled(interrupts: &crate::interrupt::Interrupts, n: u32) {
+    interrupts.nth(n).await;
 }
 
 fn describe_filters(filters: &[String], tags: &[String]) -> String {
@@ -1086,7 +1102,10 @@ pub fn cleanup_command(args: crate::config::CleanupArgs) -> u8 {
         let mut stdout = std::io::stdout();
         match cleanup_collections(&target, &options, &mut stdout).await {
             Ok(outcome) => {
-                println!("{}", outcome.summary(&options, target.describe()));
+                let summary = format!("{}\n", outcome.summary(&options, target.describe()));
+                if let Err(e) = crate::output::print(&summary) {
+                    eprintln!("rekcon cleanup: cannot print the summary: {e}");
+                }
                 outcome.exit_code()
             }
             Err(e) => {
