@@ -737,11 +737,17 @@ impl Loader {
 
     /// Reads and checks one file.
     pub fn load(&mut self, file: &ScenarioFile) -> Result<Scenario, LoadError> {
-        let text = std::fs::read_to_string(&file.path).map_err(|e| LoadError {
+        let bytes = std::fs::read(&file.path).map_err(|e| LoadError {
             path: file.path.clone(),
             line: 0,
             column: 0,
             message: format!("cannot read: {e}"),
+        })?;
+        let text = decode_utf8(bytes).map_err(|(at, message)| LoadError {
+            path: file.path.clone(),
+            line: at.line,
+            column: at.column,
+            message,
         })?;
         self.parse(&file.name, &file.path, &text)
     }
@@ -785,8 +791,57 @@ impl Loader {
     }
 }
 
+/// The text of a file that must be UTF-8; otherwise the line and column of the first
+/// byte that is not.
+fn decode_utf8(bytes: Vec<u8>) -> Result<String, Fail> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let byte = bytes.get(valid).copied().unwrap_or_default();
+        (
+            position_after(before),
+            format!(
+                "not UTF-8: byte 0x{byte:02X} (offset {valid}) is not valid UTF-8; save the file as UTF-8"
+            ),
+        )
+    })
+}
+
+/// The 1-based line and column (in characters) of the character after `before`.
+fn position_after(before: &str) -> Pos {
+    let line = before.matches('\n').count() as u64 + 1;
+    let last_line = before.rsplit('\n').next().unwrap_or_default();
+    Pos { line, column: last_line.chars().count() as u64 + 1 }
+}
+
+/// Whether YAML allows `c` in a stream (`c-printable`, YAML 1.2 §5.1).
+fn yaml_printable(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}'
+        | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Refuses a character YAML does not allow, with its line and column. The YAML reader
+/// stops at some of them (a NUL ends the stream where it stands), which would silently
+/// drop the rest of the file: a scenario with fewer steps that passes.
+fn check_printable(text: &str) -> Result<(), Fail> {
+    match text.char_indices().find(|(_, c)| !yaml_printable(*c)) {
+        None => Ok(()),
+        Some((i, c)) => Err((
+            position_after(&text[..i]),
+            format!(
+                "invalid YAML: the control character U+{:04X} is not allowed in a YAML file{}",
+                u32::from(c),
+                if c == '\0' { " (a NUL byte)" } else { "" }
+            ),
+        )),
+    }
+}
+
 /// Parses YAML text into a tree with positions; errors carry the location serde-saphyr found.
 fn parse_yaml(text: &str) -> Result<Node, Fail> {
+    check_printable(text)?;
     // YAML 1.2 booleans only: `n`, `no`, `on` and `yes` are user ids and capture names here.
     let options = serde_saphyr::Options { strict_booleans: true, ..serde_saphyr::Options::default() };
     let root: Spanned<RawNode> = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
@@ -1473,8 +1528,8 @@ pub fn load_catalogue(root: &Path) -> Result<Catalogue, LoadError> {
     let path = dir.join(CATALOGUE_FILE);
     let fail =
         |line: u64, column: u64, message: String| LoadError { path: path.clone(), line, column, message };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => decode_utf8(bytes).map_err(|(at, message)| fail(at.line, at.column, message))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Catalogue::default()),
         Err(e) => return Err(fail(0, 0, format!("cannot read: {e}"))),
     };
@@ -1489,6 +1544,7 @@ struct Declared {
 }
 
 fn parse_catalogue(dir: &Path, text: &str) -> Result<Catalogue, Fail> {
+    check_printable(text)?;
     // A file holding only comments declares nothing.
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Ok(Catalogue::default());
@@ -1761,6 +1817,45 @@ fn describe_faces(faces: &[ImageFace], with_boxes: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Loads `bytes` as a file `t/x.yaml` of a fresh scenarios folder.
+    fn load_bytes(bytes: &[u8]) -> Result<Scenario, LoadError> {
+        let root = std::env::temp_dir().join(format!("rekcon-bytes-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(root.join("t")).expect("temp dir");
+        let path = root.join("t/x.yaml");
+        std::fs::write(&path, bytes).expect("scenario file");
+        let loaded = load_file(&root, &path);
+        let _ = std::fs::remove_dir_all(&root);
+        loaded
+    }
+
+    const TWO_STEPS: &str =
+        "description: d\ncollections: [c]\nsteps:\n  - CreateCollection: { CollectionId: \"${c}\" }\n";
+
+    #[test]
+    fn a_nul_byte_is_a_load_error_with_its_place_never_a_shorter_scenario() {
+        let text = format!("{TWO_STEPS}# \u{0}\n  - DeleteCollection: {{ CollectionId: \"${{c}}\" }}\n");
+        let e = load_bytes(text.as_bytes()).expect_err("a NUL must not load");
+        assert_eq!((e.line, e.column), (5, 3), "{e}");
+        assert!(e.message.contains("U+0000"), "{e}");
+        // Anywhere: in a value too, and with other control characters.
+        let text = format!("{TWO_STEPS}  - DeleteCollection: {{ CollectionId: \"x\u{1}y\" }}\n");
+        let e = load_bytes(text.as_bytes()).expect_err("a control character must not load");
+        assert_eq!((e.line, e.column), (5, 41), "{e}");
+        // Without it, the same file has both steps.
+        let text = format!("{TWO_STEPS}# -\n  - DeleteCollection: {{ CollectionId: \"${{c}}\" }}\n");
+        assert_eq!(load_bytes(text.as_bytes()).expect("loads").steps.len(), 2);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_load_error_with_its_place() {
+        let mut bytes = TWO_STEPS.as_bytes().to_vec();
+        bytes.extend_from_slice(b"  - DeleteCollection: { CollectionId: \"\xC3\x28\" }\n");
+        let e = load_bytes(&bytes).expect_err("invalid UTF-8 must not load");
+        assert_eq!((e.line, e.column), (5, 40), "{e}");
+        assert!(e.message.contains("not UTF-8"), "{e}");
+        assert!(e.to_string().contains("x.yaml:5:40: not UTF-8"), "{e}");
+    }
 
     fn load(text: &str) -> Result<Scenario, LoadError> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
