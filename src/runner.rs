@@ -688,6 +688,8 @@ pub struct Selection {
     pub scenarios: Vec<Arc<Scenario>>,
     /// Files that failed to load: scenario name and error.
     pub broken: Vec<(String, LoadError)>,
+    /// Links to folders the search skipped (loops), for a warning.
+    pub skipped_links: Vec<scenario::SkippedLink>,
 }
 
 /// Loads the scenarios below `root` that match `filters` (exact names, name substrings,
@@ -696,12 +698,12 @@ pub struct Selection {
 /// `images/catalogue.yaml` is an error of the whole selection: every scenario would
 /// carry it.
 pub fn select(root: &Path, filters: &[String], tags: &[String]) -> Result<Selection, LoadError> {
-    let files = scenario::discover(root)?;
+    let scenario::Discovery { files, skipped } = scenario::discover_all(root)?;
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     let matchers: Vec<Matcher> = filters.iter().map(|f| Matcher::new(root, f, &names)).collect();
     let mut loader = scenario::Loader::new(root);
     loader.catalogue()?;
-    let mut selection = Selection::default();
+    let mut selection = Selection { skipped_links: skipped, ..Selection::default() };
     for file in &files {
         if !matchers.is_empty() && !matchers.iter().any(|m| m.matches(&file.name)) {
             continue;
@@ -801,6 +803,9 @@ async fn run_configured(config: RunConfig) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    for link in &selection.skipped_links {
+        eprintln!("rekcon run: warning: {link}");
+    }
     if selection.scenarios.is_empty() && selection.broken.is_empty() {
         eprintln!(
             "rekcon run: no scenario under {} matches {}",
