@@ -97,7 +97,10 @@ impl Server {
             )),
             throttle: config.throttle_tps.map(|n| Mutex::new(Throttle::new(n))),
             faults: Mutex::new(Faults::new(config.faults, config.seed)),
-            verifier: config.require_sigv4.clone().map(|(ak, secret)| Verifier::new(ak, secret)),
+            verifier: config
+                .require_sigv4
+                .clone()
+                .map(|(ak, secret)| Verifier::new(ak, secret, config.region.clone())),
             style: config.mutant.map(|m| m.style()).unwrap_or_default(),
             config,
         });
