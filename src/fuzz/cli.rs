@@ -99,6 +99,10 @@ pub struct FuzzArgs {
     /// Write the JSON report here (format_version 2).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// A known-divergence baseline (`rekcon run --write-baseline`): cases failing with a
+    /// cause it lists are counted as repeats and not shrunk again.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Where minimal failing cases are written as scenarios (default: SCENARIOS/regressions).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -265,6 +269,14 @@ impl Plan {
             confirm_runs: 3,
             // Set by the Ctrl-C watcher once the run starts.
             interrupt: None,
+            known: match &args.baseline {
+                Some(path) => crate::report::baseline::Baseline::read(path)?
+                    .causes
+                    .into_iter()
+                    .map(|entry| entry.signature)
+                    .collect(),
+                None => std::collections::BTreeSet::new(),
+            },
         };
         let run = RunConfig {
             endpoint,
@@ -278,6 +290,7 @@ impl Plan {
             settle_timeout: args.settle_timeout,
             json: None,
             junit: None,
+            reports: crate::config::ReportArgs::default(),
             mutants: args.mutants.clone(),
             faces: crate::model::FaceSource::Catalogue,
             detector: crate::serve::Detector::Marker,

@@ -222,7 +222,12 @@ impl FuzzReport {
             );
         }
         if self.repeats > 0 {
-            let _ = writeln!(out, "{} more cases failed like a finding above", self.repeats);
+            let what = if self.findings.is_empty() {
+                "a known cause (--baseline)"
+            } else {
+                "a finding above or a known cause"
+            };
+            let _ = writeln!(out, "{} more cases failed like {what}", self.repeats);
         }
         for bug in &self.generator_bugs {
             let _ = writeln!(out, "GENERATOR BUG (a rekcon bug, please report it): {}", bug.reason);
