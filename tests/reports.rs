@@ -2,6 +2,7 @@
 //! baseline round trip, the Markdown summary, and the HTML report rendered in a real
 //! browser (headless Chromium).
 
+mod fuzz_support;
 mod serve_support;
 
 use std::path::{Path, PathBuf};
@@ -163,15 +164,7 @@ fn a_fuzz_run_against_a_baseline_finds_nothing_known() {
     let out = run(&["--mutant", "steal-associated-face", "--write-baseline", arg(&baseline)]);
     assert_eq!(out.status.code(), Some(1));
     // A scenarios folder of the fuzzer's own, so no regression file lands in the repository.
-    let scenarios = dir.join("scenarios");
-    std::fs::create_dir_all(scenarios.join("images")).expect("a scenarios folder");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/images");
-    for entry in std::fs::read_dir(&fixtures).expect("the fixture images").flatten() {
-        if entry.path().extension().is_some_and(|e| e == "png") {
-            std::fs::copy(entry.path(), scenarios.join("images").join(entry.file_name()))
-                .expect("a fixture copied");
-        }
-    }
+    let scenarios = fuzz_support::scratch_root("reports-baseline");
     let json = dir.join("fuzz.json");
     let out = serve_support::rekcon_for_loopback()
         .args(["fuzz", "--mutant", "steal-associated-face", "--seed", "3", "--cases", "300", "--baseline"])
@@ -188,4 +181,70 @@ fn a_fuzz_run_against_a_baseline_finds_nothing_known() {
     assert!(report["repeats"].as_u64() > Some(0), "the known cause was met, counted, not shrunk: {report}");
     assert!(!scenarios.join("regressions").exists(), "no regression file for a known cause");
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&scenarios);
+}
+
+#[test]
+fn junit_carries_file_line_transcript_timestamp_and_properties() {
+    let dir = scratch("junit");
+    let junit = dir.join("junit.xml");
+    let out = run(&["--mutant", "steal-associated-face", "--junit", arg(&junit)]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report is written");
+    let failing = xml
+        .split("<testcase ")
+        .find(|case| case.contains("associate_face_of_other_user\""))
+        .expect("the failing scenario's test case");
+    assert!(failing.contains("file=\"scenarios/associate/associate_face_of_other_user.yaml\""), "{failing}");
+    assert!(failing.contains("line=\"18\""), "the first diverging step's line: {failing}");
+    assert!(failing.contains("<failure"), "{failing}");
+    assert!(
+        failing.contains("<system-out>")
+            && failing.contains("step 8 (line 18) AssociateFaces -&gt; HTTP 200"),
+        "{failing}"
+    );
+    assert!(!failing.contains("Wire") && !failing.contains("Model:"), "no Rust enum names: {failing}");
+    assert!(xml.contains("timestamp=\"20"), "{xml:.400}");
+    for property in ["endpoint", "run_id", "rekcon_version", "suite_hash", "region"] {
+        assert!(xml.contains(&format!("<property name=\"{property}\"")), "{property}: {xml:.600}");
+    }
+    let passing = xml.split("<testcase ").find(|c| c.contains("associate_faces\"")).expect("a passing case");
+    assert!(!passing.contains("<system-out>"), "only failing scenarios carry a transcript");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fuzz_writes_junit_with_a_failing_case_per_finding() {
+    let dir = scratch("fuzz-junit");
+    let scenarios = fuzz_support::scratch_root("reports-junit");
+    let junit = dir.join("fuzz.xml");
+    let out = serve_support::rekcon_for_loopback()
+        .args([
+            "fuzz",
+            "--mutant",
+            "user-active-at-once",
+            "--seed",
+            "1",
+            "--max-findings",
+            "1",
+            "--max-shrink-iters",
+            "50",
+            "--scenarios",
+        ])
+        .arg(&scenarios)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .expect("rekcon fuzz runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report is written");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert!(
+        xml.contains("file=\"") && xml.contains("regressions/"),
+        "the finding links to its regression file: {xml}"
+    );
+    assert!(xml.contains("<property name=\"seed\" value=\"1\""), "{xml}");
+    assert!(xml.contains("name=\"campaign\""), "{xml}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&scenarios);
 }

@@ -30,6 +30,7 @@ mod markdown;
 pub mod matrix;
 mod text;
 
+pub(crate) use junit::junit_report;
 pub use matrix::{Matrix, OperationVerdict};
 
 /// Exit code: every scenario conformed.
