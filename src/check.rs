@@ -42,9 +42,12 @@ pub struct RawResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
-    /// The raw response breaks the awsJson1_1 protocol: an endpoint divergence.
+    /// The raw response breaks the awsJson1_1 protocol: an endpoint divergence
+    /// (`protocol` in reports).
+    #[serde(rename = "protocol")]
     Wire,
-    /// The answer is not one the model allows: an endpoint divergence.
+    /// The answer is not one the model allows: an endpoint divergence (`contract`).
+    #[serde(rename = "contract")]
     Model,
     /// The scenario's expectation disagrees with the model: the model or the scenario is wrong.
     Scenario,

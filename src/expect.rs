@@ -22,7 +22,11 @@ use crate::api::{ApiError, ErrorCode};
 use crate::unknown::Unknown;
 
 /// What an endpoint answered to one call, as far as the contract is concerned.
+///
+/// In reports: `{"outcome": "success", "body": {...}}` or `{"outcome": "error", "code":
+/// "...", "message": "..."}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", content = "body", rename_all = "snake_case")]
 pub enum Observed {
     /// HTTP 2xx with this JSON body (`{}` for an empty body).
     Success(Value),

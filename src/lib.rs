@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod cause;
+pub mod certify;
 pub mod check;
 pub mod config;
 pub mod error;

@@ -33,7 +33,7 @@ pub struct Divergence {
     pub step: usize,
     /// The operation or `X-Amz-Target` of the call that diverged.
     pub operation: String,
-    /// Which check found it: `wire` or `model` (`scenario` never happens for generated cases).
+    /// Which check found it: `protocol` or `contract` (`scenario` never happens for generated cases).
     pub layer: String,
     /// Where in the response (`UserStatus`, `(header) Content-Type`, ...).
     pub path: String,
@@ -51,7 +51,7 @@ impl Divergence {
     /// `InvalidAction` are one finding.
     pub fn signature(&self) -> String {
         let layer = match self.layer.as_str() {
-            "wire" => crate::cause::CauseLayer::Protocol,
+            "protocol" | "wire" => crate::cause::CauseLayer::Protocol,
             _ => crate::cause::CauseLayer::Contract,
         };
         let mismatch = crate::expect::Mismatch {
@@ -346,8 +346,8 @@ fn verdict_of(report: &ScenarioReport) -> CaseVerdict {
                 step: *step,
                 operation: record.call_name().to_string(),
                 layer: match layer {
-                    Layer::Wire => "wire",
-                    Layer::Model => "model",
+                    Layer::Wire => "protocol",
+                    Layer::Model => "contract",
                     Layer::Scenario => "scenario",
                 }
                 .to_string(),
@@ -375,7 +375,7 @@ mod tests {
         let d = |path: &str| Divergence {
             step: 3,
             operation: "AssociateFaces".into(),
-            layer: "model".into(),
+            layer: "contract".into(),
             path: path.into(),
             expected: "x".into(),
             actual: "y".into(),

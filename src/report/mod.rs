@@ -135,8 +135,8 @@ pub struct StepRecord {
     /// ListUsers polls made before the step so that users settled.
     #[serde(skip_serializing_if = "is_zero")]
     pub settle_polls: usize,
-    /// Time taken, settling included.
-    #[serde(serialize_with = "millis")]
+    /// Time taken, settling included (`duration_ms` in reports).
+    #[serde(rename = "duration_ms", serialize_with = "millis")]
     pub duration: Duration,
 }
 
