@@ -320,16 +320,25 @@ impl Allowed {
                     actual: format!("success {}", render(body)),
                 }]),
                 Some(pat) => {
-                    let mut judge = Judge {
-                        known_id,
-                        binds: BTreeMap::new(),
-                        fresh: BTreeSet::new(),
-                        fresh_order: Vec::new(),
-                    };
+                    let mut judge = Judge::new(known_id);
                     let mismatches = judge.value(pat, Some(body), &Path::Root);
                     if mismatches.is_empty() { Ok(()) } else { Err(mismatches) }
                 }
             },
+        }
+    }
+
+    /// The paths in `actual` (a success body this allowance accepts) of the user statuses
+    /// the model allowed more than one of: what an endpoint shows there depends on when
+    /// it was asked (a user settling after a change), not on whether it conforms.
+    pub fn settling_paths(&self, actual: &Observed, known_id: &dyn Fn(&str) -> bool) -> Vec<String> {
+        let (Some(pat), Observed::Success(body)) = (&self.success, actual) else { return Vec::new() };
+        let mut judge = Judge::new(known_id);
+        judge.settling = Some(Vec::new());
+        if judge.value(pat, Some(body), &Path::Root).is_empty() {
+            judge.settling.unwrap_or_default()
+        } else {
+            Vec::new()
         }
     }
 
@@ -641,9 +650,20 @@ struct Judge<'a> {
     /// failed [`Pat::OneOf`] option can take back exactly what it recorded).
     fresh: BTreeSet<String>,
     fresh_order: Vec<String>,
+    /// When collecting: the paths of user statuses the model allowed more than one of.
+    settling: Option<Vec<String>>,
 }
 
-impl Judge<'_> {
+impl<'a> Judge<'a> {
+    fn new(known_id: &'a dyn Fn(&str) -> bool) -> Judge<'a> {
+        Judge {
+            known_id,
+            binds: BTreeMap::new(),
+            fresh: BTreeSet::new(),
+            fresh_order: Vec::new(),
+            settling: None,
+        }
+    }
     fn miss(path: &Path<'_>, expected: String, actual: Option<&Value>) -> Vec<Mismatch> {
         vec![Mismatch { path: path.render(), expected, actual: render_opt(actual) }]
     }
@@ -654,6 +674,17 @@ impl Judge<'_> {
             (Pat::Absent, None) => Vec::new(),
             (Pat::Opt(_), None) => Vec::new(),
             (Pat::Opt(inner), Some(_)) => self.value(inner, actual, path),
+            (Pat::OneOf { options, choice: Choice::UserStatus { .. } }, _)
+                if options.len() > 1 && self.settling.is_some() =>
+            {
+                let out = self.one_of(options, actual, path);
+                if out.is_empty()
+                    && let Some(paths) = &mut self.settling
+                {
+                    paths.push(path.render());
+                }
+                out
+            }
             (Pat::OneOf { options, .. }, _) => self.one_of(options, actual, path),
             (Pat::Same(name), _) => match (self.binds.get(name), actual) {
                 (Some(b), Some(a)) if json_eq(b, a) => Vec::new(),

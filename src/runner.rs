@@ -638,6 +638,7 @@ impl Session<'_> {
         record.findings.extend(wire.mismatches.into_iter().map(|m| Finding::new(Layer::Wire, m)));
         record.unknowns.extend(wire.unknowns);
         if let Some(observed) = &wire.observed {
+            record.settling = allowed.settling_paths(observed, &|id| self.model.is_known_id(id));
             let (mismatches, unknowns) = match request {
                 Some(r) => {
                     let judgement = self.model.observe(r, allowed, observed);
@@ -775,6 +776,7 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
         no_answer: None,
         not_implemented: None,
         not_applicable: None,
+        settling: Vec::new(),
         note: None,
         settle_polls: 0,
         duration: Duration::ZERO,

@@ -5,8 +5,10 @@
 //! `--list` starts nothing), or against `REKCON_ENDPOINT_URL` when it is set (with
 //! `REKCON_REGION`, `REKCON_PROFILE`, `REKCON_AWS=1` for real AWS). A trial fails when its
 //! file does not load or its scenario does not pass; after the checks, the scenario's
-//! redacted transcript is compared with its insta snapshot under `snapshots/`
-//! (review changes with `cargo insta review`).
+//! redacted transcript is compared with its insta snapshot under `snapshots/`, or under
+//! `REKCON_SNAPSHOTS` (another target's set); values the model lets vary with timing (a
+//! user's status while it settles) are normalised first. Review changes with
+//! `cargo insta review`, or accept them with `INSTA_UPDATE=always`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,7 +78,7 @@ fn trial(file: ScenarioFile, ordinal: usize, root: PathBuf, shared: Lazy) -> Tri
         }
         let transcript = Transcript::new(&report, &scenario.images);
         let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+        settings.set_snapshot_path(snapshot_dir());
         settings.set_prepend_module_to_snapshot(false);
         settings.set_input_file(&scenario.path);
         settings.set_description(scenario.description.trim());
@@ -85,6 +87,16 @@ fn trial(file: ScenarioFile, ordinal: usize, root: PathBuf, shared: Lazy) -> Tri
         settings.bind(|| insta::assert_yaml_snapshot!(scenario.snapshot_name(), transcript));
         Ok(())
     })
+}
+
+/// The snapshot set of the target under test: `REKCON_SNAPSHOTS` names another target's
+/// set (relative to the crate), else the built-in emulator's committed `snapshots/`.
+fn snapshot_dir() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    match std::env::var_os("REKCON_SNAPSHOTS").filter(|v| !v.is_empty()) {
+        Some(dir) => root.join(dir),
+        None => root.join("snapshots"),
+    }
 }
 
 fn main() -> ExitCode {

@@ -348,6 +348,7 @@ impl InProcessCase<'_> {
             no_answer: None,
             not_implemented: None,
             not_applicable: None,
+            settling: Vec::new(),
             note: None,
             settle_polls: 0,
             duration: started.elapsed(),

@@ -132,6 +132,10 @@ pub struct StepRecord {
     /// Why the step could not be run or completed (a capture found nothing, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Paths of the answer whose value the model allowed to vary with timing (a user's
+    /// status while it settles): transcripts normalise them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub settling: Vec<String>,
     /// ListUsers polls made before the step so that users settled.
     #[serde(skip_serializing_if = "is_zero")]
     pub settle_polls: usize,
@@ -684,6 +688,7 @@ mod tests {
             no_answer: None,
             not_implemented: None,
             not_applicable: None,
+            settling: Vec::new(),
             note: None,
             settle_polls: 0,
             duration: Duration::from_millis(3),
