@@ -804,6 +804,21 @@ macro_rules! operations {
                 match self {$(Operation::$op => stringify!($op),)*}
             }
 
+            /// Whether the operation only reads: it changes nothing, whatever it answers.
+            pub fn is_read_only(self) -> bool {
+                matches!(
+                    self.name(),
+                    "DescribeCollection"
+                        | "ListCollections"
+                        | "ListFaces"
+                        | "ListUsers"
+                        | "SearchFaces"
+                        | "SearchFacesByImage"
+                        | "SearchUsers"
+                        | "SearchUsersByImage"
+                )
+            }
+
             /// Exact top-level member names of the operation's input shape.
             pub fn request_members(self) -> &'static [&'static str] {
                 match self {$(Operation::$op => $req::MEMBERS,)*}

@@ -107,12 +107,75 @@ fn miss(path: &str, expected: impl Into<String>, actual: impl Into<String>) -> M
     Mismatch { path: path.to_string(), expected: expected.into(), actual: actual.into() }
 }
 
+/// Why a response cannot be judged at all: neither layer can say anything about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unjudgeable {
+    /// A transient answer (throttling, 5xx) that survived the SDK's retries.
+    NoAnswer(NoAnswer),
+    /// The endpoint does not implement the operation; the evidence, in words
+    /// (`HTTP 501 NotImplementedError`).
+    NotImplemented(String),
+}
+
+/// Error codes emulators answer for an operation they do not implement: winterbaume's
+/// and LocalStack's `NotImplementedError`, moto's `InvalidAction`, and the protocol's own
+/// `UnknownOperationException` (the answer to a target the service does not know).
+/// (LocalStack's `InternalFailure` with "not yet implemented" is a 501.)
+const NOT_IMPLEMENTED_CODES: &[&str] = &[
+    "NotImplementedError",
+    "NotImplemented",
+    "NotImplementedException",
+    "InvalidAction",
+    "UnknownOperationException",
+    "UnknownOperation",
+];
+
+/// Whether a response says the endpoint does not implement `operation`, and the evidence.
+///
+/// For one of the 16 operations: HTTP 501; an error code that means "not implemented";
+/// an HTTP 500 page that is not JSON (moto's HTML 500); a 404 to `POST /` (every call
+/// rekcon makes is one) without a Rekognition error type. For a target that is none of
+/// the 16, whose right answer is `UnknownOperationException`, only a 501 or a 500 page
+/// counts: the endpoint answers it as it answers what it does not implement, so how it
+/// treats unknown targets cannot be judged. (An error code such as `InvalidAction` is
+/// then judged: it is a divergence.)
+fn not_implemented(
+    raw: &RawResponse,
+    operation: Option<Operation>,
+    body: &Result<Option<Value>, String>,
+    code: Option<&ErrorCode>,
+) -> Option<String> {
+    let code_text = code.map(|c| format!(" {c}")).unwrap_or_default();
+    if raw.status == 501 {
+        return Some(format!("HTTP 501{code_text}"));
+    }
+    let page = |status: u16| {
+        let media = raw.content_type.as_deref().map(media_type).unwrap_or("no Content-Type");
+        format!("HTTP {status} with a {media} page, not JSON")
+    };
+    // 502-504 pages are gateways and busy front ends: transient, so no answer.
+    if raw.status == 500 && body.is_err() {
+        return Some(page(raw.status));
+    }
+    operation?;
+    if let Some(code) = code
+        && NOT_IMPLEMENTED_CODES.contains(&code.as_str())
+    {
+        return Some(format!("{code} (HTTP {})", raw.status));
+    }
+    // A known error type with a wrong status is a protocol fault, judged as such.
+    if raw.status == 404 && !code.is_some_and(|c| !matches!(c, ErrorCode::Other(_))) {
+        return Some(format!("HTTP 404 to POST /{code_text}"));
+    }
+    None
+}
+
 /// Checks a raw response against the awsJson1_1 protocol and reads the answer from it.
 ///
 /// `operation` is the operation called, when known (a raw step to an unknown target has
-/// none). Returns [`NoAnswer`] for transient answers (throttling, 5xx) that survived the
-/// SDK's retries.
-pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdict, NoAnswer> {
+/// none). Returns [`Unjudgeable`] for transient answers (throttling, 5xx) that survived
+/// the SDK's retries, and for answers that say the operation is not implemented.
+pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdict, Unjudgeable> {
     let success = (200..300).contains(&raw.status);
     let mut mismatches = Vec::new();
     let mut unknowns = BTreeSet::new();
@@ -121,15 +184,21 @@ pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdi
     let error_code =
         (!success).then(|| error_code(raw, body.as_ref().ok().and_then(|b| b.as_ref()))).flatten();
     if !success {
+        if let Some(evidence) = not_implemented(raw, operation, &body, error_code.as_ref()) {
+            return Err(Unjudgeable::NotImplemented(evidence));
+        }
         match &error_code {
             Some(code) if is_transient(code) => {
-                return Err(NoAnswer::new(format!("{code} (HTTP {}) after retries", raw.status)));
+                return Err(Unjudgeable::NoAnswer(NoAnswer::new(format!(
+                    "{code} (HTTP {}) after retries",
+                    raw.status
+                ))));
             }
             None if raw.status >= 500 || raw.status == 429 => {
-                return Err(NoAnswer::new(format!(
+                return Err(Unjudgeable::NoAnswer(NoAnswer::new(format!(
                     "HTTP {} without an error type, after retries",
                     raw.status
-                )));
+                ))));
             }
             _ => {}
         }
@@ -521,6 +590,36 @@ mod tests {
                 .is_err()
         );
         assert!(wire(&raw(503, "<html>busy</html>"), None).is_err());
+    }
+
+    #[test]
+    fn not_implemented_is_its_own_verdict() {
+        let create = Some(Operation::CreateUser);
+        let ni = |r: &RawResponse| match wire(r, create) {
+            Err(Unjudgeable::NotImplemented(evidence)) => Some(evidence),
+            _ => None,
+        };
+        // winterbaume: 501 NotImplementedError.
+        let winterbaume = raw(501, r#"{"__type": "NotImplementedError", "message": "x"}"#);
+        assert_eq!(ni(&winterbaume).as_deref(), Some("HTTP 501 NotImplementedError"));
+        // moto: an HTML 500 page.
+        let mut moto = raw(500, "<!doctype html><title>500 Internal Server Error</title>");
+        moto.content_type = Some("text/html; charset=utf-8".into());
+        assert_eq!(ni(&moto).as_deref(), Some("HTTP 500 with a text/html page, not JSON"));
+        assert!(ni(&raw(400, r#"{"__type": "InvalidAction", "Message": "m"}"#)).is_some());
+        assert!(ni(&raw(400, r#"{"__type": "UnknownOperationException"}"#)).is_some());
+        assert!(ni(&raw(404, "Not Found")).is_some());
+        // Not "not implemented": a known error with a wrong status, a busy gateway, a
+        // JSON 500, and an unknown target (whose right answer is UnknownOperationException).
+        assert!(ni(&raw(404, r#"{"__type": "ResourceNotFoundException", "Message": "m"}"#)).is_none());
+        assert!(matches!(wire(&raw(503, "<html>busy</html>"), create), Err(Unjudgeable::NoAnswer(_))));
+        assert!(matches!(
+            wire(&raw(500, r#"{"__type": "InternalServerError", "Message": "m"}"#), create),
+            Err(Unjudgeable::NoAnswer(_))
+        ));
+        assert!(wire(&raw(400, r#"{"__type": "UnknownOperationException", "Message": "m"}"#), None).is_ok());
+        assert!(wire(&raw(400, r#"{"__type": "InvalidAction", "Message": "m"}"#), None).is_ok(), "judged");
+        assert!(matches!(wire(&moto, None), Err(Unjudgeable::NotImplemented(_))), "unknown targets too");
     }
 
     #[test]

@@ -713,15 +713,17 @@ impl Judge<'_> {
             return Self::miss(path, "an array".into(), Some(actual));
         };
         let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            out.extend(self.value(item, array.get(i), &path.index(i)));
-        }
-        for (i, extra) in array.iter().enumerate().skip(items.len()) {
+        // A list of the wrong length is one finding, not one per missing or extra item;
+        // the items both sides have are still judged one by one.
+        if array.len() != items.len() {
             out.push(Mismatch {
-                path: path.index(i).render(),
-                expected: "no such item".into(),
-                actual: render(extra),
+                path: path.render(),
+                expected: format!("{} {}", items.len(), if items.len() == 1 { "item" } else { "items" }),
+                actual: format!("{} {}", array.len(), if array.len() == 1 { "item" } else { "items" }),
             });
+        }
+        for (i, (item, actual)) in items.iter().zip(array).enumerate() {
+            out.extend(self.value(item, Some(actual), &path.index(i)));
         }
         out
     }

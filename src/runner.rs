@@ -19,13 +19,14 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::{self, ErrorCode, Operation, Request};
-use crate::check::{self, Expectation, Finding, Layer};
+use crate::check::{self, Expectation, Finding, Layer, Unjudgeable};
 use crate::config::{EndpointChoice, RunArgs, RunConfig};
 use crate::error::{LoadError, NoAnswer};
 use crate::expect::{Allowed, Mismatch, Observed};
 use crate::model::{Model, ModelConfig};
 use crate::report::{
-    CleanupSummary, EXIT_BAD_INPUT, FORMAT_VERSION, Repro, RunReport, ScenarioReport, StepRecord, Verdict,
+    CleanupSummary, EXIT_BAD_INPUT, FORMAT_VERSION, Repro, RunReport, ScenarioReport, StepRecord, Stop,
+    StopKind, Verdict,
 };
 use crate::scenario::{self, Action, Bindings, Expect, RawBody, Scenario, Step};
 use crate::target::{Call, Target};
@@ -78,8 +79,16 @@ pub enum StepOutcome {
     Contradiction,
     /// No answer.
     NoAnswer(NoAnswer),
+    /// The endpoint does not implement the operation; the evidence.
+    NotImplemented(String),
     /// The step cannot be run as written.
     BadStep(String),
+    /// A capture found nothing in the answer: a bad step if the endpoint has conformed
+    /// so far, else a consequence of its divergence.
+    CaptureMissing(String),
+    /// The answer cannot be read, and the call may have changed state: the model can no
+    /// longer follow the endpoint.
+    Unfollowable(String),
 }
 
 /// Drives scenarios through the model and one target. Build once per run.
@@ -126,6 +135,7 @@ impl Runner {
             bindings: Bindings::default(),
             records: Vec::new(),
             unknowns: BTreeSet::new(),
+            diverged_at: None,
         }
     }
 
@@ -139,39 +149,51 @@ impl Runner {
         session
     }
 
-    /// Runs one scenario to its first failing step, then deletes its collections.
+    /// Runs one scenario to its end, then deletes its collections.
+    ///
+    /// A divergence does not stop the scenario: the model follows what the endpoint did,
+    /// so every later step is judged and every divergence reported. The scenario stops
+    /// only where the endpoint's state can no longer be followed (no answer, an operation
+    /// not implemented, an answer that cannot be read, a capture that finds nothing), and
+    /// the report then says which steps were not judged and why.
     pub async fn run_scenario(&self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
         let started = Instant::now();
         let mut session = self.scenario_session(ordinal, scenario);
-        let mut verdict = Verdict::Pass;
+        let mut stop = None;
         for step in &scenario.steps {
             let outcome = session.run_step(step).await;
-            verdict = match outcome {
-                StepOutcome::Conformed => continue,
-                StepOutcome::Diverged => Verdict::Diverged { step: step.index, line: step.line },
-                StepOutcome::Contradiction => Verdict::Contradiction { step: step.index, line: step.line },
-                StepOutcome::NoAnswer(no) => {
-                    Verdict::NoAnswer { step: step.index, line: step.line, reason: no.reason }
+            let at = |kind: StopKind, reason: String| Stop {
+                step: step.index,
+                line: step.line,
+                column: step.column,
+                kind,
+                reason,
+                operation: step.operation_name(),
+                not_judged: (step.index < scenario.steps.len())
+                    .then(|| (step.index + 1, scenario.steps.len())),
+            };
+            stop = match outcome {
+                StepOutcome::Conformed | StepOutcome::Diverged | StepOutcome::Contradiction => continue,
+                StepOutcome::NoAnswer(no) => Some(at(StopKind::NoAnswer, no.reason)),
+                StepOutcome::NotImplemented(evidence) => Some(at(StopKind::NotImplemented, evidence)),
+                StepOutcome::BadStep(reason) => Some(at(StopKind::BadStep, reason)),
+                StepOutcome::CaptureMissing(reason) if session.diverged_at.is_none() => {
+                    Some(at(StopKind::BadStep, reason))
                 }
-                StepOutcome::BadStep(reason) => Verdict::BadScenario {
-                    line: step.line,
-                    column: step.column,
-                    reason: format!(
-                        "{}:{}:{}: step {}: {reason}",
-                        scenario.path.display(),
-                        step.line,
-                        step.column,
-                        step.index
-                    ),
-                },
+                StepOutcome::CaptureMissing(reason) | StepOutcome::Unfollowable(reason) => {
+                    Some(at(StopKind::Unfollowable, reason))
+                }
             };
             break;
         }
+        let verdict = Verdict::decide(&session.records, stop.as_ref(), &scenario.path);
         session.cleanup(verdict == Verdict::Pass).await;
         ScenarioReport {
             name: scenario.name.clone(),
             path: scenario.path.clone(),
             verdict,
+            steps: scenario.steps.len(),
+            stop,
             collections: session.bindings.collections().clone(),
             records: session.records,
             unknowns: session.unknowns,
@@ -263,6 +285,33 @@ impl Runner {
         (reports, interrupted)
     }
 
+    /// Asks the endpoint about each operation no scenario reached, when scenarios were
+    /// blocked by operations not implemented: one call with an empty body (`{}`, which
+    /// creates nothing: every operation requires members) per operation, so the parity
+    /// matrix can tell "not implemented" from "not reached". Returns the calls whose
+    /// answer says "not implemented"; nothing else is judged.
+    pub async fn probe_unreached(&self, reports: &[ScenarioReport]) -> Vec<StepRecord> {
+        let records = || reports.iter().flat_map(|s| &s.records);
+        if !records().any(|r| r.not_implemented.is_some()) {
+            return Vec::new();
+        }
+        let reached: BTreeSet<&str> = records().map(StepRecord::call_name).collect();
+        let mut out = Vec::new();
+        for op in Operation::ALL.iter().filter(|op| !reached.contains(op.name())) {
+            let call = Call::Raw { target: op.target(), body: "{}".into() };
+            let Ok(raw) = self.target.send(&call).await else { continue };
+            if let Err(Unjudgeable::NotImplemented(evidence)) = check::wire(&raw, Some(*op)) {
+                let mut record = blank_record(Place { step: 0, line: 0, settle_poll: false }, Some(&call));
+                record.response = Some(check::RawResponse { body: Vec::new(), ..raw });
+                record.not_implemented = Some(evidence);
+                record.note =
+                    Some("probe: an empty request, sent because no scenario reached the operation".into());
+                out.push(record);
+            }
+        }
+        out
+    }
+
     /// Deletes every collection the run created that is still there (after panics and
     /// interrupts, the scenarios' own cleanup may not have run).
     pub async fn cleanup(&self) -> CleanupSummary {
@@ -315,6 +364,9 @@ pub struct Session<'r> {
     bindings: Bindings,
     records: Vec<StepRecord>,
     unknowns: BTreeSet<Unknown>,
+    /// The first step at which the endpoint diverged: from then on the model follows the
+    /// endpoint's state, and written expectations are not judged.
+    diverged_at: Option<usize>,
 }
 
 /// Where a call sits in its scenario, for its record.
@@ -358,7 +410,9 @@ impl Session<'_> {
             },
         };
         let outcome = self.call(call, request, expectation, place).await;
-        if outcome != StepOutcome::Conformed || step.captures.is_empty() {
+        let followed =
+            matches!(outcome, StepOutcome::Conformed | StepOutcome::Diverged | StepOutcome::Contradiction);
+        if !followed || step.captures.is_empty() {
             return outcome;
         }
         let observed = self.records.last().and_then(|r| r.observed.clone());
@@ -378,11 +432,11 @@ impl Session<'_> {
                     if let Some(record) = self.records.last_mut() {
                         record.note = Some(reason.clone());
                     }
-                    return StepOutcome::BadStep(reason);
+                    return StepOutcome::CaptureMissing(reason);
                 }
             }
         }
-        StepOutcome::Conformed
+        outcome
     }
 
     /// Sends one typed request through the checked path (for generated calls: the fuzzer).
@@ -494,6 +548,18 @@ impl Session<'_> {
         let mut record = blank_record(place, Some(&call));
         record.settle_polls = settle_polls;
         record.expectation = expectation.clone();
+        // After a divergence the model follows the endpoint's state, which the scenario's
+        // author did not write the expectations for: judging them would blame the scenario
+        // for the endpoint's defect.
+        let expectation = match (expectation, self.diverged_at) {
+            (Some(_), Some(step)) => {
+                record.note = Some(format!(
+                    "expectation not judged: the state follows the endpoint's divergence at step {step}"
+                ));
+                None
+            }
+            (expectation, _) => expectation,
+        };
         if let Some(expectation) = &expectation
             && let Some(m) = check::expectation_feasible(expectation, &allowed)
         {
@@ -508,9 +574,17 @@ impl Session<'_> {
             self.runner.remember(&collection, self.ordinal);
         }
         record.duration = started.elapsed();
+        self.push(record);
+        outcome
+    }
+
+    /// Keeps a call's record, noting the first divergence.
+    fn push(&mut self, record: StepRecord) {
+        if self.diverged_at.is_none() && record.findings.iter().any(Finding::is_divergence) {
+            self.diverged_at = Some(record.step);
+        }
         self.unknowns.extend(record.unknowns.iter().copied());
         self.records.push(record);
-        outcome
     }
 
     async fn send_and_judge(
@@ -529,12 +603,17 @@ impl Session<'_> {
             }
         };
         let wire = check::wire(&raw, call.operation());
+        let status = raw.status;
         record.response = Some(check::RawResponse { body: Vec::new(), ..raw });
         let wire = match wire {
             Ok(wire) => wire,
-            Err(no) => {
+            Err(Unjudgeable::NoAnswer(no)) => {
                 record.no_answer = Some(no.clone());
                 return StepOutcome::NoAnswer(no);
+            }
+            Err(Unjudgeable::NotImplemented(evidence)) => {
+                record.not_implemented = Some(evidence.clone());
+                return StepOutcome::NotImplemented(evidence);
             }
         };
         record.findings.extend(wire.mismatches.into_iter().map(|m| Finding::new(Layer::Wire, m)));
@@ -560,7 +639,20 @@ impl Session<'_> {
                 record.findings.extend(unmet.into_iter().map(|m| Finding::new(Layer::Scenario, m)));
             }
         }
+        let unreadable = wire.observed.is_none();
         record.observed = wire.observed;
+        if unreadable {
+            // An error changes nothing, and neither does a read; anything else may have.
+            let changes_state =
+                (200..300).contains(&status) && call.operation().is_none_or(|op| !op.is_read_only());
+            if changes_state {
+                return StepOutcome::Unfollowable(format!(
+                    "the answer to {} could not be read, so what it changed is unknown",
+                    call.operation().map_or_else(|| "the call".to_string(), |op| op.to_string())
+                ));
+            }
+            record.note.get_or_insert_with(|| "contract not judged: the answer could not be read".into());
+        }
         if record.findings.iter().any(|f| f.layer == Layer::Scenario) {
             StepOutcome::Contradiction
         } else if record.findings.is_empty() {
@@ -571,8 +663,10 @@ impl Session<'_> {
     }
 
     /// Polls ListUsers (every page, each checked like a step) until the model sees every
-    /// user of `collection` settled; returns the number of polls. A failing poll stays in
-    /// the records and ends the step.
+    /// user of `collection` settled; returns the number of polls. A poll that conformed is
+    /// counted, not kept; one that diverged stays in the records, and polling goes on
+    /// (the model follows it). A poll without an answer ends the step. Users that never
+    /// settle are a divergence of their own, and the step is still sent.
     async fn settle(&mut self, collection: String, place: Place) -> Result<usize, StepOutcome> {
         let deadline = Instant::now() + self.runner.settings.settle_timeout;
         let mut delay = SETTLE_FIRST_DELAY;
@@ -585,10 +679,11 @@ impl Session<'_> {
                 let outcome =
                     Box::pin(self.call(Call::Typed(request.clone()), Some(request), None, poll_place)).await;
                 polls += 1;
-                if outcome != StepOutcome::Conformed {
-                    return Err(outcome);
-                }
-                token = next_token_of(self.records.pop());
+                token = match outcome {
+                    StepOutcome::Conformed => next_token_of(self.records.pop()),
+                    StepOutcome::Diverged => next_token_of(self.records.last().cloned()),
+                    other => return Err(other),
+                };
                 if token.is_none() {
                     break;
                 }
@@ -608,8 +703,8 @@ impl Session<'_> {
                         actual: format!("{} still unsettled after {polls} polls", unsettled.join(", ")),
                     },
                 ));
-                self.records.push(record);
-                return Err(StepOutcome::Diverged);
+                self.push(record);
+                return Ok(polls);
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(SETTLE_MAX_DELAY);
@@ -654,6 +749,8 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
         findings: Vec::new(),
         unknowns: BTreeSet::new(),
         no_answer: None,
+        not_implemented: None,
+        not_applicable: None,
         note: None,
         settle_polls: 0,
         duration: Duration::ZERO,
@@ -847,6 +944,7 @@ async fn run_configured(config: RunConfig) -> u8 {
     let (mut reports, interrupted) =
         runner.run_all_reporting(&selection.scenarios, config.jobs, ctrl_c(), &show).await;
     bar.finish_and_clear();
+    let probes = if interrupted { Vec::new() } else { runner.probe_unreached(&reports).await };
     let cleanup = if interrupted {
         tokio::select! {
             summary = tokio::time::timeout(CLEANUP_AFTER_INTERRUPT, runner.cleanup()) => summary.unwrap_or_default(),
@@ -867,6 +965,7 @@ async fn run_configured(config: RunConfig) -> u8 {
         run_id: runner.settings().run_id.clone(),
         endpoint,
         scenarios: reports,
+        probes,
         interrupted,
         cleanup,
         duration: started.elapsed(),

@@ -113,6 +113,16 @@ impl Step {
             Action::Raw { target, .. } => target.operation,
         }
     }
+
+    /// The operation's name, or the raw `X-Amz-Target` without its service prefix.
+    pub fn operation_name(&self) -> String {
+        match &self.action {
+            Action::Call { operation, .. } => operation.name().to_string(),
+            Action::Raw { target, .. } => {
+                target.header.strip_prefix("RekognitionService.").unwrap_or(&target.header).to_string()
+            }
+        }
+    }
 }
 
 /// What a step sends.

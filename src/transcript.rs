@@ -356,10 +356,7 @@ mod tests {
             expectation: None,
             findings: Vec::new(),
             unknowns: BTreeSet::new(),
-            no_answer: None,
-            note: None,
-            settle_polls: 0,
-            duration: Duration::ZERO,
+            ..StepRecord::default()
         }
     }
 
@@ -372,6 +369,8 @@ mod tests {
             name: "t/x".into(),
             path: PathBuf::from("scenarios/t/x.yaml"),
             verdict: Verdict::Pass,
+            steps: 3,
+            stop: None,
             records: vec![
                 record(
                     1,

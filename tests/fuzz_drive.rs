@@ -49,15 +49,14 @@ impl Executor for Scripted {
             expectation: None,
             findings: if matches!(verdict, Verdict::Diverged { .. }) { vec![finding] } else { Vec::new() },
             unknowns: BTreeSet::new(),
-            no_answer: None,
-            note: None,
-            settle_polls: 0,
-            duration: Duration::ZERO,
+            ..StepRecord::default()
         };
         ScenarioReport {
             name: scenario.name.clone(),
             path: scenario.path.clone(),
             verdict,
+            steps: 1,
+            stop: None,
             records: vec![record],
             unknowns: BTreeSet::new(),
             collections: BTreeMap::new(),

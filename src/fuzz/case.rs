@@ -44,10 +44,22 @@ pub struct Divergence {
 }
 
 impl Divergence {
-    /// What identifies a bug across cases: operation, check and path with list indexes
-    /// dropped (`UnsuccessfulFaceAssociations[].Reasons[]`).
+    /// What identifies a bug across cases: its root-cause signature
+    /// ([`crate::cause::Signature`]) — layer, operation (any, for protocol faults; one
+    /// for every unknown target), path with list positions dropped, and the classes of
+    /// what was expected and what came. `CreateCollections` and `ListUserss` answered
+    /// `InvalidAction` are one finding.
     pub fn signature(&self) -> String {
-        format!("{} {} {}", self.operation, self.layer, self.general_path())
+        let layer = match self.layer.as_str() {
+            "wire" => crate::cause::CauseLayer::Protocol,
+            _ => crate::cause::CauseLayer::Contract,
+        };
+        let mismatch = crate::expect::Mismatch {
+            path: self.path.clone(),
+            expected: self.expected.clone(),
+            actual: self.actual.clone(),
+        };
+        crate::cause::Signature::from_mismatch(layer, &self.operation, &mismatch).to_string()
     }
 
     /// The path with list positions dropped: positions follow generated ids (list order
@@ -101,6 +113,13 @@ pub enum CaseVerdict {
     Diverged(Divergence),
     /// The endpoint gave no answer (transport, timeout, throttling after retries).
     NoAnswer(String),
+    /// The endpoint does not implement an operation the case needs.
+    NotImplemented {
+        /// The operation.
+        operation: String,
+        /// The evidence (`HTTP 501 NotImplementedError`).
+        evidence: String,
+    },
     /// The generated case could not be loaded or run as written: a rekcon bug.
     GeneratorBug(String),
 }
@@ -338,6 +357,9 @@ fn verdict_of(report: &ScenarioReport) -> CaseVerdict {
             })
         }
         Verdict::NoAnswer { step, reason, .. } => CaseVerdict::NoAnswer(format!("step {step}: {reason}")),
+        Verdict::Blocked { operation, evidence, .. } => {
+            CaseVerdict::NotImplemented { operation: operation.clone(), evidence: evidence.clone() }
+        }
         Verdict::BadScenario { reason, .. } => CaseVerdict::GeneratorBug(reason.clone()),
         Verdict::HarnessError { reason } => CaseVerdict::GeneratorBug(format!("harness error: {reason}")),
         Verdict::NotRun { reason } => CaseVerdict::GeneratorBug(format!("not run: {reason}")),

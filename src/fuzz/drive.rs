@@ -13,7 +13,7 @@
 //! found (by [`Divergence::signature`]), so one run reports each distinct divergence
 //! once. This module writes no files and prints nothing; it reports through [`Progress`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -192,11 +192,21 @@ pub struct DriveOutcome {
     pub unknowns: BTreeSet<Unknown>,
     /// Why the endpoint gave no answer, when it stopped the run.
     pub no_answer: Option<String>,
+    /// Operations the endpoint does not implement, with the first evidence.
+    pub not_implemented: BTreeMap<String, String>,
     /// Whether the run was interrupted before its budget was spent.
     pub interrupted: bool,
 }
 
 impl DriveOutcome {
+    /// Notes an operation the endpoint does not implement; whether the run must stop
+    /// (without CreateCollection nothing else can be reached).
+    fn note_not_implemented(&mut self, operation: String, evidence: String) -> bool {
+        let stop = operation == crate::api::Operation::CreateCollection.name();
+        self.not_implemented.entry(operation).or_insert(evidence);
+        stop
+    }
+
     /// Checked calls per second of wall time.
     pub fn calls_per_second(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
@@ -350,6 +360,10 @@ impl Explorer<'_> {
             CaseVerdict::NoAnswer(reason) => {
                 self.outcome.no_answer.get_or_insert(reason);
                 self.stop = true;
+                false
+            }
+            CaseVerdict::NotImplemented { operation, evidence } => {
+                self.stop |= self.outcome.note_not_implemented(operation, evidence);
                 false
             }
             _ => false,
@@ -606,6 +620,9 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
                 CaseVerdict::NoAnswer(reason) => {
                     ex.outcome.no_answer.get_or_insert(reason);
                     ex.stop = true;
+                }
+                CaseVerdict::NotImplemented { operation, evidence } => {
+                    ex.stop |= ex.outcome.note_not_implemented(operation, evidence);
                 }
                 CaseVerdict::Diverged(d) if ex.known.contains(&d.signature()) => ex.outcome.repeats += 1,
                 CaseVerdict::Diverged(d) => {

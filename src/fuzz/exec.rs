@@ -207,6 +207,8 @@ impl Executor for InProcessExecutor {
             name: scenario.name.clone(),
             path: scenario.path.clone(),
             verdict,
+            steps: scenario.steps.len(),
+            stop: None,
             records,
             unknowns,
             collections,
@@ -293,9 +295,16 @@ impl InProcessCase<'_> {
         if let Some(raw) = &response {
             match check::wire(raw, operation) {
                 // The core never throttles or fails: a transient answer here is a wrong answer.
-                Err(no) => findings.push(Finding::new(
+                Err(unjudgeable) => findings.push(Finding::new(
                     Layer::Wire,
-                    Mismatch { path: "(status)".into(), expected: "an answer".into(), actual: no.reason },
+                    Mismatch {
+                        path: "(status)".into(),
+                        expected: "an answer".into(),
+                        actual: match unjudgeable {
+                            check::Unjudgeable::NoAnswer(no) => no.reason,
+                            check::Unjudgeable::NotImplemented(evidence) => evidence,
+                        },
+                    },
                 )),
                 Ok(wire) => {
                     findings.extend(wire.mismatches.into_iter().map(|m| Finding::new(Layer::Wire, m)));
@@ -337,6 +346,8 @@ impl InProcessCase<'_> {
             findings,
             unknowns,
             no_answer: None,
+            not_implemented: None,
+            not_applicable: None,
             note: None,
             settle_polls: 0,
             duration: started.elapsed(),

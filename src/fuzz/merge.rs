@@ -50,6 +50,9 @@ pub fn merge(reports: &[FuzzReport]) -> Result<FuzzReport, Error> {
         merged.flaky.extend(r.flaky.iter().cloned());
         merged.generator_bugs.extend(r.generator_bugs.iter().cloned());
         merged.workers.extend(r.workers.iter().cloned());
+        for (operation, evidence) in &r.not_implemented {
+            merged.not_implemented.entry(operation.clone()).or_insert_with(|| evidence.clone());
+        }
         if merged.no_answer.is_none() {
             merged.no_answer.clone_from(&r.no_answer);
         }
@@ -99,6 +102,7 @@ mod tests {
             repeats: 0,
             generator_bugs: Vec::new(),
             no_answer: None,
+            not_implemented: Default::default(),
             interrupted: false,
             coverage_missing: BTreeMap::new(),
             coverage,

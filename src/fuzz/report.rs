@@ -15,10 +15,12 @@ use super::coverage::Coverage;
 use super::drive::{DriveConfig, DriveOutcome, Found};
 use super::generate::to_yaml;
 use crate::error::Error;
-use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_DIVERGENCE, EXIT_INTERRUPTED, EXIT_NO_ANSWER};
+use crate::report::{
+    EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_DIVERGENCE, EXIT_INTERRUPTED, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED,
+};
 
 /// Layout version of the fuzz JSON report; bumped whenever a field changes or is added.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Longest expected/actual text quoted in a regression file's description.
 const QUOTE_MAX: usize = 160;
@@ -60,6 +62,8 @@ pub struct FuzzReport {
     pub generator_bugs: Vec<GeneratorBugReport>,
     /// Why the endpoint stopped answering, when it did.
     pub no_answer: Option<String>,
+    /// Operations the endpoint does not implement, with the first evidence of each.
+    pub not_implemented: BTreeMap<String, String>,
     /// Whether the run was interrupted (Ctrl-C) before its budget was spent (a merged
     /// report: whether any worker was).
     pub interrupted: bool,
@@ -143,7 +147,8 @@ pub struct GeneratorBugReport {
 
 impl FuzzReport {
     /// The exit code: 1 with findings, else 2 for generator bugs, else 3 when the endpoint
-    /// stopped answering, else 0.
+    /// stopped answering, else 4 when operations are not implemented, else 130 when
+    /// interrupted, else 0.
     pub fn exit_code(&self) -> u8 {
         if !self.findings.is_empty() {
             EXIT_DIVERGENCE
@@ -151,6 +156,8 @@ impl FuzzReport {
             EXIT_BAD_INPUT
         } else if self.no_answer.is_some() {
             EXIT_NO_ANSWER
+        } else if !self.not_implemented.is_empty() {
+            EXIT_NOT_IMPLEMENTED
         } else if self.interrupted {
             EXIT_INTERRUPTED
         } else {
@@ -224,6 +231,14 @@ impl FuzzReport {
         if let Some(reason) = &self.no_answer {
             let _ = writeln!(out, "no answer from the endpoint, run stopped: {reason}");
         }
+        for (operation, evidence) in &self.not_implemented {
+            let stopped = if operation == "CreateCollection" {
+                "; run stopped: nothing can be reached without it"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "not implemented: {operation} ({evidence}){stopped}");
+        }
         if self.interrupted {
             let _ = writeln!(out, "interrupted after {} of the planned cases", self.cases);
         }
@@ -239,6 +254,10 @@ impl FuzzReport {
             EXIT_DIVERGENCE => format!("{} divergence(s) found", self.findings.len()),
             EXIT_BAD_INPUT => "generator bug".to_string(),
             EXIT_NO_ANSWER => "stopped: no answer".to_string(),
+            EXIT_NOT_IMPLEMENTED => format!(
+                "no divergence found; not implemented: {}",
+                self.not_implemented.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
             EXIT_INTERRUPTED => "interrupted: no divergence found in the cases run".to_string(),
             _ => "no divergence found".to_string(),
         };
@@ -346,6 +365,7 @@ pub fn build(
             .map(|b| GeneratorBugReport { reason: b.reason.clone(), yaml: b.yaml.clone() })
             .collect(),
         no_answer: outcome.no_answer.clone(),
+        not_implemented: outcome.not_implemented.clone(),
         interrupted: outcome.interrupted,
         coverage: outcome.coverage.clone(),
         coverage_missing: missing_of(&outcome.coverage),
@@ -457,6 +477,7 @@ mod tests {
             repeats: 0,
             generator_bugs: Vec::new(),
             no_answer: None,
+            not_implemented: BTreeMap::new(),
             interrupted: false,
             coverage: Coverage::default(),
             coverage_missing: BTreeMap::new(),

@@ -185,7 +185,10 @@ impl Model {
     }
 
     /// Judges `actual` against `allowed` (from [`Model::allowed`] for the same request
-    /// and state) and, when it conforms, advances the state along it.
+    /// and state) and advances the state along it — along what the endpoint did even
+    /// when it diverges, so that the calls after a divergence are judged against the
+    /// state the endpoint is really in, and one defect is not reported again as the
+    /// divergence of every later call.
     pub fn observe(&mut self, request: &Request, allowed: &Allowed, actual: &Observed) -> Judgement {
         let unknowns = allowed.touched_unknowns();
         let mismatches = {
@@ -201,9 +204,7 @@ impl Model {
         {
             mismatches.extend(rules::cross_checks(self, request, body));
         }
-        if mismatches.is_empty() {
-            self.advance(request, actual);
-        }
+        self.advance(request, actual);
         Judgement { mismatches, unknowns }
     }
 

@@ -1,23 +1,33 @@
-//! What a run found, for people and for machines: per-step records, per-scenario verdicts,
-//! the run summary, the JSON report (`format_version` 1), JUnit XML, and exit codes.
+//! What a run found, for people and for machines: the typed run result (per-call
+//! records, per-scenario verdicts, where a scenario stopped and why), the exit codes,
+//! and one module per format, each reading that one result: [`text`] for people,
+//! [`json`] (`format_version` 2) and [`junit`] for machines. The root causes
+//! ([`crate::cause`]) and the parity matrix ([`matrix`]) are derived from it.
 //!
 //! Reports never carry credentials: the raw response keeps only status and three
 //! headers, request bodies are what the scenario wrote, and endpoint URLs are shown
 //! without any user-info part.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::check::{Expectation, Finding, Layer, RawResponse};
+use crate::cause::{Causes, Seen, Signature};
+use crate::check::{Expectation, Finding, RawResponse};
 use crate::error::{Error, LoadError, NoAnswer};
 use crate::expect::Observed;
 use crate::scenario::test_name;
 use crate::unknown::Unknown;
+
+mod json;
+mod junit;
+pub mod matrix;
+mod text;
+
+pub use matrix::{Matrix, OperationVerdict};
 
 /// Exit code: every scenario conformed.
 pub const EXIT_CONFORM: u8 = 0;
@@ -27,6 +37,9 @@ pub const EXIT_DIVERGENCE: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code: the endpoint gave no answer (transport, timeout, throttling after retries).
 pub const EXIT_NO_ANSWER: u8 = 3;
+/// Exit code: nothing diverged, but operations a scenario needs are not implemented, so
+/// the scenarios that need them are blocked (neither passed nor failed).
+pub const EXIT_NOT_IMPLEMENTED: u8 = 4;
 /// Exit code: interrupted (Ctrl-C); reports were still written and collections deleted.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -36,10 +49,11 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   1    a divergence, or a scenario that contradicts the model
   2    a bad scenario, bad options, or a harness error
   3    no answer from the endpoint (transport, timeout, throttling after retries)
+  4    nothing diverged, but some operations are not implemented (scenarios blocked)
   130  interrupted (reports are still written, collections deleted)";
 
 /// Version of the JSON report's layout; bumped whenever a field changes or is added.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The command that reproduces one scenario, as the report prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +83,7 @@ impl Repro {
 }
 
 /// What happened at one call: the request, the raw answer, what each check found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StepRecord {
     /// The scenario step (1-based) the call belongs to.
     pub step: usize,
@@ -102,6 +116,14 @@ pub struct StepRecord {
     /// Why there was no answer, when there was none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_answer: Option<NoAnswer>,
+    /// The evidence that the endpoint does not implement the operation
+    /// (`HTTP 501 NotImplementedError`), when it said so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_implemented: Option<String>,
+    /// Why the step's written expectation was not judged because it needs face
+    /// identity, which `--faces endpoint` leaves unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
     /// Why the step could not be run or completed (a capture found nothing, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -125,6 +147,63 @@ impl StepRecord {
     /// The operation or target, for humans.
     pub fn call_name(&self) -> &str {
         self.target.strip_prefix("RekognitionService.").unwrap_or(&self.target)
+    }
+
+    /// Whether a check blamed the endpoint at this call.
+    pub fn diverged(&self) -> bool {
+        self.findings.iter().any(Finding::is_divergence)
+    }
+
+    /// Whether the scenario and the model disagreed at this call.
+    pub fn contradicted(&self) -> bool {
+        self.findings.iter().any(|f| f.layer == crate::check::Layer::Scenario)
+    }
+}
+
+/// Why a scenario stopped before its last step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopKind {
+    /// The endpoint gave no answer.
+    NoAnswer,
+    /// The endpoint does not implement the step's operation.
+    NotImplemented,
+    /// The step cannot be run as written.
+    BadStep,
+    /// After a divergence, the endpoint's state can no longer be followed.
+    Unfollowable,
+}
+
+/// Where a scenario stopped, why, and which steps were therefore not judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stop {
+    /// The 1-based step it stopped at.
+    pub step: usize,
+    /// Its line.
+    pub line: u64,
+    /// Its column.
+    #[serde(skip)]
+    pub column: u64,
+    /// The step's operation (or raw target).
+    pub operation: String,
+    /// What stopped it.
+    pub kind: StopKind,
+    /// Why, in words.
+    pub reason: String,
+    /// The steps after it, first and last, that were not judged (none when it was the last).
+    pub not_judged: Option<(usize, usize)>,
+}
+
+impl Stop {
+    /// `steps 7–12 not judged` (or `step 12 not judged`), when any were left.
+    pub fn not_judged_text(&self) -> Option<String> {
+        self.not_judged.map(|(from, to)| {
+            if from == to {
+                format!("step {from} not judged")
+            } else {
+                format!("steps {from}–{to} not judged")
+            }
+        })
     }
 }
 
@@ -171,6 +250,18 @@ pub enum Verdict {
         /// The panic message.
         reason: String,
     },
+    /// A step needs an operation the endpoint does not implement, and nothing diverged
+    /// before it: neither a pass nor a failure.
+    Blocked {
+        /// 1-based step.
+        step: usize,
+        /// Its line.
+        line: u64,
+        /// The operation not implemented.
+        operation: String,
+        /// The evidence (`HTTP 501 NotImplementedError`).
+        evidence: String,
+    },
     /// The scenario did not run to the end.
     NotRun {
         /// Why (interrupted).
@@ -186,7 +277,38 @@ impl Verdict {
             Verdict::Diverged { .. } | Verdict::Contradiction { .. } => EXIT_DIVERGENCE,
             Verdict::BadScenario { .. } | Verdict::HarnessError { .. } => EXIT_BAD_INPUT,
             Verdict::NoAnswer { .. } => EXIT_NO_ANSWER,
+            Verdict::Blocked { .. } => EXIT_NOT_IMPLEMENTED,
             Verdict::NotRun { .. } => EXIT_INTERRUPTED,
+        }
+    }
+
+    /// A scenario's verdict from its calls and where it stopped: any divergence blames
+    /// the endpoint (the first one is named); else a contradiction; else what stopped it;
+    /// else a pass. `file` names the scenario in a bad step's reason.
+    pub fn decide(records: &[StepRecord], stop: Option<&Stop>, file: &Path) -> Verdict {
+        if let Some(r) = records.iter().find(|r| r.diverged()) {
+            return Verdict::Diverged { step: r.step, line: r.line };
+        }
+        if let Some(r) = records.iter().find(|r| r.contradicted()) {
+            return Verdict::Contradiction { step: r.step, line: r.line };
+        }
+        let Some(stop) = stop else { return Verdict::Pass };
+        let (step, line) = (stop.step, stop.line);
+        match stop.kind {
+            StopKind::NoAnswer => Verdict::NoAnswer { step, line, reason: stop.reason.clone() },
+            StopKind::NotImplemented => Verdict::Blocked {
+                step,
+                line,
+                operation: stop.operation.clone(),
+                evidence: stop.reason.clone(),
+            },
+            // Without a divergence the state is always followed; a scenario that cannot
+            // go on is the scenario's problem.
+            StopKind::BadStep | StopKind::Unfollowable => Verdict::BadScenario {
+                line,
+                column: stop.column,
+                reason: format!("{}:{line}:{}: step {step}: {}", file.display(), stop.column, stop.reason),
+            },
         }
     }
 
@@ -197,6 +319,7 @@ impl Verdict {
             Verdict::Diverged { .. } => "diverged",
             Verdict::Contradiction { .. } => "contradiction",
             Verdict::NoAnswer { .. } => "no answer",
+            Verdict::Blocked { .. } => "blocked",
             Verdict::BadScenario { .. } => "bad scenario",
             Verdict::HarnessError { .. } => "harness error",
             Verdict::NotRun { .. } => "not run",
@@ -214,6 +337,11 @@ pub struct ScenarioReport {
     /// How it ended.
     #[serde(flatten)]
     pub verdict: Verdict,
+    /// How many steps it has.
+    pub steps: usize,
+    /// Where it stopped before its end, and why; `None` when every step was judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Stop>,
     /// Every call made, in order (successful settle polls are counted, not kept).
     pub records: Vec<StepRecord>,
     /// Unsettled facts of the contract its calls leaned on.
@@ -238,6 +366,8 @@ impl ScenarioReport {
                 column: error.column,
                 reason: error.to_string(),
             },
+            steps: 0,
+            stop: None,
             records: Vec::new(),
             unknowns: BTreeSet::new(),
             collections: BTreeMap::new(),
@@ -252,6 +382,8 @@ impl ScenarioReport {
             name: name.to_string(),
             path: path.to_path_buf(),
             verdict,
+            steps: 0,
+            stop: None,
             records: Vec::new(),
             unknowns: BTreeSet::new(),
             collections: BTreeMap::new(),
@@ -265,15 +397,50 @@ impl ScenarioReport {
         self.verdict == Verdict::Pass
     }
 
-    /// The record of the call that decided the verdict, if any.
+    /// The record of the call that decided the verdict, if any: the first divergence,
+    /// the first contradiction, or the call it stopped at.
     pub fn deciding_record(&self) -> Option<&StepRecord> {
         match self.verdict {
+            Verdict::Diverged { .. } => self.records.iter().find(|r| r.diverged()),
+            Verdict::Contradiction { .. } => self.records.iter().find(|r| r.contradicted()),
             Verdict::Pass
             | Verdict::BadScenario { .. }
             | Verdict::HarnessError { .. }
             | Verdict::NotRun { .. } => self.records.last().filter(|r| r.note.is_some()),
-            _ => self.records.last(),
+            Verdict::NoAnswer { .. } | Verdict::Blocked { .. } => self.records.last(),
         }
+    }
+
+    /// Every call at which the endpoint diverged, in order.
+    pub fn diverging_records(&self) -> impl Iterator<Item = &StepRecord> {
+        self.records.iter().filter(|r| r.diverged())
+    }
+
+    /// The calls of this scenario as the cause grouping reads them.
+    pub fn seen(&self) -> impl Iterator<Item = Seen<'_>> {
+        self.records.iter().map(|r| Seen {
+            scenario: &self.name,
+            file: &self.path,
+            line: r.line,
+            step: r.step,
+            operation: r.call_name(),
+            findings: &r.findings,
+        })
+    }
+
+    /// The signatures of this scenario's divergences, each once, in order of first sight.
+    pub fn signatures(&self) -> Vec<Signature> {
+        let mut out: Vec<Signature> = Vec::new();
+        for r in &self.records {
+            for f in &r.findings {
+                if let Some(sig) = Signature::of(r.call_name(), f)
+                    && !out.contains(&sig)
+                {
+                    out.push(sig);
+                }
+            }
+        }
+        out
     }
 
     /// `file:line` of the deciding step (`scenarios/users/x.yaml:23`).
@@ -281,71 +448,13 @@ impl ScenarioReport {
         match &self.verdict {
             Verdict::Diverged { line, .. }
             | Verdict::Contradiction { line, .. }
-            | Verdict::NoAnswer { line, .. } => {
+            | Verdict::NoAnswer { line, .. }
+            | Verdict::Blocked { line, .. } => {
                 format!("{}:{line}", self.path.display())
             }
             Verdict::BadScenario { line, .. } if *line > 0 => format!("{}:{line}", self.path.display()),
             _ => self.path.display().to_string(),
         }
-    }
-
-    /// The human explanation: verdict, place, every finding, and the reproduction command.
-    /// Empty for a pass.
-    pub fn explain(&self) -> String {
-        let mut out = String::new();
-        let call = self.deciding_record().map(|r| format!(": {}", r.call_name())).unwrap_or_default();
-        match &self.verdict {
-            Verdict::Pass => return out,
-            Verdict::Diverged { step, .. } => {
-                let _ = writeln!(out, "{}: diverged at step {step} ({}){call}", self.name, self.location());
-            }
-            Verdict::Contradiction { step, .. } => {
-                let _ = writeln!(
-                    out,
-                    "{}: the scenario contradicts the model at step {step} ({}){call} — the model or the scenario is wrong",
-                    self.name,
-                    self.location()
-                );
-            }
-            Verdict::NoAnswer { step, reason, .. } => {
-                let _ = writeln!(
-                    out,
-                    "{}: no answer at step {step} ({}){call}: {reason}",
-                    self.name,
-                    self.location()
-                );
-            }
-            Verdict::BadScenario { reason, .. } => {
-                let _ = writeln!(out, "{}: bad scenario: {reason}", self.name);
-            }
-            Verdict::HarnessError { reason } => {
-                let _ = writeln!(out, "{}: harness error (a bug in rekcon): {reason}", self.name);
-            }
-            Verdict::NotRun { reason } => {
-                let _ = writeln!(out, "{}: not run: {reason}", self.name);
-                return out;
-            }
-        }
-        if let Some(record) = self.deciding_record() {
-            if record.settle_poll {
-                let _ = writeln!(out, "  while polling ListUsers for users to settle before the step");
-            }
-            for finding in &record.findings {
-                let layer = match finding.layer {
-                    Layer::Wire => "wire",
-                    Layer::Model => "model",
-                    Layer::Scenario => "scenario",
-                };
-                let m = &finding.mismatch;
-                let path = if m.path.is_empty() { "(outcome)" } else { &m.path };
-                let _ = writeln!(out, "  [{layer}] {path}: expected {}, got {}", m.expected, m.actual);
-            }
-            if let Some(note) = &record.note {
-                let _ = writeln!(out, "  {note}");
-            }
-        }
-        let _ = writeln!(out, "  reproduce: {}", self.reproduce);
-        out
     }
 }
 
@@ -369,6 +478,9 @@ pub struct RunReport {
     pub endpoint: String,
     /// Per scenario, in name order.
     pub scenarios: Vec<ScenarioReport>,
+    /// Calls that asked about operations no scenario reached, answered "not implemented"
+    /// ([`crate::runner::Runner::probe_unreached`]).
+    pub probes: Vec<StepRecord>,
     /// Whether the run was interrupted.
     pub interrupted: bool,
     /// What the cleanup did.
@@ -380,12 +492,13 @@ pub struct RunReport {
 
 impl RunReport {
     /// The exit code: 1 when anything diverged or contradicted the model, else 2 for bad
-    /// scenarios or harness errors, else 3 when the endpoint gave no answer, else 130 when
-    /// interrupted, else 0.
+    /// scenarios or harness errors, else 3 when the endpoint gave no answer, else 4 when
+    /// scenarios were blocked by operations not implemented, else 130 when interrupted,
+    /// else 0.
     pub fn exit_code(&self) -> u8 {
         let codes: BTreeSet<u8> = self.scenarios.iter().map(|s| s.verdict.exit_code()).collect();
         let interrupted = self.interrupted.then_some(EXIT_INTERRUPTED);
-        [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_NO_ANSWER, EXIT_INTERRUPTED]
+        [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED, EXIT_INTERRUPTED]
             .into_iter()
             .find(|code| codes.contains(code))
             .or(interrupted)
@@ -397,134 +510,36 @@ impl RunReport {
         self.scenarios.iter().flat_map(|s| s.unknowns.iter().copied()).collect()
     }
 
-    /// The human report: one line per scenario, explanations of failures, unsettled
-    /// points, cleanup, and a closing count.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "rekcon run {} against {}", self.run_id, self.endpoint);
-        for s in &self.scenarios {
-            let _ = writeln!(out, "{:<13} {}", s.verdict.label(), s.name);
-        }
-        let failures: Vec<&ScenarioReport> = self
-            .scenarios
-            .iter()
-            .filter(|s| !s.passed() && !matches!(s.verdict, Verdict::NotRun { .. }))
-            .collect();
-        if !failures.is_empty() {
-            let _ = writeln!(out);
-            for s in failures {
-                let _ = writeln!(out, "{}", s.explain());
+    /// The run's divergences grouped into root causes, most reach first.
+    pub fn causes(&self) -> Causes {
+        Causes::group(self.scenarios.iter().flat_map(ScenarioReport::seen))
+    }
+
+    /// The parity matrix: a verdict for each of the 16 operations.
+    pub fn matrix(&self, causes: &Causes) -> Matrix {
+        Matrix::of(&self.scenarios, &self.probes, causes)
+    }
+
+    /// The operations the endpoint said it does not implement, with the first evidence.
+    pub fn not_implemented(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for r in self.scenarios.iter().flat_map(|s| &s.records).chain(&self.probes) {
+            if let Some(evidence) = &r.not_implemented
+                && crate::api::Operation::from_name(r.call_name()).is_some()
+            {
+                out.entry(r.call_name().to_string()).or_insert_with(|| evidence.clone());
             }
         }
-        let unknowns = self.unknowns();
-        if !unknowns.is_empty() {
-            let _ = writeln!(
-                out,
-                "unsettled: needs a real-AWS recording ({} points this run leaned on)",
-                unknowns.len()
-            );
-            for u in unknowns {
-                let _ = writeln!(out, "  {} — {}", u.tag(), u.question());
-            }
-            let _ = writeln!(out);
-        }
-        if !self.cleanup.failed.is_empty() {
-            let _ = writeln!(
-                out,
-                "cleanup: could not delete {} collection(s): {}\n  once the endpoint answers: rekcon cleanup --prefix rekcon-{}- (with this run's endpoint flags)",
-                self.cleanup.failed.len(),
-                self.cleanup.failed.join(", "),
-                self.run_id
-            );
-        }
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in &self.scenarios {
-            *counts.entry(s.verdict.label()).or_default() += 1;
-        }
-        let order =
-            ["pass", "diverged", "contradiction", "bad scenario", "no answer", "harness error", "not run"];
-        let parts: Vec<String> = order
-            .iter()
-            .filter_map(|label| counts.get(label).map(|n| format!("{n} {}", plural(label, *n))))
-            .collect();
-        let parts = if parts.is_empty() { "no scenarios".to_string() } else { parts.join(", ") };
-        let interrupted = if self.interrupted { " (interrupted)" } else { "" };
-        let _ = writeln!(out, "{parts} in {:.2}s{interrupted}", self.duration.as_secs_f64());
         out
     }
 
-    /// The JSON report: the run, each scenario's verdict and its deciding call in full,
-    /// and the unsettled points with their questions.
-    pub fn to_json(&self) -> Value {
-        let scenarios: Vec<Value> = self
-            .scenarios
+    /// How many calls got an answer rekcon could judge.
+    pub fn judged_calls(&self) -> usize {
+        self.scenarios
             .iter()
-            .map(|s| {
-                let mut v = json!({
-                    "name": s.name,
-                    "path": s.path.display().to_string(),
-                    "location": s.location(),
-                    "verdict": s.verdict,
-                    "steps_run": s.records.iter().filter(|r| !r.settle_poll).count(),
-                    "unknowns": s.unknowns,
-                    "duration_ms": (s.duration.as_secs_f64() * 1000.0).round(),
-                    "reproduce": s.reproduce,
-                });
-                if let Some(record) = s.deciding_record().filter(|_| !s.passed()) {
-                    v["failure"] = shorten_long_strings(serde_json::to_value(record).unwrap_or(Value::Null));
-                    v["explanation"] = Value::String(s.explain());
-                }
-                v
-            })
-            .collect();
-        let unknowns: Vec<Value> =
-            self.unknowns().into_iter().map(|u| json!({"tag": u.tag(), "question": u.question()})).collect();
-        json!({
-            "format_version": FORMAT_VERSION,
-            "run_id": self.run_id,
-            "endpoint": self.endpoint,
-            "exit_code": self.exit_code(),
-            "interrupted": self.interrupted,
-            "duration_ms": (self.duration.as_secs_f64() * 1000.0).round(),
-            "summary": self.scenarios.iter().fold(BTreeMap::<&str, usize>::new(), |mut m, s| {
-                *m.entry(s.verdict.label()).or_default() += 1;
-                m
-            }),
-            "scenarios": scenarios,
-            "unsettled": unknowns,
-            "cleanup": self.cleanup,
-        })
-    }
-
-    /// The JUnit XML report: one test case per scenario, named by its test name.
-    pub fn to_junit(&self) -> String {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut suite = TestSuite::new("rekcon");
-        for s in &self.scenarios {
-            let mut status = match &s.verdict {
-                Verdict::Pass => TestCaseStatus::success(),
-                Verdict::NotRun { .. } => TestCaseStatus::skipped(),
-                Verdict::Diverged { .. } | Verdict::Contradiction { .. } => {
-                    TestCaseStatus::non_success(NonSuccessKind::Failure)
-                }
-                _ => TestCaseStatus::non_success(NonSuccessKind::Error),
-            };
-            if !s.passed() {
-                status.set_message(format!("{} at {}", s.verdict.label(), s.location()));
-                status.set_type(s.verdict.label());
-                status.set_description(s.explain());
-            }
-            let mut case = TestCase::new(s.name.replace('/', "::"), status);
-            case.set_classname(
-                s.name.rsplit_once('/').map_or("scenarios", |(dir, _)| dir).replace('/', "::"),
-            );
-            case.set_time(s.duration);
-            suite.add_test_case(case);
-        }
-        let mut report = Report::new("rekcon");
-        report.set_time(self.duration);
-        report.add_test_suite(suite);
-        report.to_string().unwrap_or_else(|e| format!("<!-- cannot serialize the JUnit report: {e} -->"))
+            .flat_map(|s| &s.records)
+            .filter(|r| r.response.is_some() && r.not_implemented.is_none())
+            .count()
     }
 
     /// Writes the JSON report.
@@ -539,16 +554,6 @@ impl RunReport {
     }
 }
 
-fn plural(label: &str, n: usize) -> String {
-    match (label, n) {
-        ("pass", _) => "passed".into(),
-        ("contradiction", n) if n > 1 => "contradictions".into(),
-        ("bad scenario", n) if n > 1 => "bad scenarios".into(),
-        ("harness error", n) if n > 1 => "harness errors".into(),
-        (label, _) => label.to_string(),
-    }
-}
-
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
@@ -557,21 +562,12 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     std::fs::write(path, text).map_err(|source| Error::Write { path: path.to_path_buf(), source })
 }
 
-/// Replaces strings longer than 200 characters (image bytes) by their length.
-fn shorten_long_strings(value: Value) -> Value {
-    match value {
-        Value::String(s) if s.len() > 200 => Value::String(format!("<{} characters>", s.len())),
-        Value::Array(items) => Value::Array(items.into_iter().map(shorten_long_strings).collect()),
-        Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(k, v)| (k, shorten_long_strings(v))).collect())
-        }
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::check::Layer;
     use crate::expect::Mismatch;
 
     fn record() -> StepRecord {
@@ -595,6 +591,8 @@ mod tests {
             )],
             unknowns: BTreeSet::new(),
             no_answer: None,
+            not_implemented: None,
+            not_applicable: None,
             note: None,
             settle_polls: 0,
             duration: Duration::from_millis(3),
@@ -607,6 +605,8 @@ mod tests {
             name: "users/x".into(),
             path: PathBuf::from("scenarios/users/x.yaml"),
             verdict,
+            steps: 5,
+            stop: None,
             records: vec![record()],
             unknowns: [Unknown::ValidationErrorType].into(),
             collections: BTreeMap::new(),
@@ -620,7 +620,7 @@ mod tests {
         let text = report(Verdict::Diverged { step: 4, line: 23 }).explain();
         assert_eq!(
             text,
-            "users/x: diverged at step 4 (scenarios/users/x.yaml:23): AssociateFaces\n  [model] UserStatus: expected \"UPDATING\", got \"ACTIVE\"\n  reproduce: rekcon run users/x --endpoint-url http://127.0.0.1:9\n"
+            "users/x: diverged at step 4 (scenarios/users/x.yaml:23): AssociateFaces\n  #1 [contract] step 4 (scenarios/users/x.yaml:23) AssociateFaces: UserStatus: expected \"UPDATING\", got \"ACTIVE\"\n  reproduce: rekcon run users/x --endpoint-url http://127.0.0.1:9\n"
         );
     }
 
@@ -631,6 +631,7 @@ mod tests {
             run_id: "r".into(),
             endpoint: "e".into(),
             scenarios: verdicts.into_iter().map(report).collect(),
+            probes: Vec::new(),
             interrupted: false,
             cleanup: CleanupSummary::default(),
             duration: Duration::ZERO,
@@ -643,7 +644,7 @@ mod tests {
         assert_eq!(run(vec![bad, Verdict::Pass]).exit_code(), EXIT_BAD_INPUT);
         let report = run(vec![Verdict::Contradiction { step: 1, line: 2 }]);
         let json = report.to_json();
-        assert_eq!(json["format_version"], 1);
+        assert_eq!(json["format_version"], 2);
         assert_eq!(json["unsettled"][0]["tag"], "unknown:validation-error-type");
         assert!(report.to_junit().contains("users::x"));
         assert!(report.render().contains("unsettled: needs a real-AWS recording"));
