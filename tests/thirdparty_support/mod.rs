@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -24,7 +25,9 @@ pub fn required(variable: &str) -> bool {
     std::env::var(variable).is_ok_and(|v| v == "1")
 }
 
-/// A running emulator process; killed (by its own pid) and reaped on drop.
+/// A running emulator process, the leader of its own process group; on drop the group is
+/// killed (a launcher such as a pyenv shim may stand between us and the server) and the
+/// process reaped.
 pub struct Emulator {
     child: Child,
     /// `http://127.0.0.1:PORT`, as the emulator announced it.
@@ -49,6 +52,8 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -77,7 +82,7 @@ impl std::fmt::Display for StartError {
 /// on a full pipe) and kept for diagnostics.
 pub fn start(mut command: Command, ready_within: Duration) -> Result<Emulator, StartError> {
     let program = command.get_program().to_string_lossy().into_owned();
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = command.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             StartError::NotInstalled(format!("`{program}` is not installed (not found on PATH)"))
@@ -169,13 +174,17 @@ impl Run {
             .collect()
     }
 
-    /// The report's `not_implemented` list, sorted.
+    /// The operations of the report's `not_implemented` list, sorted. An entry is an
+    /// operation name or an object `{"operation": NAME, "evidence": …}`.
     pub fn not_implemented(&self) -> Vec<String> {
         let mut names: Vec<String> = self.report["not_implemented"]
             .as_array()
             .expect("the report has a `not_implemented` array")
             .iter()
-            .map(|v| v.as_str().expect("operation names are strings").to_string())
+            .map(|v| {
+                let name = v.as_str().or_else(|| v["operation"].as_str());
+                name.unwrap_or_else(|| panic!("not_implemented entry without an operation: {v}")).to_string()
+            })
             .collect();
         names.sort();
         names
