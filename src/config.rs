@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::model::{FaceSource, ModelConfig};
 use crate::report::Repro;
-use crate::serve::Mutant;
 use crate::serve::cli::parse_mutant;
+use crate::serve::{Detector, Mutant, ServeConfig};
 
 /// Environment variables that name an endpoint, in precedence order after the flag.
 const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL"];
@@ -69,9 +70,31 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     pub scenarios: PathBuf,
     /// Built-in emulator only: plant this bug (see `rekcon serve --list-mutants`), e.g.
-    /// to replay a fuzz finding in one command.
-    #[arg(long, value_parser = parse_mutant, value_name = "NAME")]
-    pub mutant: Option<Mutant>,
+    /// to replay a fuzz finding in one command; repeat to stack several.
+    #[arg(long = "mutant", value_parser = parse_mutant, value_name = "NAME")]
+    pub mutants: Vec<Mutant>,
+    /// Where the model learns which faces an image holds: `marker` (the fixtures'
+    /// marker), `catalogue` (images/catalogue.yaml, the marker for images it does not
+    /// declare) or `endpoint` (the faces the endpoint reports; who they show is unknown,
+    /// so identity-dependent checks become structural). Default: the marker, with a
+    /// catalogue.yaml taking precedence where the folder has one; `endpoint` with
+    /// `--detector canned`.
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub faces: Option<Faces>,
+    /// Built-in emulator only: its face detector (see `rekcon serve --detector`).
+    #[arg(long, value_enum, default_value_t = Detector::Marker, value_name = "DETECTOR")]
+    pub detector: Detector,
+}
+
+/// `--faces`: where the model learns which faces an image holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Faces {
+    /// The fixtures' marker; a catalogue.yaml is ignored.
+    Marker,
+    /// images/catalogue.yaml (required), the marker for images it does not declare.
+    Catalogue,
+    /// What the endpoint's own detector reports; who each face shows is unknown.
+    Endpoint,
 }
 
 /// Which endpoint the SDK client talks to.
@@ -181,8 +204,12 @@ pub struct RunConfig {
     pub json: Option<PathBuf>,
     /// JUnit report path.
     pub junit: Option<PathBuf>,
-    /// The bug planted in the built-in emulator, if any.
-    pub mutant: Option<Mutant>,
+    /// The bugs planted in the built-in emulator, in order (none for a clean one).
+    pub mutants: Vec<Mutant>,
+    /// Where the model learns which faces an image holds.
+    pub faces: FaceSource,
+    /// The built-in emulator's face detector.
+    pub detector: Detector,
 }
 
 impl RunConfig {
@@ -196,12 +223,35 @@ impl RunConfig {
             return Err(Error::Config("--jobs must be at least 1".into()));
         }
         let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        if args.mutant.is_some() && endpoint != EndpointChoice::BuiltIn {
+        if !args.mutants.is_empty() && endpoint != EndpointChoice::BuiltIn {
             return Err(Error::Config(
                 "--mutant plants a bug in the built-in emulator; it cannot go with an endpoint URL or --aws"
                     .into(),
             ));
         }
+        if args.detector != Detector::Marker && endpoint != EndpointChoice::BuiltIn {
+            return Err(Error::Config(
+                "--detector configures the built-in emulator; it cannot go with an endpoint URL or --aws \
+                 (start `rekcon serve --detector canned` and pass its URL with --faces endpoint)"
+                    .into(),
+            ));
+        }
+        let faces = match (args.faces, args.detector) {
+            (Some(Faces::Marker), _) => FaceSource::Marker,
+            (Some(Faces::Catalogue), _) => {
+                let file =
+                    args.scenarios.join(crate::scenario::IMAGES_DIR).join(crate::scenario::CATALOGUE_FILE);
+                if !file.is_file() {
+                    return Err(Error::Config(format!(
+                        "--faces catalogue needs {}, which does not exist",
+                        file.display()
+                    )));
+                }
+                FaceSource::Catalogue
+            }
+            (Some(Faces::Endpoint), _) | (None, Detector::Canned) => FaceSource::Endpoint,
+            (None, Detector::Marker) => FaceSource::Catalogue,
+        };
         Ok(RunConfig {
             endpoint,
             region: args.endpoint.region,
@@ -214,8 +264,42 @@ impl RunConfig {
             settle_timeout: args.settle_timeout,
             json: args.json,
             junit: args.junit,
-            mutant: args.mutant,
+            mutants: args.mutants,
+            faces,
+            detector: args.detector,
         })
+    }
+
+    /// The built-in emulator this run starts when it has no endpoint: its planted bugs
+    /// and its detector, otherwise the defaults.
+    pub fn serve_config(&self) -> ServeConfig {
+        ServeConfig { mutants: self.mutants.clone(), detector: self.detector, ..ServeConfig::default() }
+    }
+
+    /// What the model knows of the endpoint: its region, where faces come from, and
+    /// (for the built-in emulator) its account.
+    pub fn model_config(&self, region: &str, built_in: bool) -> ModelConfig {
+        ModelConfig {
+            region: Some(region.to_string()),
+            account: built_in.then(|| ServeConfig::default().account),
+            faces: self.faces,
+            ..ModelConfig::default()
+        }
+    }
+
+    /// The line `rekcon run` prints about the built-in emulator's planted bugs and
+    /// detector, when they are not the defaults.
+    pub fn emulator_notice(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.mutants.is_empty() {
+            let names: Vec<String> = self.mutants.iter().map(|m| format!("`{}`", m.name())).collect();
+            let noun = if names.len() == 1 { "bug" } else { "bugs" };
+            parts.push(format!("the planted {noun} {}", names.join(" and ")));
+        }
+        if self.detector != Detector::Marker {
+            parts.push(format!("the `{}` detector", self.detector.name()));
+        }
+        (!parts.is_empty()).then(|| format!("the built-in emulator runs with {}", parts.join(" and ")))
     }
 
     /// The target configuration, given the built-in emulator's URL when one was started
@@ -249,8 +333,20 @@ impl RunConfig {
         if self.aws {
             flags.push_str(" --aws");
         }
-        if let Some(mutant) = self.mutant {
+        for mutant in &self.mutants {
             flags.push_str(&format!(" --mutant {}", mutant.name()));
+        }
+        if self.detector != Detector::Marker {
+            flags.push_str(&format!(" --detector {}", self.detector.name()));
+        }
+        match self.faces {
+            FaceSource::Marker => flags.push_str(" --faces marker"),
+            // The default, unless the detector implies endpoint faces.
+            FaceSource::Catalogue if self.detector != Detector::Marker => {
+                flags.push_str(" --faces catalogue")
+            }
+            FaceSource::Endpoint if self.detector == Detector::Marker => flags.push_str(" --faces endpoint"),
+            _ => {}
         }
         // A scenario's name only means something inside its folder.
         if self.scenarios != Path::new("scenarios") {
@@ -434,7 +530,9 @@ pub fn from_env() -> Result<RunConfig, Error> {
         settle_timeout: Duration::from_secs(60),
         json: None,
         junit: None,
-        mutant: None,
+        mutants: Vec::new(),
+        faces: FaceSource::Catalogue,
+        detector: Detector::Marker,
     })
 }
 

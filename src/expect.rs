@@ -127,6 +127,16 @@ pub enum Pat {
     List(Vec<Pat>),
     /// An array compared as a set or subset of keyed items (see [`Keyed`]).
     Keyed(Box<Keyed>),
+    /// An array of at most `max_len` items, each matching `item`: how many there are is
+    /// the endpoint's to say (its own face detection, `--faces endpoint`).
+    Each {
+        /// The pattern every item matches.
+        item: Box<Pat>,
+        /// Most items allowed.
+        max_len: usize,
+        /// How many items the emulator sends.
+        sample_len: usize,
+    },
     /// The members of a List* response page (see [`Page`]).
     Page(Box<Page>),
     /// Any one of the options.
@@ -136,7 +146,8 @@ pub enum Pat {
         /// What the decision is about.
         choice: Choice,
     },
-    /// Match the inner pattern and remember the value under `name`.
+    /// Match the inner pattern and remember the value under `name`; once a value is
+    /// bound, the same value again (so every item of a [`Pat::Each`] can share one).
     Bind(&'static str, Box<Pat>),
     /// The same value bound earlier under this name.
     Same(&'static str),
@@ -212,22 +223,44 @@ pub struct Allowed {
     pub prefer_error: bool,
     /// Unsettled facts this allowance leans on (besides those inside `success`).
     pub unknowns: BTreeSet<Unknown>,
+    /// Whether the allowance was widened because the model does not know who the faces
+    /// show or how many an image holds (`--faces endpoint`): a scenario's written
+    /// expectation about this call may then depend on what the model cannot know.
+    pub identity_blind: bool,
 }
 
 impl Allowed {
     /// Only this success pattern is permitted.
     pub fn success(pat: Pat) -> Allowed {
-        Allowed { success: Some(pat), errors: Vec::new(), prefer_error: false, unknowns: BTreeSet::new() }
+        Allowed {
+            success: Some(pat),
+            errors: Vec::new(),
+            prefer_error: false,
+            unknowns: BTreeSet::new(),
+            identity_blind: false,
+        }
     }
 
     /// Only this error is permitted.
     pub fn error(code: ErrorCode) -> Allowed {
-        Allowed { success: None, errors: vec![code], prefer_error: true, unknowns: BTreeSet::new() }
+        Allowed {
+            success: None,
+            errors: vec![code],
+            prefer_error: true,
+            unknowns: BTreeSet::new(),
+            identity_blind: false,
+        }
     }
 
     /// One of these errors is permitted; the first is what the emulator sends.
     pub fn errors(codes: Vec<ErrorCode>, unknown: Option<Unknown>) -> Allowed {
-        Allowed { success: None, errors: codes, prefer_error: true, unknowns: unknown.into_iter().collect() }
+        Allowed {
+            success: None,
+            errors: codes,
+            prefer_error: true,
+            unknowns: unknown.into_iter().collect(),
+            identity_blind: false,
+        }
     }
 
     /// Also permit `code`, marking the allowance with `unknown`.
@@ -236,6 +269,20 @@ impl Allowed {
             self.errors.push(code);
         }
         self.unknowns.insert(unknown);
+        self
+    }
+
+    /// Whether this allowance depends on who the faces show (or how many an image
+    /// holds), which the model does not know with `--faces endpoint`: it then allows
+    /// every identity-dependent outcome, so an expectation written for the fixtures'
+    /// people cannot be judged against it.
+    pub fn needs_identity(&self) -> bool {
+        self.identity_blind
+    }
+
+    /// Marks the allowance as widened for unknown identity (see [`Allowed::needs_identity`]).
+    pub fn blind(mut self, blind: bool) -> Allowed {
+        self.identity_blind |= blind;
         self
     }
 
@@ -353,11 +400,15 @@ impl Realizing<'_> {
             }
             Pat::List(items) => Some(Value::Array(items.iter().filter_map(|p| self.value(p)).collect())),
             Pat::Keyed(keyed) => Some(self.keyed(keyed)),
+            Pat::Each { item, max_len, sample_len } => {
+                Some(Value::Array((0..*sample_len.min(max_len)).filter_map(|_| self.value(item)).collect()))
+            }
             Pat::Page(page) => Some(self.page(page)),
             Pat::OneOf { options, choice } => {
                 let index = if options.len() > 1 { self.pick(choice, options.len()) } else { 0 };
                 options.get(index).and_then(|p| self.value(p))
             }
+            Pat::Bind(name, _) if self.binds.contains_key(name) => self.binds.get(name).cloned(),
             Pat::Bind(name, inner) => {
                 let v = self.value(inner);
                 if let Some(v) = &v {
@@ -460,7 +511,7 @@ fn collect_unknowns(pat: &Pat, out: &mut BTreeSet<Unknown>) {
             }
             options.iter().for_each(|p| collect_unknowns(p, out));
         }
-        Pat::Opt(p) | Pat::Bind(_, p) => collect_unknowns(p, out),
+        Pat::Opt(p) | Pat::Bind(_, p) | Pat::Each { item: p, .. } => collect_unknowns(p, out),
         Pat::Obj { members, .. } => members.iter().for_each(|(_, p)| collect_unknowns(p, out)),
         Pat::List(items) => items.iter().for_each(|p| collect_unknowns(p, out)),
         Pat::Keyed(k) => k.items.iter().for_each(|i| {
@@ -568,6 +619,9 @@ pub fn describe(pat: &Pat) -> String {
         Pat::Obj { .. } => "an object".into(),
         Pat::List(items) => format!("an array of {} items", items.len()),
         Pat::Keyed(_) => "an array".into(),
+        Pat::Each { max_len, item, .. } => {
+            format!("an array of at most {max_len} items, each {}", describe(item))
+        }
         Pat::Page(_) => "a page".into(),
         Pat::OneOf { options, .. } => options.iter().map(describe).collect::<Vec<_>>().join(" or "),
         Pat::Bind(_, inner) => describe(inner),
@@ -601,6 +655,14 @@ impl Judge<'_> {
                 (Some(b), Some(a)) if json_eq(b, a) => Vec::new(),
                 (b, _) => Self::miss(path, b.map_or_else(|| format!("the value of {name}"), render), actual),
             },
+            (Pat::Bind(name, _), _) if self.binds.contains_key(name) => {
+                match (self.binds.get(name), actual) {
+                    (Some(b), Some(a)) if json_eq(b, a) => Vec::new(),
+                    (b, _) => {
+                        Self::miss(path, b.map_or_else(|| format!("the value of {name}"), render), actual)
+                    }
+                }
+            }
             (Pat::Bind(name, inner), _) => {
                 let out = self.value(inner, actual, path);
                 if out.is_empty()
@@ -640,6 +702,7 @@ impl Judge<'_> {
             (Pat::Obj { members, closed }, Some(a)) => self.object(members, *closed, a, path),
             (Pat::List(items), Some(a)) => self.list(items, a, path),
             (Pat::Keyed(keyed), Some(a)) => self.keyed(keyed, a, path),
+            (Pat::Each { item, max_len, .. }, Some(a)) => self.each(item, *max_len, a, path),
             (Pat::Page(page), Some(a)) => self.page(page, a, path),
         }
     }
@@ -665,9 +728,9 @@ impl Judge<'_> {
             }
         }
         // Scalar alternatives all failing at the same place read best as one line.
-        let all_here = options
-            .iter()
-            .all(|o| !matches!(o, Pat::Obj { .. } | Pat::Keyed(_) | Pat::Page(_) | Pat::List(_)));
+        let all_here = options.iter().all(|o| {
+            !matches!(o, Pat::Obj { .. } | Pat::Keyed(_) | Pat::Page(_) | Pat::List(_) | Pat::Each { .. })
+        });
         if all_here {
             let expected = options.iter().map(describe).collect::<Vec<_>>().join(" or ");
             return Self::miss(path, expected, actual);
@@ -724,6 +787,24 @@ impl Judge<'_> {
         }
         for (i, (item, actual)) in items.iter().zip(array).enumerate() {
             out.extend(self.value(item, Some(actual), &path.index(i)));
+        }
+        out
+    }
+
+    fn each(&mut self, item: &Pat, max_len: usize, actual: &Value, path: &Path<'_>) -> Vec<Mismatch> {
+        let Some(array) = actual.as_array() else {
+            return Self::miss(path, "an array".into(), Some(actual));
+        };
+        let mut out = Vec::new();
+        for (i, v) in array.iter().enumerate() {
+            out.extend(self.value(item, Some(v), &path.index(i)));
+        }
+        if array.len() > max_len {
+            out.push(Mismatch {
+                path: path.render(),
+                expected: format!("at most {max_len} items"),
+                actual: format!("{} items", array.len()),
+            });
         }
         out
     }

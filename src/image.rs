@@ -29,6 +29,9 @@ pub const MARKER: &str = "rekcon-faces:v1[";
 /// Most faces IndexFaces stores from one image (contract §7).
 pub const MAX_FACES_PER_IMAGE: usize = 100;
 
+/// The one face the canned detector (`rekcon serve --detector canned`) finds in any image.
+pub const CANNED_BOX: BoundingBox = BoundingBox { left: 0.25, top: 0.2, width: 0.5, height: 0.6 };
+
 /// A face's bounding box, as ratios of the image's width and height.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BoundingBox {

@@ -89,6 +89,9 @@ pub enum StepOutcome {
     /// The answer cannot be read, and the call may have changed state: the model can no
     /// longer follow the endpoint.
     Unfollowable(String),
+    /// The endpoint conformed, but the scenario cannot go on: it needs what the
+    /// endpoint's own face detection did not give (`--faces endpoint`).
+    NotApplicable(String),
 }
 
 /// Drives scenarios through the model and one target. Build once per run.
@@ -171,12 +174,18 @@ impl Runner {
                 operation: step.operation_name(),
                 not_judged: (step.index < scenario.steps.len())
                     .then(|| (step.index + 1, scenario.steps.len())),
+                not_judged_operations: scenario.steps[step.index.min(scenario.steps.len())..]
+                    .iter()
+                    .map(Step::operation_name)
+                    .collect(),
             };
             stop = match outcome {
                 StepOutcome::Conformed | StepOutcome::Diverged | StepOutcome::Contradiction => continue,
                 StepOutcome::NoAnswer(no) => Some(at(StopKind::NoAnswer, no.reason)),
                 StepOutcome::NotImplemented(evidence) => Some(at(StopKind::NotImplemented, evidence)),
                 StepOutcome::BadStep(reason) => Some(at(StopKind::BadStep, reason)),
+                // The endpoint conformed; what it detected leaves the rest unjudgeable.
+                StepOutcome::NotApplicable(reason) => Some(at(StopKind::NotApplicable, reason)),
                 StepOutcome::CaptureMissing(reason) if session.diverged_at.is_none() => {
                     Some(at(StopKind::BadStep, reason))
                 }
@@ -429,6 +438,15 @@ impl Session<'_> {
                         "capture `{}`: the answer has no value at `{}` (got {got})",
                         capture.name, capture.path
                     );
+                    if self.model.follows_endpoint_faces() {
+                        // The endpoint's detector decides how many faces (and pages) there are.
+                        let reason =
+                            format!("{reason}; the endpoint's face detection decides (--faces endpoint)");
+                        if let Some(record) = self.records.last_mut() {
+                            record.not_applicable = Some(reason.clone());
+                        }
+                        return StepOutcome::NotApplicable(reason);
+                    }
                     if let Some(record) = self.records.last_mut() {
                         record.note = Some(reason.clone());
                     }
@@ -631,9 +649,14 @@ impl Session<'_> {
             };
             record.findings.extend(mismatches.into_iter().map(|m| Finding::new(Layer::Model, m)));
             record.unknowns.extend(unknowns);
+            // An expectation about who the faces show cannot be judged when the model does not know.
+            if expectation.is_some() && allowed.needs_identity() {
+                record.findings.retain(|f| f.layer != Layer::Scenario);
+                record.not_applicable = Some("needs face identity; --faces endpoint".into());
+            }
             // An expectation already found infeasible is not compared again.
-            let judged_already =
-                record.findings.iter().any(|f| f.is_divergence() || f.layer == Layer::Scenario);
+            let judged_already = record.not_applicable.is_some()
+                || record.findings.iter().any(|f| f.is_divergence() || f.layer == Layer::Scenario);
             if !judged_already && let Some(expectation) = expectation {
                 let unmet = check::expectation_met(expectation, observed);
                 record.findings.extend(unmet.into_iter().map(|m| Finding::new(Layer::Scenario, m)));
@@ -892,13 +915,12 @@ async fn run_configured(config: RunConfig) -> u8 {
         );
         return EXIT_BAD_INPUT;
     }
-    if let Some(mutant) = config.mutant {
-        eprintln!("rekcon run: the built-in emulator runs with the planted bug `{}`", mutant.name());
+    if let Some(notice) = config.emulator_notice() {
+        eprintln!("rekcon run: {notice}");
     }
     let emulator = match config.endpoint {
         EndpointChoice::BuiltIn => {
-            let serve =
-                crate::serve::ServeConfig { mutant: config.mutant, ..crate::serve::ServeConfig::default() };
+            let serve = config.serve_config();
             match crate::serve::Server::start(serve).await {
                 Ok(server) => Some(server),
                 Err(e) => {
@@ -925,10 +947,7 @@ async fn run_configured(config: RunConfig) -> u8 {
     let mut settings = RunSettings::new(config.repro());
     settings.settle_timeout = config.settle_timeout;
     settings.require_run_prefix = target_config.is_aws();
-    settings.model = ModelConfig { region: Some(target.region().to_string()), ..ModelConfig::default() };
-    if emulator.is_some() {
-        settings.model.account = Some(crate::serve::ServeConfig::default().account);
-    }
+    settings.model = config.model_config(target.region(), emulator.is_some());
     let endpoint = target.describe().to_string();
     let runner = Arc::new(Runner::new(target, settings));
     // Live progress on a terminal: scenarios done, and how many failed so far.

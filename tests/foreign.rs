@@ -20,6 +20,7 @@ fn run_against(url: &str) -> (i32, String, Value) {
         .output()
         .expect("rekcon runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    eprintln!("{text}");
     let written = std::fs::read_to_string(&json).expect("the JSON report is written");
     let _ = std::fs::remove_file(&json);
     let report: Value = serde_json::from_str(&written).expect("the JSON report parses");
@@ -135,7 +136,7 @@ async fn an_emulator_of_html_errors_implements_nothing() {
     assert!(signatures(&report).is_empty(), "an HTML 500 is not a divergence: {}", report["causes"]);
     assert_eq!(report["summary"]["blocked"].as_u64(), report["scenarios"].as_array().map(|s| s.len() as u64));
     assert!(text.contains("HTTP 500 with a text/html page, not JSON"), "{text}");
-    assert!(text.contains("16 of 16 operations"), "{text}");
+    assert!(text.contains("16 of 16 operations; 94 scenarios stopped at one of them"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -166,4 +167,42 @@ async fn cosmetic_faults_hide_nothing_behind_them() {
         assert!(row["calls"].as_u64() > Some(0), "{op}");
     }
     assert!(report["not_implemented"].as_array().is_some_and(Vec::is_empty));
+}
+
+#[test]
+fn a_protocol_fault_hides_no_contract_fault_behind_it() {
+    // Two planted bugs at once: a Content-Type on every response, and a stolen face.
+    let json = std::env::temp_dir().join(format!("rekcon-stacked-{}.json", uuid::Uuid::new_v4().simple()));
+    let output = serve_support::rekcon_for_loopback()
+        .args(["run", "--mutant", "wrong-content-type", "--mutant", "steal-associated-face", "--json"])
+        .arg(&json)
+        .output()
+        .expect("rekcon runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let written = std::fs::read_to_string(&json).expect("the JSON report is written");
+    let _ = std::fs::remove_file(&json);
+    let report: Value = serde_json::from_str(&written).expect("the JSON report parses");
+    let causes = report["causes"].as_array().expect("causes");
+    let total = report["scenarios"].as_array().map_or(0, Vec::len) as u64;
+    assert_eq!(
+        causes[0]["signature"],
+        "protocol * (header) Content-Type: application/x-amz-json-1.1 <- application/json"
+    );
+    assert_eq!(causes[0]["scenarios"].as_u64(), Some(total), "the Content-Type cause covers every scenario");
+    let stolen: Vec<&Value> = causes.iter().filter(|c| c["operation"] == "AssociateFaces").collect();
+    assert!(!stolen.is_empty(), "the stolen face is a cause of its own: {causes:?}");
+    assert!(stolen.iter().all(|c| c["layer"] == "contract" && c["scenarios"].as_u64() < Some(total)));
+    assert_eq!(causes.len(), 1 + stolen.len(), "nothing else is blamed: {causes:?}");
+    for s in report["scenarios"].as_array().expect("scenarios") {
+        assert!(
+            s["stopped"].is_null() && s["steps_run"] == s["steps"],
+            "{} was judged to its end",
+            s["name"]
+        );
+    }
+    assert!(
+        text.contains("reproduce: rekcon run")
+            && text.contains("--mutant wrong-content-type --mutant steal-associated-face")
+    );
 }

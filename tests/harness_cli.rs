@@ -79,7 +79,7 @@ fn a_broken_file_exits_2_and_the_rest_still_runs_and_is_reported() {
         "{text}"
     );
     let report = json(&report);
-    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["format_version"], 2);
     assert_eq!(report["exit_code"], 2);
     assert_eq!(report["scenarios"][0]["verdict"]["verdict"], "bad_scenario");
     assert_eq!(report["scenarios"][1]["verdict"]["verdict"], "pass");
@@ -117,7 +117,11 @@ fn mutant_plants_a_bug_in_the_built_in_emulator_only() {
     let out = rekcon(&root, &["--mutant", "arn-prefix-on-create"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("[model] CollectionArn: expected an ARN like"), "{text}");
+    assert!(
+        text.contains("[contract] step 1 (")
+            && text.contains("CreateCollection: CollectionArn: expected an ARN like"),
+        "{text}"
+    );
     assert!(text.contains("reproduce: rekcon run c/good --mutant arn-prefix-on-create"), "{text}");
     // Another endpoint cannot take it, and an unknown bug is a usage error.
     let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
@@ -179,7 +183,10 @@ async fn run_against(server_url: String, root: PathBuf, extra: Vec<String>) -> O
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_divergence_exits_1_with_file_line_path_and_reproduction() {
-    let config = ServeConfig { mutant: Mutant::from_name("arn-prefix-on-create"), ..ServeConfig::default() };
+    let config = ServeConfig {
+        mutants: Mutant::from_name("arn-prefix-on-create").into_iter().collect(),
+        ..ServeConfig::default()
+    };
     let server = Server::start(config).await.expect("the emulator starts");
     let url = server.url();
     let root = scenarios_root(&[("c/good.yaml", GOOD)]);
@@ -190,7 +197,11 @@ async fn a_divergence_exits_1_with_file_line_path_and_reproduction() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("c/good.yaml:5): CreateCollection"), "{text}");
-    assert!(text.contains("[model] CollectionArn: expected an ARN like"), "{text}");
+    assert!(
+        text.contains("[contract] step 1 (")
+            && text.contains("CreateCollection: CollectionArn: expected an ARN like"),
+        "{text}"
+    );
     assert!(text.contains(&format!("reproduce: rekcon run c/good --endpoint-url {url}")), "{text}");
     let report = json(&report);
     assert_eq!(report["exit_code"], 1);

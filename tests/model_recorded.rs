@@ -217,7 +217,9 @@ fn devguide_example_createcollection(ex: &Value) {
     assert_eq!(paths(&j), ["CollectionArn", "FaceModelVersion"]);
     assert!(j.mismatches[0].actual.contains("acct-id:collection/examplecollection"));
     assert_eq!(j.mismatches[1].actual, "absent");
-    // Only those differences: with them undone the sample conforms.
+    // Only those differences: with them undone the sample conforms (on a fresh model: the
+    // first replay was followed, so its collection exists now).
+    let mut w = World::new();
     let mut fixed = ex.clone();
     fixed["response"]["body"]["CollectionArn"] =
         json!("aws:rekognition:us-east-1:123456789012:collection/MyCollection");

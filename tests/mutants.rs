@@ -80,7 +80,7 @@ fn load_suite() -> Vec<Arc<Scenario>> {
 
 /// A fresh in-process emulator planted with `mutant`, and a runner over it.
 async fn start(mutant: Option<Mutant>) -> (Server, Arc<Runner>) {
-    let serve = ServeConfig { mutant, ..ServeConfig::default() };
+    let serve = ServeConfig { mutants: mutant.into_iter().collect(), ..ServeConfig::default() };
     let account = serve.account.clone();
     let server = Server::start(serve).await.expect("the emulator starts");
     let target = Target::connect(&TargetConfig::new(Endpoint::BuiltIn(server.url())))

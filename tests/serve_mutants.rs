@@ -14,7 +14,7 @@ const UNKNOWN_FACE: &str = "00000000-0000-4000-8000-000000000000";
 /// the last answers of each.
 async fn both(mutant: Mutant, steps: impl AsyncFn(&Server) -> Raw) -> (Raw, Raw) {
     let reference = start(ServeConfig::default()).await;
-    let mutated = start(ServeConfig { mutant: Some(mutant), ..ServeConfig::default() }).await;
+    let mutated = start(ServeConfig { mutants: vec![mutant], ..ServeConfig::default() }).await;
     let a = steps(&reference).await;
     let b = steps(&mutated).await;
     reference.shutdown().await;

@@ -211,10 +211,10 @@ async fn every_mutant_survives_random_requests() {
             // Their answers are deliberately not AWS-shaped; checked for liveness below.
             continue;
         }
-        fuzz(ServeConfig { mutant: Some(*m), ..ServeConfig::default() }, 100 + i as u64, 150).await;
+        fuzz(ServeConfig { mutants: vec![*m], ..ServeConfig::default() }, 100 + i as u64, 150).await;
     }
     for m in [Mutant::Empty200ForError, Mutant::MissingErrorType, Mutant::NullForAbsent] {
-        let server = start(ServeConfig { mutant: Some(m), ..ServeConfig::default() }).await;
+        let server = start(ServeConfig { mutants: vec![m], ..ServeConfig::default() }).await;
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         for _ in 0..150 {
             let raw = one(server.addr(), &mut rng, &[]).await.expect("an answer");

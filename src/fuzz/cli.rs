@@ -116,9 +116,10 @@ pub struct FuzzArgs {
     /// Longest wait for users to settle before a search (e.g. 60s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub settle_timeout: Duration,
-    /// Built-in emulator: plant this bug (see `rekcon serve --list-mutants`).
-    #[arg(long, value_parser = parse_mutant, value_name = "NAME")]
-    pub mutant: Option<Mutant>,
+    /// Built-in emulator: plant this bug (see `rekcon serve --list-mutants`); repeat to
+    /// stack several.
+    #[arg(long = "mutant", value_parser = parse_mutant, value_name = "NAME")]
+    pub mutants: Vec<Mutant>,
     /// Built-in emulator: milliseconds a user reads as UPDATING after a change.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub settle_ms: u64,
@@ -207,8 +208,10 @@ impl Plan {
                 args.faults
             )));
         }
-        let knobs =
-            args.mutant.is_some() || args.settle_ms > 0 || args.throttle_tps.is_some() || args.faults > 0.0;
+        let knobs = !args.mutants.is_empty()
+            || args.settle_ms > 0
+            || args.throttle_tps.is_some()
+            || args.faults > 0.0;
         if knobs && endpoint != EndpointChoice::BuiltIn {
             return Err(Error::Config(
                 "--mutant, --settle-ms, --throttle-tps and --faults configure the built-in emulator; \
@@ -221,7 +224,7 @@ impl Plan {
             settle: Duration::from_millis(args.settle_ms),
             throttle_tps: args.throttle_tps,
             faults: args.faults,
-            mutant: args.mutant,
+            mutants: args.mutants.clone(),
             ..ServeConfig::default()
         };
         if args.target == TargetKind::Model {
@@ -274,7 +277,9 @@ impl Plan {
             settle_timeout: args.settle_timeout,
             json: None,
             junit: None,
-            mutant: args.mutant,
+            mutants: args.mutants.clone(),
+            faces: crate::model::FaceSource::Catalogue,
+            detector: crate::serve::Detector::Marker,
         };
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
@@ -348,7 +353,7 @@ fn reproduce_run(args: &FuzzArgs, seed: u64, run: &RunConfig) -> String {
         TargetKind::Wire => cmd.push_str(" --target wire"),
         TargetKind::Model => cmd.push_str(" --target model"),
     }
-    if let Some(m) = args.mutant {
+    for m in &args.mutants {
         cmd.push_str(&format!(" --mutant {}", m.name()));
     }
     if args.settle_ms > 0 {
@@ -438,7 +443,8 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
     }
     let description = RunDescription {
         target,
-        mutant: plan.serve.mutant.map(|m| m.name().to_string()),
+        mutant: (!plan.serve.mutants.is_empty())
+            .then(|| plan.serve.mutants.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")),
         reproduce: plan.reproduce.clone(),
         replay: plan.replay(),
     };

@@ -423,6 +423,15 @@ fn regression_path(
     Err(Error::Config(format!("no free file name under {}", out_dir.display())))
 }
 
+/// The endpoint as a committed file may name it: the built-in emulator's address is a
+/// throwaway port, so it is left out.
+fn stable_target(target: &str) -> &str {
+    match target.split_once(" at http") {
+        Some(("built-in emulator", _)) => "the built-in emulator",
+        _ => target,
+    }
+}
+
 /// The description of a regression scenario: where it was found and how it fails.
 fn regression_description(found: &Found, config: &DriveConfig, description: &RunDescription) -> String {
     let d = &found.divergence;
@@ -442,7 +451,7 @@ fn regression_description(found: &Found, config: &DriveConfig, description: &Run
          Shrunk from {} to {} steps. Repeat the run: {}",
         config.seed,
         config.partition,
-        clean(&description.target),
+        clean(stable_target(&description.target)),
         d.step,
         d.operation,
         d.layer,
@@ -507,5 +516,12 @@ mod tests {
         let text = serde_json::to_string(&r).expect("serialises");
         let back: FuzzReport = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn regression_files_name_no_throwaway_address() {
+        assert_eq!(stable_target("built-in emulator at http://127.0.0.1:39747"), "the built-in emulator");
+        assert_eq!(stable_target("http://localhost:4566"), "http://localhost:4566");
+        assert_eq!(stable_target("real AWS (eu-west-1)"), "real AWS (eu-west-1)");
     }
 }

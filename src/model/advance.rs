@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::rules::list_faces_scope;
-use super::{Collection, Cursor, Face, Model, Status, TokenUse, User};
+use super::{Collection, Cursor, Face, FaceSource, Model, Status, TokenUse, User, similarity};
 use crate::api::{Operation, Request};
 use crate::expect::{key_of, member};
 use crate::image::BoundingBox;
@@ -85,6 +85,7 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
                     faces: Default::default(),
                     users: Default::default(),
                     generation: 0,
+                    detected_apart: false,
                 },
             );
             true
@@ -104,11 +105,18 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
         }
         Request::IndexFaces(r) => {
             let Some(image) = r.image.as_ref().and_then(|i| i.bytes.as_ref()) else { return false };
+            let faces = model.config.faces;
             let declared = model.catalogue.faces_in(image);
             let digest = image.digest();
             let Some(c) = model.collections.get_mut(collection) else { return false };
             let records =
                 member(body, "FaceRecords").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+            if faces == FaceSource::Endpoint {
+                let limit = usize::try_from(r.max_faces.unwrap_or(i64::MAX))
+                    .unwrap_or(usize::MAX)
+                    .min(crate::image::MAX_FACES_PER_IMAGE);
+                c.detected_apart |= records.len() != declared.len().min(limit);
+            }
             let mut changed = false;
             for (i, record) in records.iter().enumerate() {
                 let face = member(record, "Face");
@@ -122,10 +130,18 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
                 changed = true;
                 let field = |k: &str| face.and_then(|f| member(f, k));
                 let spec = declared.get(i);
+                let person = match faces {
+                    // Who the endpoint's detector saw is unknown; similarities follow it.
+                    FaceSource::Endpoint => similarity::UNKNOWN_PERSON.to_string(),
+                    FaceSource::Canned => similarity::canned_person(id),
+                    FaceSource::Marker | FaceSource::Catalogue => {
+                        spec.map_or_else(|| format!("unknown-{id}"), |s| s.person.clone())
+                    }
+                };
                 c.faces.insert(
                     id.to_string(),
                     Face {
-                        person: spec.map_or_else(|| format!("unknown-{id}"), |s| s.person.clone()),
+                        person,
                         image_id: field("ImageId").and_then(Value::as_str).unwrap_or_default().to_string(),
                         external_image_id: field("ExternalImageId")
                             .and_then(Value::as_str)

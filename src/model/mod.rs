@@ -33,6 +33,26 @@ pub const SEARCH_FACES_DEFAULT_THRESHOLD: f64 = 80.0;
 /// Most faces one user holds (contract §6.3, §7).
 pub const FACES_PER_USER: usize = 100;
 
+/// Where the model learns which faces an image holds, and who they show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FaceSource {
+    /// The fixtures' marker (or one face per image digest); a catalogue is ignored.
+    Marker,
+    /// A catalogue of real photos where it declares an image, else the marker (the default).
+    #[default]
+    Catalogue,
+    /// The endpoint's own detector (`--faces endpoint`): the model follows the faces
+    /// IndexFaces reports (count, boxes, order) and does not know who they show, so every
+    /// identity- or detection-dependent outcome is allowed within the contract's
+    /// structure (bounds, thresholds, order, caps) and marked
+    /// [`Allowed::needs_identity`].
+    Endpoint,
+    /// The built-in emulator's canned detector (`rekcon serve --detector canned`): one
+    /// fixed face for any image; the similarity of two faces is derived from a hash of
+    /// their ids (of a searched image, from its digest).
+    Canned,
+}
+
 /// Knobs of the model: facts about the endpoint, and limits the emulator's mutants bend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
@@ -46,6 +66,8 @@ pub struct ModelConfig {
     pub associate_default_threshold: f64,
     /// Whether ClientRequestTokens de-duplicate calls.
     pub honour_tokens: bool,
+    /// Where faces come from.
+    pub faces: FaceSource,
 }
 
 impl Default for ModelConfig {
@@ -56,6 +78,7 @@ impl Default for ModelConfig {
             faces_per_user: FACES_PER_USER,
             associate_default_threshold: ASSOCIATE_DEFAULT_THRESHOLD,
             honour_tokens: true,
+            faces: FaceSource::Catalogue,
         }
     }
 }
@@ -113,6 +136,11 @@ pub struct Collection {
     /// The model-wide change counter at this collection's last change; cursors and tokens
     /// issued before a change are judged leniently.
     pub generation: u64,
+    /// Whether the collection's state depends on what only the endpoint's detector knows
+    /// (`--faces endpoint`): IndexFaces reported another number of faces than the images
+    /// declare, or AssociateFaces decided a threshold on a similarity the model cannot
+    /// know. Expectations written for the fixtures' faces then do not apply to it.
+    pub detected_apart: bool,
 }
 
 /// An issued pagination token and what the listing had returned when it was issued.
@@ -174,9 +202,19 @@ impl Model {
         &self.config
     }
 
-    /// Declares the people in real photos (runs against real AWS).
+    /// Declares the people in real photos (runs against real AWS). Ignored with
+    /// [`FaceSource::Marker`] and [`FaceSource::Canned`], which read no catalogue.
     pub fn set_catalogue(&mut self, catalogue: Catalogue) {
-        self.catalogue = catalogue;
+        if matches!(self.config.faces, FaceSource::Catalogue | FaceSource::Endpoint) {
+            self.catalogue = catalogue;
+        }
+    }
+
+    /// Whether the model follows the faces the endpoint reports (`--faces endpoint`), so
+    /// that an answer lacking a face or a page the fixtures would give is the detector's
+    /// doing, not a divergence.
+    pub fn follows_endpoint_faces(&self) -> bool {
+        self.config.faces == FaceSource::Endpoint
     }
 
     /// What the contract allows `request` to return now.
@@ -205,6 +243,13 @@ impl Model {
             mismatches.extend(rules::cross_checks(self, request, body));
         }
         self.advance(request, actual);
+        // Which faces a user now holds was the endpoint's decision, not the fixtures'.
+        if allowed.needs_identity()
+            && matches!(request, Request::AssociateFaces(_))
+            && let Some(c) = request.collection_id().and_then(|id| self.collections.get_mut(id))
+        {
+            c.detected_apart = true;
+        }
         Judgement { mismatches, unknowns }
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::similarity::{self, Band, Verdict};
 use super::validate::{self, Kind};
-use super::{Collection, Model, Status, User, validation_errors};
+use super::{Collection, FaceSource, Model, Status, User, validation_errors};
 use crate::api::{Blob, ErrorCode, Image, Operation, Request};
 use crate::expect::{Allowed, Choice, Keyed, KeyedItem, Mismatch, Page, Pat, StrRule, key_of, number};
 use crate::image::{self, BoundingBox, ImageFace, MAX_FACES_PER_IMAGE};
@@ -178,7 +178,24 @@ pub(super) fn allowed(model: &Model, request: &Request) -> Allowed {
         );
     }
     let fresh = fresh_allowed(model, request);
-    idempotent(model, request, fresh)
+    let allowed = idempotent(model, request, fresh);
+    // The endpoint's detector found other faces than the fixtures declare: what these
+    // operations return depends on faces the scenario's author never saw.
+    let reads_faces = matches!(
+        request,
+        Request::DescribeCollection(_)
+            | Request::ListFaces(_)
+            | Request::DeleteFaces(_)
+            | Request::AssociateFaces(_)
+            | Request::DisassociateFaces(_)
+            | Request::SearchFaces(_)
+            | Request::SearchFacesByImage(_)
+            | Request::SearchUsers(_)
+            | Request::SearchUsersByImage(_)
+    );
+    let apart = reads_faces
+        && request.collection_id().and_then(|id| model.collections.get(id)).is_some_and(|c| c.detected_apart);
+    allowed.blind(apart)
 }
 
 /// Applies ClientRequestToken semantics (§1.3) on top of a call's fresh allowance.
@@ -259,7 +276,8 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
                 Err(allowed) => return *allowed,
             };
             let digest = r.image.as_ref().and_then(|i| i.bytes.as_ref()).map(Blob::digest);
-            index_faces(c, &faces, r.max_faces, r.external_image_id.as_deref(), digest)
+            let blind = faces.is_none();
+            index_faces(c, faces.as_deref(), r.max_faces, r.external_image_id.as_deref(), digest).blind(blind)
         }),
         Request::ListFaces(r) => {
             with_collection(model, r.collection_id.as_deref(), |id, c| list_faces(model, id, c, r))
@@ -273,29 +291,42 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
                 return Allowed::error(ErrorCode::InvalidParameterException);
             };
             let threshold = r.face_match_threshold.unwrap_or(super::SEARCH_FACES_DEFAULT_THRESHOLD);
-            let matches = face_matches(c, &face.person, Some(face_id), threshold, r.max_faces);
+            let (matches, blind) = face_matches(c, &face.person, Some(face_id), threshold, r.max_faces);
             Allowed::success(obj(vec![
                 ("SearchedFaceId", eq(face_id)),
                 ("FaceMatches", matches),
                 ("FaceModelVersion", version_pat(c)),
             ]))
+            .blind(blind)
         }),
         Request::SearchFacesByImage(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
             let faces = match image_faces(model, r.image.as_ref()) {
                 Ok(faces) => faces,
                 Err(allowed) => return *allowed,
             };
-            // §6.2, §9.7: no face in the image is an InvalidParameterException.
-            let Some(largest) = faces.first() else {
-                return Allowed::error(ErrorCode::InvalidParameterException);
-            };
             let threshold = r.face_match_threshold.unwrap_or(super::SEARCH_FACES_DEFAULT_THRESHOLD);
-            Allowed::success(obj(vec![
-                ("SearchedFaceBoundingBox", bbox_loose(&largest.bounding_box)),
-                ("SearchedFaceConfidence", percent(99.9)),
-                ("FaceMatches", face_matches(c, &largest.person, None, threshold, r.max_faces)),
-                ("FaceModelVersion", version_pat(c)),
-            ]))
+            let searched = |person: &str, bounding_box: &BoundingBox| {
+                let (matches, blind) = face_matches(c, person, None, threshold, r.max_faces);
+                Allowed::success(obj(vec![
+                    ("SearchedFaceBoundingBox", bbox_loose(bounding_box)),
+                    ("SearchedFaceConfidence", percent(99.9)),
+                    ("FaceMatches", matches),
+                    ("FaceModelVersion", version_pat(c)),
+                ]))
+                .blind(blind)
+            };
+            match faces.as_deref().map(<[ImageFace]>::first) {
+                // §6.2, §9.7: no face in the image is an InvalidParameterException.
+                Some(None) => Allowed::error(ErrorCode::InvalidParameterException),
+                Some(Some(largest)) => searched(&largest.person, &largest.bounding_box),
+                // Whether the endpoint's detector finds a face, and which is the largest,
+                // is its own: any face, or none.
+                None => {
+                    let mut allowed = searched(similarity::UNKNOWN_PERSON, &image::CANNED_BOX).blind(true);
+                    allowed.errors.push(ErrorCode::InvalidParameterException);
+                    allowed
+                }
+            }
         }),
         Request::CreateUser(r) => with_collection(model, r.collection_id.as_deref(), |_, c| {
             if c.users.contains_key(r.user_id.as_deref().unwrap_or_default()) {
@@ -329,7 +360,7 @@ fn fresh_allowed(model: &Model, request: &Request) -> Allowed {
                 Ok(faces) => faces,
                 Err(allowed) => return *allowed,
             };
-            search_users_by_image(cid, c, &faces, r.user_match_threshold, r.max_users)
+            search_users_by_image(cid, c, faces.as_deref(), r.user_match_threshold, r.max_users)
         }),
     }
 }
@@ -369,8 +400,12 @@ fn with_user(
     })
 }
 
-/// The faces an image holds, or the error it must give.
-fn image_faces<'a>(model: &Model, image: Option<&'a Image>) -> Result<Cow<'a, [ImageFace]>, Box<Allowed>> {
+/// The faces an image holds, largest first (`None` when only the endpoint's detector
+/// knows: `--faces endpoint`), or the error it must give.
+fn image_faces<'a>(
+    model: &Model,
+    image: Option<&'a Image>,
+) -> Result<Option<Cow<'a, [ImageFace]>>, Box<Allowed>> {
     let Some(image) = image else { return Err(Box::new(validation_errors())) };
     match (&image.bytes, &image.s3_object) {
         (Some(bytes), _) => {
@@ -380,7 +415,15 @@ fn image_faces<'a>(model: &Model, image: Option<&'a Image>) -> Result<Cow<'a, [I
                     Some(Unknown::ImageErrorType),
                 )));
             }
-            Ok(model.catalogue.faces_in(bytes))
+            Ok(match model.config.faces {
+                FaceSource::Endpoint => None,
+                // One fixed face for any image, scored by the image's digest.
+                FaceSource::Canned => Some(Cow::Owned(vec![ImageFace {
+                    person: similarity::canned_person(bytes.digest()),
+                    bounding_box: image::CANNED_BOX,
+                }])),
+                FaceSource::Marker | FaceSource::Catalogue => Some(model.catalogue.faces_in(bytes)),
+            })
         }
         // rekcon sends images inline; it has no bucket, so an S3 image cannot be read (§2).
         (None, _) => Err(Box::new(Allowed::errors(
@@ -391,59 +434,71 @@ fn image_faces<'a>(model: &Model, image: Option<&'a Image>) -> Result<Cow<'a, [I
 }
 
 /// IndexFaces (§6.2): the image's faces, largest first, up to MaxFaces; the rest unindexed.
+/// With `faces` unknown (the endpoint's detector decides), any number of records up to
+/// the limit, each of the usual structure.
 fn index_faces(
     c: &Collection,
-    faces: &[ImageFace],
+    faces: Option<&[ImageFace]>,
     max_faces: Option<i64>,
     external: Option<&str>,
     digest: Option<&str>,
 ) -> Allowed {
     let limit = usize::try_from(max_faces.unwrap_or(i64::MAX)).unwrap_or(usize::MAX).min(MAX_FACES_PER_IMAGE);
-    let (indexed, unindexed) = faces.split_at(faces.len().min(limit));
     let version = opt(c.face_model_version.as_deref().map_or(Pat::Str(StrRule::ModelVersion), eq));
-    let records = indexed
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let image_id = if i == 0 {
-                // Any UUID; the emulator gives each indexing a new one.
-                let any = one_of(vec![Pat::Fresh, Pat::Str(StrRule::Uuid)], Choice::Free);
-                Pat::Bind("ImageId", Box::new(any))
-            } else {
-                Pat::Same("ImageId")
-            };
-            obj(vec![
-                (
-                    "Face",
-                    obj(vec![
-                        ("FaceId", Pat::Fresh),
-                        ("BoundingBox", bbox_loose(&f.bounding_box)),
-                        ("ImageId", image_id),
-                        ("ExternalImageId", external.map_or(Pat::Absent, eq)),
-                        ("Confidence", percent(99.9)),
-                        ("IndexFacesModelVersion", version.clone()),
-                        ("UserId", Pat::Absent),
-                    ]),
-                ),
-                (
-                    "FaceDetail",
-                    open(vec![("BoundingBox", bbox_loose(&f.bounding_box)), ("Confidence", percent(99.9))]),
-                ),
-            ])
-        })
-        .collect();
+    // Every record shares one ImageId: the first binds it, the others repeat it.
+    // Any UUID; the emulator gives each indexing a new one.
+    let image_id =
+        || Pat::Bind("ImageId", Box::new(one_of(vec![Pat::Fresh, Pat::Str(StrRule::Uuid)], Choice::Free)));
+    let record = |bounding_box: &BoundingBox, image_id: Pat| {
+        obj(vec![
+            (
+                "Face",
+                obj(vec![
+                    ("FaceId", Pat::Fresh),
+                    ("BoundingBox", bbox_loose(bounding_box)),
+                    ("ImageId", image_id),
+                    ("ExternalImageId", external.map_or(Pat::Absent, eq)),
+                    ("Confidence", percent(99.9)),
+                    ("IndexFacesModelVersion", version.clone()),
+                    ("UserId", Pat::Absent),
+                ]),
+            ),
+            (
+                "FaceDetail",
+                open(vec![("BoundingBox", bbox_loose(bounding_box)), ("Confidence", percent(99.9))]),
+            ),
+        ])
+    };
     // Faces beyond MaxFaces (or the 100 per image) are reported, not stored (§6.2).
-    let skipped = unindexed
-        .iter()
-        .map(|f| {
-            obj(vec![
-                ("Reasons", Pat::List(vec![eq("EXCEEDS_MAX_FACES")])),
-                ("FaceDetail", open(vec![("BoundingBox", bbox_loose(&f.bounding_box))])),
-            ])
-        })
-        .collect();
-    let mut options = vec![Pat::List(records)];
-    options.extend(reindexed(c, indexed.len(), external, digest, &version));
+    let skipped = |bounding_box: &BoundingBox| {
+        obj(vec![
+            ("Reasons", Pat::List(vec![eq("EXCEEDS_MAX_FACES")])),
+            ("FaceDetail", open(vec![("BoundingBox", bbox_loose(bounding_box))])),
+        ])
+    };
+    let (records, unindexed, count) = match faces {
+        Some(faces) => {
+            let (indexed, unindexed) = faces.split_at(faces.len().min(limit));
+            let records = indexed
+                .iter()
+                .enumerate()
+                .map(|(i, f)| record(&f.bounding_box, if i == 0 { image_id() } else { Pat::Same("ImageId") }))
+                .collect();
+            let skipped = unindexed.iter().map(|f| skipped(&f.bounding_box)).collect();
+            (Pat::List(records), Pat::List(skipped), Some(indexed.len()))
+        }
+        None => (
+            Pat::Each {
+                item: Box::new(record(&image::CANNED_BOX, image_id())),
+                max_len: limit,
+                sample_len: 1,
+            },
+            Pat::Each { item: Box::new(skipped(&image::CANNED_BOX)), max_len: usize::MAX, sample_len: 0 },
+            None,
+        ),
+    };
+    let mut options = vec![records];
+    options.extend(reindexed(c, count, external, digest, &version));
     let face_records = if options.len() == 1 {
         options.remove(0)
     } else {
@@ -456,7 +511,7 @@ fn index_faces(
             opt(one_of(["ROTATE_0", "ROTATE_90", "ROTATE_180", "ROTATE_270"].map(eq).to_vec(), Choice::Free)),
         ),
         ("FaceModelVersion", version_pat(c)),
-        ("UnindexedFaces", Pat::List(skipped)),
+        ("UnindexedFaces", unindexed),
     ]))
 }
 
@@ -467,7 +522,7 @@ fn index_faces(
 /// emulator keeps indexing afresh (the first option).
 fn reindexed(
     c: &Collection,
-    count: usize,
+    count: Option<usize>,
     external: Option<&str>,
     digest: Option<&str>,
     version: &Pat,
@@ -481,7 +536,7 @@ fn reindexed(
     }
     groups
         .into_iter()
-        .filter(|(_, group)| count > 0 && group.len() == count)
+        .filter(|(_, group)| count.is_none_or(|n| n > 0 && group.len() == n))
         .map(|(image_id, group)| {
             let items = group
                 .into_iter()
@@ -730,9 +785,16 @@ fn keyed(key_path: Vec<&'static str>, items: Vec<KeyedItem>) -> Pat {
     Pat::Keyed(Box::new(Keyed { key_path, items, max_len: None, sorted_desc_by: None }))
 }
 
-/// An array that real AWS omits or sends empty when nothing is in it.
+/// An array that real AWS omits or sends empty when nothing is in it (also when every
+/// item is optional, e.g. a near-threshold face that went the other way).
 fn keyed_or_absent_when_empty(key_path: Vec<&'static str>, items: Vec<KeyedItem>) -> Pat {
-    if items.is_empty() { opt(eq(json!([]))) } else { keyed(key_path, items) }
+    if items.is_empty() {
+        opt(eq(json!([])))
+    } else if items.iter().all(|i| !i.required) {
+        opt(keyed(key_path, items))
+    } else {
+        keyed(key_path, items)
+    }
 }
 
 /// DeleteFaces (§6.2, §6.6): free faces deleted; owned or unknown ones refused in-band.
@@ -801,6 +863,7 @@ fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String]
     let (ids, repeated) = distinct(ids);
     let mut failed = Vec::new();
     let mut unknowns = BTreeSet::new();
+    let mut blind = false;
     // Free faces the threshold lets (or may let) join the user, in request order.
     let mut candidates: Vec<(&str, Verdict, Band)> = Vec::new();
     // Free faces the threshold refuses.
@@ -838,6 +901,7 @@ fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String]
         if mixed {
             unknowns.insert(Unknown::MixedUserSimilarity);
         }
+        blind |= blind_verdict(band, verdict);
         match verdict {
             Verdict::NoMatch => refused.push((id, band)),
             Verdict::Match | Verdict::Either => candidates.push((id, verdict, band)),
@@ -910,7 +974,7 @@ fn associate(model: &Model, cid: &str, c: &Collection, uid: &str, ids: &[String]
         a
     };
     allowed.unknowns.extend(unknowns);
-    allow_duplicates(allowed, repeated)
+    allow_duplicates(allowed.blind(blind), repeated)
 }
 
 /// DisassociateFaces (§6.5): own faces removed, others refused or silently ignored.
@@ -960,15 +1024,23 @@ fn cap(max: Option<i64>) -> Option<usize> {
     max.and_then(|n| usize::try_from(n).ok())
 }
 
-/// FaceMatches of SearchFaces/SearchFacesByImage, sorted by Similarity (§6.2).
+/// Whether deciding `band` against `threshold` leaned on unknown identity: a band the
+/// model widened because it does not know who the faces show, with the threshold inside.
+fn blind_verdict(band: Band, verdict: Verdict) -> bool {
+    band == similarity::UNKNOWN && verdict == Verdict::Either
+}
+
+/// FaceMatches of SearchFaces/SearchFacesByImage, sorted by Similarity (§6.2), and
+/// whether they leaned on unknown identity.
 fn face_matches(
     c: &Collection,
     person: &str,
     searched: Option<&str>,
     threshold: f64,
     max: Option<i64>,
-) -> Pat {
+) -> (Pat, bool) {
     let mut items = Vec::new();
+    let mut blind = false;
     for (id, face) in &c.faces {
         let (band, choice) = if Some(id.as_str()) == searched {
             // Never listed in any AWS example; unsettled whether it can be (§6.2).
@@ -977,6 +1049,7 @@ fn face_matches(
             (similarity::between(person, &face.person), None)
         };
         let verdict = similarity::verdict(band, threshold);
+        blind |= blind_verdict(band, verdict);
         if verdict == Verdict::NoMatch {
             continue;
         }
@@ -992,26 +1065,30 @@ fn face_matches(
             choice,
         });
     }
-    Pat::Keyed(Box::new(Keyed {
+    let pat = Pat::Keyed(Box::new(Keyed {
         key_path: vec!["Face", "FaceId"],
         items,
         max_len: cap(max),
         sorted_desc_by: Some("Similarity"),
-    }))
+    }));
+    (pat, blind)
 }
 
-/// UserMatches for a probe, sorted by Similarity and capped by MaxUsers (§6.7).
+/// UserMatches for a probe, sorted by Similarity and capped by MaxUsers (§6.7), and
+/// whether they leaned on unknown identity.
 fn user_matches(
     cid: &str,
     c: &Collection,
     bands: impl Iterator<Item = (String, Band)>,
     threshold: f64,
     max: Option<i64>,
-) -> Pat {
+) -> (Pat, bool) {
     let mut items = Vec::new();
+    let mut blind = false;
     for (uid, band) in bands {
         let Some(user) = c.users.get(&uid) else { continue };
         let verdict = similarity::verdict(band, threshold);
+        blind |= blind_verdict(band, verdict);
         if verdict == Verdict::NoMatch {
             continue;
         }
@@ -1029,12 +1106,13 @@ fn user_matches(
             choice: (!sure).then(|| (near(&uid), 0)),
         });
     }
-    Pat::Keyed(Box::new(Keyed {
+    let pat = Pat::Keyed(Box::new(Keyed {
         key_path: vec!["User", "UserId"],
         items,
         max_len: cap(max),
         sorted_desc_by: Some("Similarity"),
-    }))
+    }));
+    (pat, blind)
 }
 
 /// SearchUsers (§6.7): by FaceId or by UserId, never both.
@@ -1059,8 +1137,14 @@ fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
                 };
                 let bands = c.users.iter().filter_map(|(uid, u)| {
                     if face.user.as_deref() == Some(uid.as_str()) {
-                        // The face's own user is found with near-certainty [real].
-                        return Some((uid.clone(), similarity::SAME_FACE));
+                        // The face's own user is found with near-certainty [real], by a
+                        // detector that knows faces; unknown ones may score anything.
+                        let band = if similarity::is_unknown(&face.person) {
+                            similarity::UNKNOWN
+                        } else {
+                            similarity::SAME_FACE
+                        };
+                        return Some((uid.clone(), band));
                     }
                     let (band, mixed) = similarity::face_to_user(&face.person, &user_persons(c, u))?;
                     if mixed {
@@ -1101,6 +1185,7 @@ fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
                 )
             }
         };
+        let (matches, blind) = matches;
         let mut allowed = Allowed::success(obj(vec![
             ("UserMatches", matches),
             // "6" rather than "6.0" here [real] (§9.4): any version string.
@@ -1109,27 +1194,48 @@ fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
             ("SearchedUser", searched_user),
         ]));
         allowed.unknowns.extend(unknowns);
-        allowed
+        allowed.blind(blind)
     })
 }
 
-/// SearchUsersByImage (§6.7): users matching the largest face in the image.
+/// SearchUsersByImage (§6.7): users matching the largest face in the image. With
+/// `faces` unknown (the endpoint's detector decides), any face or none.
 fn search_users_by_image(
     cid: &str,
     c: &Collection,
-    faces: &[ImageFace],
+    faces: Option<&[ImageFace]>,
     threshold: Option<f64>,
     max: Option<i64>,
 ) -> Allowed {
     let threshold = threshold.unwrap_or(super::SEARCH_USERS_DEFAULT_THRESHOLD);
     // §6.7, §9.7: no usable face is a 200 with no matches, unlike SearchFacesByImage.
-    let Some(largest) = faces.first() else {
-        return Allowed::success(obj(vec![
+    let no_face = || {
+        obj(vec![
             ("UserMatches", eq(json!([]))),
             ("FaceModelVersion", opt(Pat::Str(StrRule::ModelVersion))),
             ("SearchedFace", Pat::Absent),
             ("UnsearchedFaces", opt(eq(json!([])))),
-        ]));
+        ])
+    };
+    let unsearched_face = |b: &BoundingBox| {
+        obj(vec![
+            ("FaceDetails", open(vec![("BoundingBox", bbox_loose(b))])),
+            ("Reasons", Pat::List(vec![eq("FACE_NOT_LARGEST")])),
+        ])
+    };
+    let (largest, unsearched) = match faces {
+        Some([]) => return Allowed::success(no_face()),
+        Some([largest, rest @ ..]) => {
+            (largest.clone(), Pat::List(rest.iter().map(|f| unsearched_face(&f.bounding_box)).collect()))
+        }
+        None => (
+            ImageFace { person: similarity::UNKNOWN_PERSON.into(), bounding_box: image::CANNED_BOX },
+            Pat::Each {
+                item: Box::new(unsearched_face(&image::CANNED_BOX)),
+                max_len: usize::MAX,
+                sample_len: 0,
+            },
+        ),
     };
     let mut unknowns = BTreeSet::new();
     let bands: Vec<_> = c
@@ -1143,25 +1249,21 @@ fn search_users_by_image(
             Some((uid.clone(), band))
         })
         .collect();
-    let unsearched = faces[1..]
-        .iter()
-        .map(|f| {
-            obj(vec![
-                ("FaceDetails", open(vec![("BoundingBox", bbox_loose(&f.bounding_box))])),
-                ("Reasons", Pat::List(vec![eq("FACE_NOT_LARGEST")])),
-            ])
-        })
-        .collect();
-    let mut allowed = Allowed::success(obj(vec![
-        ("UserMatches", user_matches(cid, c, bands.into_iter(), threshold, max)),
+    let (matches, blind) = user_matches(cid, c, bands.into_iter(), threshold, max);
+    let found = obj(vec![
+        ("UserMatches", matches),
         ("FaceModelVersion", Pat::Str(StrRule::ModelVersion)),
         (
             "SearchedFace",
             obj(vec![("FaceDetail", open(vec![("BoundingBox", bbox_loose(&largest.bounding_box))]))]),
         ),
         // Sent even when empty [real].
-        ("UnsearchedFaces", Pat::List(unsearched)),
-    ]));
+        ("UnsearchedFaces", unsearched),
+    ]);
+    let mut allowed = match faces {
+        Some(_) => Allowed::success(found).blind(blind),
+        None => Allowed::success(one_of(vec![found, no_face()], Choice::Free)).blind(true),
+    };
     allowed.unknowns.extend(unknowns);
     allowed
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{ScenarioReport, StepRecord};
+use super::{ScenarioReport, StepRecord, StopKind};
 use crate::api::Operation;
 use crate::cause::{Causes, Signature};
 
@@ -102,6 +102,15 @@ impl Matrix {
                 }
             }
         }
+        // Steps left unjudged because the endpoint's own faces made them meaningless are
+        // not applicable, and counted so: never passed silently.
+        for stop in
+            scenarios.iter().filter_map(|s| s.stop.as_ref()).filter(|s| s.kind == StopKind::NotApplicable)
+        {
+            for op in stop.not_judged_operations.iter().filter_map(|name| Operation::from_name(name)) {
+                tally.entry(op).or_default().not_applicable += 1;
+            }
+        }
         let rows = Operation::ALL
             .iter()
             .map(|&op| {
@@ -110,9 +119,9 @@ impl Matrix {
                     OperationVerdict::NotImplemented
                 } else if !t.causes.is_empty() {
                     OperationVerdict::Diverges
-                } else if t.calls == 0 {
+                } else if t.calls == 0 && t.not_applicable == 0 {
                     OperationVerdict::NotReached
-                } else if t.not_applicable == t.calls {
+                } else if t.not_applicable >= t.calls {
                     OperationVerdict::NotApplicable
                 } else {
                     OperationVerdict::Conforms

@@ -120,8 +120,8 @@ pub struct StepRecord {
     /// (`HTTP 501 NotImplementedError`), when it said so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_implemented: Option<String>,
-    /// Why the step's written expectation was not judged because it needs face
-    /// identity, which `--faces endpoint` leaves unknown.
+    /// Why the step's expectation (or the rest of the scenario) was not judged: it needs
+    /// face identity or a face count, which `--faces endpoint` leaves to the endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_applicable: Option<String>,
     /// Why the step could not be run or completed (a capture found nothing, ...).
@@ -172,6 +172,9 @@ pub enum StopKind {
     BadStep,
     /// After a divergence, the endpoint's state can no longer be followed.
     Unfollowable,
+    /// The endpoint conformed, but the rest needs what its own face detection did not
+    /// give (`--faces endpoint`): not applicable, never a failure.
+    NotApplicable,
 }
 
 /// Where a scenario stopped, why, and which steps were therefore not judged.
@@ -192,6 +195,9 @@ pub struct Stop {
     pub reason: String,
     /// The steps after it, first and last, that were not judged (none when it was the last).
     pub not_judged: Option<(usize, usize)>,
+    /// The operations of those steps, in order.
+    #[serde(skip)]
+    pub not_judged_operations: Vec<String>,
 }
 
 impl Stop {
@@ -295,6 +301,7 @@ impl Verdict {
         let Some(stop) = stop else { return Verdict::Pass };
         let (step, line) = (stop.step, stop.line);
         match stop.kind {
+            StopKind::NotApplicable => Verdict::Pass,
             StopKind::NoAnswer => Verdict::NoAnswer { step, line, reason: stop.reason.clone() },
             StopKind::NotImplemented => Verdict::Blocked {
                 step,

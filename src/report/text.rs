@@ -25,15 +25,18 @@ impl RunReport {
         self.render_causes(&causes, &mut out);
         let not_implemented = self.not_implemented();
         if !not_implemented.is_empty() {
-            let blocked =
-                self.scenarios.iter().filter(|s| matches!(s.verdict, Verdict::Blocked { .. })).count();
+            let stopped = self
+                .scenarios
+                .iter()
+                .filter(|s| s.stop.as_ref().is_some_and(|stop| stop.kind == StopKind::NotImplemented))
+                .count();
             let names: Vec<&str> = not_implemented.keys().map(String::as_str).collect();
             let _ = writeln!(
                 out,
-                "not implemented: {} ({} of 16 operations; {blocked} {} blocked)",
+                "not implemented: {} ({} of 16 operations; {} stopped at one of them)",
                 names.join(", "),
                 names.len(),
-                if blocked == 1 { "scenario" } else { "scenarios" }
+                plural_n(stopped, "scenario", "scenarios")
             );
         }
         if let Some(hint) = marker_hint(&causes) {
@@ -232,6 +235,9 @@ impl ScenarioReport {
                 StopKind::NoAnswer => format!("no answer at step {}", stop.step),
                 StopKind::BadStep if matches!(self.verdict, Verdict::BadScenario { .. }) => String::new(),
                 StopKind::BadStep | StopKind::Unfollowable => format!("stopped at step {}", stop.step),
+                StopKind::NotApplicable => {
+                    format!("not applicable after step {} (endpoint faces)", stop.step)
+                }
             };
             let rest = stop.not_judged_text();
             let text: Vec<String> = [why].into_iter().chain(rest).filter(|t| !t.is_empty()).collect();
@@ -371,7 +377,7 @@ impl ScenarioReport {
             let why = match stop.kind {
                 StopKind::NotImplemented => format!("{} not implemented ({})", stop.operation, stop.reason),
                 StopKind::NoAnswer => format!("no answer: {}", stop.reason),
-                StopKind::BadStep | StopKind::Unfollowable => stop.reason.clone(),
+                StopKind::BadStep | StopKind::Unfollowable | StopKind::NotApplicable => stop.reason.clone(),
             };
             let _ = writeln!(
                 out,

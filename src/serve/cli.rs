@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::config::{ServeConfig, ServeError};
+use super::config::{Detector, ServeConfig, ServeError};
 use super::mutant::Mutant;
 use super::server::Server;
 
@@ -31,9 +31,14 @@ pub struct ServeArgs {
     /// Probability per request of an injected fault (500, dropped connection or delay).
     #[arg(long, default_value_t = 0.0)]
     pub faults: f64,
-    /// Plant this bug (see --list-mutants).
-    #[arg(long, value_parser = parse_mutant)]
-    pub mutant: Option<Mutant>,
+    /// Plant this bug (see --list-mutants); repeat to stack several (e.g. a wire fault
+    /// and a contract fault), applied in the order given.
+    #[arg(long = "mutant", value_parser = parse_mutant, value_name = "NAME")]
+    pub mutants: Vec<Mutant>,
+    /// Where faces come from: `marker` reads the fixtures' marker; `canned` does no
+    /// detection (one fixed face for any image, similarity from a hash of the ids).
+    #[arg(long, value_enum, default_value_t = Detector::Marker)]
+    pub detector: Detector,
     /// Print every mutant and what it gets wrong, then exit.
     #[arg(long)]
     pub list_mutants: bool,
@@ -94,7 +99,8 @@ impl ServeArgs {
             settle: Duration::from_millis(self.settle_ms),
             throttle_tps: self.throttle_tps,
             faults: self.faults,
-            mutant: self.mutant,
+            mutants: self.mutants.clone(),
+            detector: self.detector,
             require_sigv4: self.require_sigv4.as_ref().map(|k| (k.access_key.clone(), k.secret.clone())),
             log_requests: !self.quiet,
             log_sink: None,
@@ -131,8 +137,17 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), ServeError> {
             )
             .map_err(io)?;
         }
-        if let Some(m) = args.mutant {
+        for m in &args.mutants {
             writeln!(out, "planted bug: {} ({})", m.name(), m.description()).map_err(io)?;
+        }
+        if args.detector != Detector::Marker {
+            writeln!(
+                out,
+                "detector: {} (one fixed face for any image, similarity from a hash of the ids; \
+                 judge it with rekcon run --faces endpoint)",
+                args.detector.name()
+            )
+            .map_err(io)?;
         }
         out.flush().map_err(io)?;
         let stopped = tokio::signal::ctrl_c().await;

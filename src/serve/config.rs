@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::log::LogSink;
 use super::mutant::Mutant;
+use crate::model::FaceSource;
 
 /// How to run the emulator. Every random decision derives from `seed`.
 #[derive(Debug, Clone)]
@@ -21,8 +22,10 @@ pub struct ServeConfig {
     pub throttle_tps: Option<u32>,
     /// Probability per request of an injected fault (500, dropped connection or delay).
     pub faults: f64,
-    /// The planted bug to answer with, if any.
-    pub mutant: Option<Mutant>,
+    /// The planted bugs to answer with (none, one, or several stacked, applied in order).
+    pub mutants: Vec<Mutant>,
+    /// Where the faces of an image come from.
+    pub detector: Detector,
     /// Require SigV4 signed with this access key and secret.
     pub require_sigv4: Option<(String, String)>,
     /// Emit one log line per request.
@@ -44,12 +47,43 @@ impl Default for ServeConfig {
             settle: Duration::ZERO,
             throttle_tps: None,
             faults: 0.0,
-            mutant: None,
+            mutants: Vec::new(),
+            detector: Detector::Marker,
             require_sigv4: None,
             log_requests: false,
             log_sink: None,
             region: "us-east-1".into(),
             account: "123456789012".into(),
+        }
+    }
+}
+
+/// How the emulator finds the faces in an image (`rekcon serve --detector`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Detector {
+    /// The fixtures' marker (or one face per image digest): who each face shows is
+    /// declared, so similarities follow the people.
+    #[default]
+    Marker,
+    /// No detection, like emulators without a face detector: one fixed face for any
+    /// image, and the similarity of two faces derived from a hash of their ids.
+    Canned,
+}
+
+impl Detector {
+    /// The face source of the emulator's own model.
+    pub fn faces(self) -> FaceSource {
+        match self {
+            Detector::Marker => FaceSource::Catalogue,
+            Detector::Canned => FaceSource::Canned,
+        }
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Detector::Marker => "marker",
+            Detector::Canned => "canned",
         }
     }
 }

@@ -30,18 +30,12 @@ pub struct InProcess {
 }
 
 impl InProcess {
-    /// An emulator as `config` describes it (seed, settle window, mutant, region,
-    /// account); the network, SigV4, throttling and fault settings are ignored.
+    /// An emulator as `config` describes it (seed, settle window, mutants, detector,
+    /// region, account); the network, SigV4, throttling and fault settings are ignored.
     pub fn new(config: &ServeConfig) -> InProcess {
         InProcess {
-            emulator: Emulator::new(
-                config.seed,
-                config.settle,
-                config.mutant,
-                &config.region,
-                &config.account,
-            ),
-            style: config.mutant.map(|m| m.style()).unwrap_or_default(),
+            emulator: Emulator::new(config),
+            style: super::mutant::style(&config.mutants),
             requests: 0,
         }
     }

@@ -7,7 +7,9 @@
 //! bug each, so the harness's power to catch divergence is measured, not assumed.
 //!
 //! The emulator does no face detection: faces come from a marker in the image bytes, or
-//! one face per image digest (see [`crate::image`]).
+//! one face per image digest (see [`crate::image`]); with [`Detector::Canned`] every
+//! image holds one fixed face and similarity comes from a hash of the ids, as in
+//! emulators without a detector.
 
 mod chooser;
 pub mod cli;
@@ -23,7 +25,7 @@ mod sigv4;
 mod wire;
 
 pub use cli::{ServeArgs, SigV4Key};
-pub use config::{ServeConfig, ServeError};
+pub use config::{Detector, ServeConfig, ServeError};
 pub use inprocess::InProcess;
 pub use log::{LogSink, RequestLog};
 pub use mutant::Mutant;

@@ -119,7 +119,7 @@ impl Mutant {
 
     /// The request the model sees instead of `request`, for mutants that misread an
     /// input; `None` when this mutant reads it as sent.
-    pub(super) fn rewrite_request(self, request: &Request) -> Option<Request> {
+    fn rewrite_request(self, request: &Request) -> Option<Request> {
         match (self, request) {
             (Mutant::MaxResultsIgnored, Request::ListCollections(r)) => {
                 Some(Request::ListCollections(crate::api::ListCollectionsRequest {
@@ -137,9 +137,8 @@ impl Mutant {
         }
     }
 
-    /// How this mutant renders answers on the wire.
-    pub(super) fn style(self) -> WireStyle {
-        let mut style = WireStyle::default();
+    /// How this mutant renders answers on the wire, on top of `style`.
+    fn restyle(self, style: &mut WireStyle) {
         match self {
             Mutant::LowercaseMessage => style.error = ErrorStyle::LowercaseMessage,
             Mutant::Empty200ForError => style.error = ErrorStyle::Empty200,
@@ -148,8 +147,49 @@ impl Mutant {
             Mutant::NullForAbsent => style.null_for_absent = true,
             _ => {}
         }
-        style
     }
+}
+
+/// How answers are rendered with every one of `mutants` planted (later ones win where
+/// two bend the same thing, e.g. two error shapes).
+pub(super) fn style(mutants: &[Mutant]) -> WireStyle {
+    let mut style = WireStyle::default();
+    for m in mutants {
+        m.restyle(&mut style);
+    }
+    style
+}
+
+/// The request the model sees with every one of `mutants` planted, in order; `None`
+/// when none of them misreads it.
+pub(super) fn rewrite_request(mutants: &[Mutant], request: &Request) -> Option<Request> {
+    let mut out: Option<Request> = None;
+    for m in mutants {
+        if let Some(r) = m.rewrite_request(out.as_ref().unwrap_or(request)) {
+            out = Some(r);
+        }
+    }
+    out
+}
+
+/// Applies every one of `mutants`, in order, to the realised outcome of `request`; each
+/// mutates what the previous one answered. The model follows the first mutant that
+/// chose what it follows (only `duplicate-collection-succeeds` does), else the answer.
+pub(super) fn transform_all(
+    mutants: &[Mutant],
+    request: &Request,
+    model: &Model,
+    realised: Observed,
+    memory: &mut Memory,
+) -> Outcome {
+    let mut outcome = Outcome::same(realised);
+    for m in mutants {
+        let next = transform(*m, request, model, outcome.answer, memory);
+        outcome.answer = next.answer;
+        outcome.follow = outcome.follow.or(next.follow);
+        outcome.extra.extend(next.extra);
+    }
+    outcome
 }
 
 /// How error bodies are shaped.
@@ -233,14 +273,13 @@ fn page_members(request: &Request) -> Option<(&'static str, Option<&'static str>
 }
 
 /// Applies `mutant` to the realised outcome of `request`; `model` is the state before the call.
-pub(super) fn transform(
-    mutant: Option<Mutant>,
+fn transform(
+    mutant: Mutant,
     request: &Request,
     model: &Model,
     realised: Observed,
     memory: &mut Memory,
 ) -> Outcome {
-    let Some(mutant) = mutant else { return Outcome::same(realised) };
     let collection = request.collection_id().unwrap_or_default();
     let state = model.collections().get(collection);
     match (mutant, realised) {

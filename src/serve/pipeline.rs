@@ -11,6 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::chooser::{EmulatorChooser, SettleClock};
+use super::config::ServeConfig;
 use super::mutant::{self, Memory, Mutant};
 use super::paging::Cursors;
 use super::wire;
@@ -25,34 +26,30 @@ pub(super) struct Emulator {
     ids: ChaCha8Rng,
     clock: SettleClock,
     settle: Duration,
-    mutant: Option<Mutant>,
+    mutants: Vec<Mutant>,
     memory: Memory,
     cursors: Cursors,
 }
 
 impl Emulator {
-    /// An emulator of an empty endpoint in `region`/`account`.
-    pub(super) fn new(
-        seed: u64,
-        settle: Duration,
-        mutant: Option<Mutant>,
-        region: &str,
-        account: &str,
-    ) -> Emulator {
-        let mut config = ModelConfig {
-            region: Some(region.to_string()),
-            account: Some(account.to_string()),
+    /// An emulator of an empty endpoint as `config` describes it: seed, settle window,
+    /// planted bugs, face detector, region and account.
+    pub(super) fn new(config: &ServeConfig) -> Emulator {
+        let mut model = ModelConfig {
+            region: Some(config.region.clone()),
+            account: Some(config.account.clone()),
+            faces: config.detector.faces(),
             ..ModelConfig::default()
         };
-        if let Some(m) = mutant {
-            m.configure(&mut config);
+        for m in &config.mutants {
+            m.configure(&mut model);
         }
         Emulator {
-            model: Model::new(config),
-            ids: ChaCha8Rng::seed_from_u64(seed),
+            model: Model::new(model),
+            ids: ChaCha8Rng::seed_from_u64(config.seed),
             clock: SettleClock::default(),
-            settle,
-            mutant,
+            settle: config.settle,
+            mutants: config.mutants.clone(),
             memory: Memory::default(),
             cursors: Cursors::default(),
         }
@@ -66,7 +63,7 @@ impl Emulator {
 
     /// Answers `request` at `now`; `epoch_seconds` is the wall clock for CreationTimestamp.
     pub(super) fn answer(&mut self, request: &Request, now: Instant, epoch_seconds: f64) -> Observed {
-        let rewritten = self.mutant.and_then(|m| m.rewrite_request(request));
+        let rewritten = mutant::rewrite_request(&self.mutants, request);
         let request = rewritten.as_ref().unwrap_or(request);
         let mut allowed = self.model.allowed(request);
         self.cursors.narrow(request, &mut allowed);
@@ -75,7 +72,7 @@ impl Emulator {
                 EmulatorChooser { rng: &mut self.ids, clock: &self.clock, now, settle: self.settle };
             allowed.realize(&mut chooser)
         };
-        let outcome = mutant::transform(self.mutant, request, &self.model, realised, &mut self.memory);
+        let outcome = mutant::transform_all(&self.mutants, request, &self.model, realised, &mut self.memory);
         let mut answer = outcome.answer;
         match &mut answer {
             Observed::Error(err) if err.message.is_none() => {
@@ -162,7 +159,7 @@ mod tests {
 
     #[test]
     fn users_lifecycle_through_the_model() {
-        let mut emu = Emulator::new(1, Duration::ZERO, None, "us-east-1", "123456789012");
+        let mut emu = Emulator::new(&ServeConfig { seed: 1, ..ServeConfig::default() });
         let created = success(call(&mut emu, Operation::CreateCollection, json!({"CollectionId": "c"})));
         assert_eq!(created["StatusCode"], 200);
         assert_eq!(created["CollectionArn"], "aws:rekognition:us-east-1:123456789012:collection/c");

@@ -88,17 +88,11 @@ impl Server {
         let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
         let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
         let shared = Arc::new(Shared {
-            emulator: Mutex::new(Emulator::new(
-                config.seed,
-                config.settle,
-                config.mutant,
-                &config.region,
-                &config.account,
-            )),
+            emulator: Mutex::new(Emulator::new(&config)),
             throttle: config.throttle_tps.map(|n| Mutex::new(Throttle::new(n))),
             faults: Mutex::new(Faults::new(config.faults, config.seed)),
             verifier: config.require_sigv4.clone().map(|(ak, secret)| Verifier::new(ak, secret)),
-            style: config.mutant.map(|m| m.style()).unwrap_or_default(),
+            style: super::mutant::style(&config.mutants),
             config,
         });
         let (stop, stopped) = oneshot::channel();

@@ -56,7 +56,7 @@ pub fn fuzz(runner: &mut CaseRunner, config: &DriveConfig) -> DriveOutcome {
 
 /// The emulator with `mutant` planted (seeded like the run).
 pub fn with_mutant(mutant: Mutant, seed: u64) -> ServeConfig {
-    ServeConfig { mutant: Some(mutant), seed, ..ServeConfig::default() }
+    ServeConfig { mutants: vec![mutant], seed, ..ServeConfig::default() }
 }
 
 /// A fresh scenarios folder holding a copy of the fixture images, so tests write

@@ -5,6 +5,7 @@
 
 mod associate;
 mod collections;
+mod endpoint_faces;
 mod faces;
 mod idempotency;
 mod pagination;
