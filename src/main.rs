@@ -20,7 +20,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the built-in emulator (the reference model on the wire) until Ctrl-C.
+    /// Run the built-in emulator (the reference model on the wire) until Ctrl-C, SIGTERM or
+    /// SIGHUP (exit 128 + the signal's number).
     Serve(rekcon::serve::ServeArgs),
     /// Run scenarios against an endpoint (the built-in emulator when none is given).
     #[command(after_help = rekcon::report::EXIT_CODES_HELP)]
@@ -35,13 +36,13 @@ enum Command {
     Cleanup(rekcon::config::CleanupArgs),
 }
 
-const FUZZ_EXIT_CODES: &str = "Exit codes:\n  0    no divergence found (flaky ones are reported, not counted)\n  1    at least one divergence, shrunk, confirmed and written as a regression scenario\n  2    bad options, or a generator bug (a generated case that does not load or run)\n  3    no answer from the endpoint (transport, timeout, throttling after retries)\n  130  interrupted by Ctrl-C, nothing found (the cases under way finish, collections are deleted, reports are written)";
+const FUZZ_EXIT_CODES: &str = "Exit codes:\n  0    no divergence found (flaky ones are reported, not counted)\n  1    at least one divergence, shrunk, confirmed and written as a regression scenario\n  2    bad options, or a generator bug (a generated case that does not load or run)\n  3    no answer from the endpoint (transport, timeout, throttling after retries)\n  130  interrupted by Ctrl-C, nothing found (the cases under way finish, collections are deleted, reports are written); 143 for SIGTERM, 129 for SIGHUP";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => match rekcon::serve::cli::run(&args, &mut std::io::stdout()) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(code) => ExitCode::from(code),
             Err(e) => {
                 eprintln!("rekcon serve: {e}");
                 ExitCode::from(2)

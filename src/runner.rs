@@ -808,6 +808,8 @@ pub struct Selection {
     pub scenarios: Vec<Arc<Scenario>>,
     /// Files that failed to load: scenario name and error.
     pub broken: Vec<(String, LoadError)>,
+    /// Links to folders the search skipped (loops), for a warning.
+    pub skipped_links: Vec<scenario::SkippedLink>,
 }
 
 /// Loads the scenarios below `root` that match `filters` (exact names, name substrings,
@@ -816,12 +818,12 @@ pub struct Selection {
 /// `images/catalogue.yaml` is an error of the whole selection: every scenario would
 /// carry it.
 pub fn select(root: &Path, filters: &[String], tags: &[String]) -> Result<Selection, LoadError> {
-    let files = scenario::discover(root)?;
+    let scenario::Discovery { files, skipped } = scenario::discover_all(root)?;
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     let matchers: Vec<Matcher> = filters.iter().map(|f| Matcher::new(root, f, &names)).collect();
     let mut loader = scenario::Loader::new(root);
     loader.catalogue()?;
-    let mut selection = Selection::default();
+    let mut selection = Selection { skipped_links: skipped, ..Selection::default() };
     for file in &files {
         if !matchers.is_empty() && !matchers.iter().any(|m| m.matches(&file.name)) {
             continue;
@@ -900,6 +902,20 @@ pub fn run_command(args: RunArgs) -> u8 {
 
 async fn run_configured(config: RunConfig) -> u8 {
     let started = Instant::now();
+    // Watched from before anything is created on the endpoint to the end of the reports.
+    let interrupts = crate::interrupt::Interrupts::watch(Box::new(|signal, count| {
+        use std::io::Write as _;
+        let what = signal.describe();
+        let line = if count == 1 {
+            format!(
+                "\nrekcon run: interrupted: deleting the run's collections and writing the reports \
+                 ({what} again abandons the cleanup)"
+            )
+        } else {
+            "rekcon run: cleanup abandoned; `rekcon cleanup` deletes the collections the run left".into()
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }));
     let selection = match select(&config.scenarios, &config.filters, &config.tags) {
         Ok(selection) => selection,
         Err(e) => {
@@ -907,6 +923,9 @@ async fn run_configured(config: RunConfig) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    for link in &selection.skipped_links {
+        eprintln!("rekcon run: warning: {link}");
+    }
     if selection.scenarios.is_empty() && selection.broken.is_empty() {
         eprintln!(
             "rekcon run: no scenario under {} matches {}",
@@ -961,13 +980,13 @@ async fn run_configured(config: RunConfig) -> u8 {
         bar.inc(1);
     };
     let (mut reports, interrupted) =
-        runner.run_all_reporting(&selection.scenarios, config.jobs, ctrl_c(), &show).await;
+        runner.run_all_reporting(&selection.scenarios, config.jobs, signalled(&interrupts, 1), &show).await;
     bar.finish_and_clear();
     let probes = if interrupted { Vec::new() } else { runner.probe_unreached(&reports).await };
     let cleanup = if interrupted {
         tokio::select! {
             summary = tokio::time::timeout(CLEANUP_AFTER_INTERRUPT, runner.cleanup()) => summary.unwrap_or_default(),
-            () = ctrl_c() => CleanupSummary::default(),
+            () = signalled(&interrupts, 2) => CleanupSummary::default(),
         }
     } else {
         runner.cleanup().await
@@ -986,11 +1005,14 @@ async fn run_configured(config: RunConfig) -> u8 {
         scenarios: reports,
         probes,
         interrupted,
+        // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
+        interrupt_exit: interrupts
+            .exit_code(crate::report::EXIT_INTERRUPTED, crate::report::EXIT_INTERRUPTED),
         cleanup,
         duration: started.elapsed(),
     };
-    print!("{}", report.render());
     let mut code = report.exit_code();
+    // The reports first: a closed stdout must not lose them.
     for (path, write) in [
         (&config.json, RunReport::write_json as fn(&RunReport, &Path) -> Result<(), crate::error::Error>),
         (&config.junit, RunReport::write_junit),
@@ -1003,6 +1025,9 @@ async fn run_configured(config: RunConfig) -> u8 {
                 code = EXIT_BAD_INPUT;
             }
         }
+    }
+    if let Err(e) = crate::output::print(&report.render()) {
+        eprintln!("rekcon run: cannot print the report: {e}");
     }
     code
 }
@@ -1052,11 +1077,9 @@ pub fn real_aws_image_warnings(scenarios: &[Arc<Scenario>]) -> Vec<String> {
     warnings
 }
 
-/// Resolves on Ctrl-C (never, if the signal cannot be watched).
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
+/// Resolves once `n` interrupting signals arrived (never, if they cannot be watched).
+async fn signalled(interrupts: &crate::interrupt::Interrupts, n: u32) {
+    interrupts.nth(n).await;
 }
 
 fn describe_filters(filters: &[String], tags: &[String]) -> String {
@@ -1204,7 +1227,10 @@ pub fn cleanup_command(args: crate::config::CleanupArgs) -> u8 {
         let mut stdout = std::io::stdout();
         match cleanup_collections(&target, &options, &mut stdout).await {
             Ok(outcome) => {
-                println!("{}", outcome.summary(&options, target.describe()));
+                let summary = format!("{}\n", outcome.summary(&options, target.describe()));
+                if let Err(e) = crate::output::print(&summary) {
+                    eprintln!("rekcon cleanup: cannot print the summary: {e}");
+                }
                 outcome.exit_code()
             }
             Err(e) => {

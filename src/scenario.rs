@@ -10,7 +10,7 @@
 //!
 //! This module never talks to an endpoint and never imports the AWS SDK.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -658,38 +658,113 @@ pub struct ScenarioFile {
 }
 
 /// Every scenario file below `root` (the `images/` folder and hidden folders aside),
-/// sorted by name.
+/// sorted by name. See [`discover_all`] for symbolic links.
 pub fn discover(root: &Path) -> Result<Vec<ScenarioFile>, LoadError> {
-    let mut files = Vec::new();
-    walk(root, root, &mut files)?;
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(files)
+    discover_all(root).map(|found| found.files)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<ScenarioFile>) -> Result<(), LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
-        path: dir.to_path_buf(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read the scenarios folder: {e}"),
-    })?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if file_name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            if dir == root && file_name == IMAGES_DIR {
-                continue;
-            }
-            walk(root, &path, out)?;
-        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e)) {
-            out.push(ScenarioFile { name: scenario_name(root, &path), path });
+/// What [`discover_all`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// The scenario files, sorted by name.
+    pub files: Vec<ScenarioFile>,
+    /// Links to folders that were not followed, because the folder they lead to was
+    /// searched already (a loop such as `loop -> ..`, or a second way to one folder).
+    pub skipped: Vec<SkippedLink>,
+}
+
+/// A link to a folder that the search did not follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedLink {
+    /// The link, as found below the root.
+    pub link: PathBuf,
+    /// The folder it leads to.
+    pub target: PathBuf,
+}
+
+impl fmt::Display for SkippedLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "skipped the link {}: it leads to {}, a folder already searched",
+            self.link.display(),
+            self.target.display()
+        )
+    }
+}
+
+/// [`discover`], also listing the links it skipped. Each real folder is searched once:
+/// first the folders below `root` themselves, then the folders links lead to, each the
+/// first time it is reached; a link to a folder searched already (a loop back up the
+/// tree, or a second link to one folder) is skipped and listed.
+pub fn discover_all(root: &Path) -> Result<Discovery, LoadError> {
+    let mut walk =
+        Walk { root, searched: HashSet::new(), links: VecDeque::new(), found: Discovery::default() };
+    if let Ok(real) = root.canonicalize() {
+        walk.searched.insert(real);
+    }
+    walk.folder(root)?;
+    while let Some(link) = walk.links.pop_front() {
+        // A link that no longer resolves cannot lead to a folder: nothing to search.
+        let Ok(target) = link.canonicalize() else { continue };
+        if walk.searched.insert(target.clone()) {
+            walk.folder(&link)?;
+        } else {
+            walk.found.skipped.push(SkippedLink { link, target });
         }
     }
-    Ok(())
+    walk.found.files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(walk.found)
+}
+
+/// The state of [`discover_all`].
+struct Walk<'r> {
+    root: &'r Path,
+    /// Folders searched (or about to be), by their real path.
+    searched: HashSet<PathBuf>,
+    /// Links to folders, followed once the real folders are all searched.
+    links: VecDeque<PathBuf>,
+    found: Discovery,
+}
+
+impl Walk<'_> {
+    fn folder(&mut self, dir: &Path) -> Result<(), LoadError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
+            path: dir.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the scenarios folder: {e}"),
+        })?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if file_name.starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                if dir == self.root && file_name == IMAGES_DIR {
+                    continue;
+                }
+                let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+                if is_link {
+                    self.links.push_back(path);
+                    continue;
+                }
+                // A real folder reached a second way (inside a linked folder that holds
+                // one searched already) is not searched again.
+                let real = path.canonicalize().unwrap_or_else(|_| path.clone());
+                if self.searched.insert(real.clone()) {
+                    self.folder(&path)?;
+                } else {
+                    self.found.skipped.push(SkippedLink { link: path, target: real });
+                }
+            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e)) {
+                self.found.files.push(ScenarioFile { name: scenario_name(self.root, &path), path });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The scenario name of `path`: relative to `root`, without extension, `/`-separated.
@@ -747,11 +822,17 @@ impl Loader {
 
     /// Reads and checks one file.
     pub fn load(&mut self, file: &ScenarioFile) -> Result<Scenario, LoadError> {
-        let text = std::fs::read_to_string(&file.path).map_err(|e| LoadError {
+        let bytes = std::fs::read(&file.path).map_err(|e| LoadError {
             path: file.path.clone(),
             line: 0,
             column: 0,
             message: format!("cannot read: {e}"),
+        })?;
+        let text = decode_utf8(bytes).map_err(|(at, message)| LoadError {
+            path: file.path.clone(),
+            line: at.line,
+            column: at.column,
+            message,
         })?;
         self.parse(&file.name, &file.path, &text)
     }
@@ -795,8 +876,57 @@ impl Loader {
     }
 }
 
+/// The text of a file that must be UTF-8; otherwise the line and column of the first
+/// byte that is not.
+fn decode_utf8(bytes: Vec<u8>) -> Result<String, Fail> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let byte = bytes.get(valid).copied().unwrap_or_default();
+        (
+            position_after(before),
+            format!(
+                "not UTF-8: byte 0x{byte:02X} (offset {valid}) is not valid UTF-8; save the file as UTF-8"
+            ),
+        )
+    })
+}
+
+/// The 1-based line and column (in characters) of the character after `before`.
+fn position_after(before: &str) -> Pos {
+    let line = before.matches('\n').count() as u64 + 1;
+    let last_line = before.rsplit('\n').next().unwrap_or_default();
+    Pos { line, column: last_line.chars().count() as u64 + 1 }
+}
+
+/// Whether YAML allows `c` in a stream (`c-printable`, YAML 1.2 §5.1).
+fn yaml_printable(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}'
+        | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Refuses a character YAML does not allow, with its line and column. The YAML reader
+/// stops at some of them (a NUL ends the stream where it stands), which would silently
+/// drop the rest of the file: a scenario with fewer steps that passes.
+fn check_printable(text: &str) -> Result<(), Fail> {
+    match text.char_indices().find(|(_, c)| !yaml_printable(*c)) {
+        None => Ok(()),
+        Some((i, c)) => Err((
+            position_after(&text[..i]),
+            format!(
+                "invalid YAML: the control character U+{:04X} is not allowed in a YAML file{}",
+                u32::from(c),
+                if c == '\0' { " (a NUL byte)" } else { "" }
+            ),
+        )),
+    }
+}
+
 /// Parses YAML text into a tree with positions; errors carry the location serde-saphyr found.
 fn parse_yaml(text: &str) -> Result<Node, Fail> {
+    check_printable(text)?;
     // YAML 1.2 booleans only: `n`, `no`, `on` and `yes` are user ids and capture names here.
     let options = serde_saphyr::Options { strict_booleans: true, ..serde_saphyr::Options::default() };
     let root: Spanned<RawNode> = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
@@ -1483,8 +1613,8 @@ pub fn load_catalogue(root: &Path) -> Result<Catalogue, LoadError> {
     let path = dir.join(CATALOGUE_FILE);
     let fail =
         |line: u64, column: u64, message: String| LoadError { path: path.clone(), line, column, message };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => decode_utf8(bytes).map_err(|(at, message)| fail(at.line, at.column, message))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Catalogue::default()),
         Err(e) => return Err(fail(0, 0, format!("cannot read: {e}"))),
     };
@@ -1499,6 +1629,7 @@ struct Declared {
 }
 
 fn parse_catalogue(dir: &Path, text: &str) -> Result<Catalogue, Fail> {
+    check_printable(text)?;
     // A file holding only comments declares nothing.
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Ok(Catalogue::default());
@@ -1771,6 +1902,82 @@ fn describe_faces(faces: &[ImageFace], with_boxes: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Loads `bytes` as a file `t/x.yaml` of a fresh scenarios folder.
+    fn load_bytes(bytes: &[u8]) -> Result<Scenario, LoadError> {
+        let root = std::env::temp_dir().join(format!("rekcon-bytes-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(root.join("t")).expect("temp dir");
+        let path = root.join("t/x.yaml");
+        std::fs::write(&path, bytes).expect("scenario file");
+        let loaded = load_file(&root, &path);
+        let _ = std::fs::remove_dir_all(&root);
+        loaded
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_are_searched_once_and_the_skipped_links_named() {
+        use std::os::unix::fs::symlink;
+        let base = std::env::temp_dir().join(format!("rekcon-links-{}", uuid::Uuid::new_v4().simple()));
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        for dir in [root.join("a/deep"), root.join("b"), outside.clone()] {
+            std::fs::create_dir_all(dir).expect("temp dir");
+        }
+        for file in [root.join("a/one.yaml"), root.join("a/deep/two.yaml"), outside.join("three.yaml")] {
+            std::fs::write(file, "description: d\nsteps: []\n").expect("scenario file");
+        }
+        // Two loops back up the tree (once exponential), a second way to a/, and a link
+        // to a folder outside the tree, which is searched once.
+        symlink("..", root.join("a/loop")).expect("link");
+        symlink("../..", root.join("a/deep/up")).expect("link");
+        symlink("../a", root.join("b/again")).expect("link");
+        symlink(&outside, root.join("shared")).expect("link");
+        symlink(&outside, root.join("zz-shared-again")).expect("link");
+        let found = discover_all(&root).expect("discovered");
+        let names: Vec<&str> = found.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a/deep/two", "a/one", "shared/three"]);
+        let mut skipped: Vec<String> = found
+            .skipped
+            .iter()
+            .map(|s| s.link.strip_prefix(&root).expect("below the root").display().to_string())
+            .collect();
+        skipped.sort();
+        assert_eq!(skipped, ["a/deep/up", "a/loop", "b/again", "zz-shared-again"]);
+        let message = found.skipped[0].to_string();
+        assert!(
+            message.starts_with("skipped the link ") && message.contains("already searched"),
+            "{message}"
+        );
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    const TWO_STEPS: &str =
+        "description: d\ncollections: [c]\nsteps:\n  - CreateCollection: { CollectionId: \"${c}\" }\n";
+
+    #[test]
+    fn a_nul_byte_is_a_load_error_with_its_place_never_a_shorter_scenario() {
+        let text = format!("{TWO_STEPS}# \u{0}\n  - DeleteCollection: {{ CollectionId: \"${{c}}\" }}\n");
+        let e = load_bytes(text.as_bytes()).expect_err("a NUL must not load");
+        assert_eq!((e.line, e.column), (5, 3), "{e}");
+        assert!(e.message.contains("U+0000"), "{e}");
+        // Anywhere: in a value too, and with other control characters.
+        let text = format!("{TWO_STEPS}  - DeleteCollection: {{ CollectionId: \"x\u{1}y\" }}\n");
+        let e = load_bytes(text.as_bytes()).expect_err("a control character must not load");
+        assert_eq!((e.line, e.column), (5, 41), "{e}");
+        // Without it, the same file has both steps.
+        let text = format!("{TWO_STEPS}# -\n  - DeleteCollection: {{ CollectionId: \"${{c}}\" }}\n");
+        assert_eq!(load_bytes(text.as_bytes()).expect("loads").steps.len(), 2);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_load_error_with_its_place() {
+        let mut bytes = TWO_STEPS.as_bytes().to_vec();
+        bytes.extend_from_slice(b"  - DeleteCollection: { CollectionId: \"\xC3\x28\" }\n");
+        let e = load_bytes(&bytes).expect_err("invalid UTF-8 must not load");
+        assert_eq!((e.line, e.column), (5, 40), "{e}");
+        assert!(e.message.contains("not UTF-8"), "{e}");
+        assert!(e.to_string().contains("x.yaml:5:40: not UTF-8"), "{e}");
+    }
 
     fn load(text: &str) -> Result<Scenario, LoadError> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

@@ -273,6 +273,23 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The retry quota of one target, its own rather than the process-wide one the SDK shares
+/// by service and region (so one target's failures never stop another's retries).
+///
+/// The SDK already classifies a dropped connection (`connection closed before message
+/// completed`) as a transient error, like a 500 or a timeout, but a retry needs quota
+/// from a token bucket that failed calls drain, faster when concurrent calls retry at
+/// once. Real AWS keeps the SDK's standard quota, which protects it from retry storms;
+/// any other endpoint (an emulator injecting faults, most of all) gets an unlimited one,
+/// so that every transient error is retried up to the attempt limit and never turns
+/// into a false "no answer".
+fn retry_partition(is_aws: bool) -> aws_sdk_rekognition::config::retry::RetryPartition {
+    use aws_smithy_runtime::client::retries::TokenBucket;
+    let name = format!("rekcon-{}", uuid::Uuid::new_v4().simple());
+    let bucket = if is_aws { TokenBucket::default() } else { TokenBucket::unlimited() };
+    aws_sdk_rekognition::config::retry::RetryPartition::custom(name).token_bucket(bucket).build()
+}
+
 impl Target {
     /// Builds the SDK client: aws-config's standard chain (environment, `--profile`,
     /// `--region`) for external endpoints, fixed dummy credentials for the built-in
@@ -340,7 +357,12 @@ impl Target {
                 aws_sdk_rekognition::config::Builder::from(&shared)
             }
         };
-        let conf = builder.retry_config(retry).timeout_config(timeouts).interceptor(WireTap).build();
+        let conf = builder
+            .retry_config(retry)
+            .retry_partition(retry_partition(config.is_aws()))
+            .timeout_config(timeouts)
+            .interceptor(WireTap)
+            .build();
         let region = conf.region().map_or_else(|| FALLBACK_REGION.to_string(), |r| r.to_string());
         let mut description = config.describe();
         if matches!(config.endpoint, Endpoint::Aws) {

@@ -53,11 +53,14 @@ pub enum Unknown {
     ErrorBodyMembers,
     /// Indexing the same image again with the same ExternalImageId: new faces or the stored ones (§6.2).
     ReindexSameImage,
+    /// A request body too large for the front end: RequestEntityTooLargeException (HTTP 413)
+    /// before any validation, or the image error (§2, inferred).
+    RequestEntityTooLarge,
 }
 
 impl Unknown {
     /// Every tag, in a stable order, for listings and coverage.
-    pub const ALL: [Unknown; 21] = [
+    pub const ALL: [Unknown; 22] = [
         Unknown::ValidationErrorType,
         Unknown::FaceLimitOverflow,
         Unknown::StatusWhenUnchanged,
@@ -79,6 +82,7 @@ impl Unknown {
         Unknown::ThrottlingStatus,
         Unknown::ErrorBodyMembers,
         Unknown::ReindexSameImage,
+        Unknown::RequestEntityTooLarge,
     ];
 
     /// The stable tag reports print, such as `unknown:validation-error-type`.
@@ -105,6 +109,7 @@ impl Unknown {
             Unknown::ThrottlingStatus => "unknown:throttling-status",
             Unknown::ErrorBodyMembers => "unknown:error-body-members",
             Unknown::ReindexSameImage => "unknown:reindex-same-image",
+            Unknown::RequestEntityTooLarge => "unknown:request-entity-too-large",
         }
     }
 
@@ -159,6 +164,9 @@ impl Unknown {
             Unknown::ErrorBodyMembers => "do error bodies carry Code and Logref?",
             Unknown::ReindexSameImage => {
                 "does indexing the same image with the same ExternalImageId again store new faces or return the stored ones?"
+            }
+            Unknown::RequestEntityTooLarge => {
+                "does a request body carrying an over-large image get RequestEntityTooLargeException (HTTP 413) from the front end, and above which size?"
             }
         }
     }

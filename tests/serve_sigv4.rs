@@ -40,10 +40,103 @@ fn code_of<E: ProvideErrorMetadata>(err: &E) -> Option<String> {
     err.code().map(str::to_string)
 }
 
+/// A request signed by hand with `SECRET` for `region`, covering only `signed` (lower-case
+/// header names, `host` and `x-amz-date` among them when given), and carrying `target`.
+fn hand_signed(region: &str, signed: &[&str], target: &str, body: &[u8]) -> Vec<u8> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let now = std::time::SystemTime::now();
+    let secs = now.duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+    let amz_date = {
+        let days = (secs / 86_400) as i64;
+        // Civil from days (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        let t = secs % 86_400;
+        format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", t / 3600, t / 60 % 60, t % 60)
+    };
+    let all = [("host", "127.0.0.1"), ("x-amz-date", amz_date.as_str()), ("x-amz-target", target)];
+    let headers: Vec<(&str, &str)> = all.iter().copied().filter(|(k, _)| signed.contains(k)).collect();
+    let identity = aws_credential_types::Credentials::new(ACCESS_KEY, SECRET, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    settings.excluded_headers = None;
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("rekognition")
+        .time(now)
+        .settings(settings)
+        .build()
+        .expect("signing params")
+        .into();
+    let request =
+        SignableRequest::new("POST", "http://127.0.0.1/", headers.into_iter(), SignableBody::Bytes(body))
+            .expect("signable");
+    let signature = sign(request, &params).expect("signed").signature().to_string();
+    let date = &amz_date[..8];
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{date}/{region}/rekognition/aws4_request, SignedHeaders={}, Signature={signature}",
+        signed.join(";")
+    );
+    request_bytes(
+        Some(target),
+        &[
+            ("X-Amz-Date", &amz_date),
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Authorization", &authorization),
+        ],
+        body,
+    )
+}
+
 #[tokio::test]
-async fn correct_signatures_are_accepted_in_any_region() {
+async fn a_hand_signed_request_is_accepted_only_in_the_servers_region_with_its_target_signed() {
     let (server, _) = signed_server().await;
-    for region in ["us-east-1", "eu-west-1"] {
+    let body = br#"{"CollectionId":"kept"}"#;
+    let create = hand_signed(
+        "us-east-1",
+        &["host", "x-amz-date", "x-amz-target"],
+        "RekognitionService.CreateCollection",
+        body,
+    );
+    let raw = send_raw(server.addr(), &create).await.expect("answer");
+    assert_eq!(raw.status, 200, "{}", raw.text());
+    // Correctly signed, but for a region that is not the server's.
+    let elsewhere = hand_signed(
+        "xx-nowhere-9",
+        &["host", "x-amz-date", "x-amz-target"],
+        "RekognitionService.DescribeCollection",
+        body,
+    );
+    let raw = send_raw(server.addr(), &elsewhere).await.expect("answer");
+    assert_eq!(raw.status, 403, "{}", raw.text());
+    assert_eq!(raw.error_type().as_deref(), Some("InvalidSignatureException"));
+    // Signed without X-Amz-Target, which is then rewritten: never executed.
+    let retargeted =
+        hand_signed("us-east-1", &["host", "x-amz-date"], "RekognitionService.DeleteCollection", body);
+    let raw = send_raw(server.addr(), &retargeted).await.expect("answer");
+    assert_eq!(raw.status, 403, "{}", raw.text());
+    assert_eq!(raw.error_type().as_deref(), Some("IncompleteSignatureException"));
+    assert!(raw.text().contains("X-Amz-Target") || raw.text().contains("x-amz-target"), "{}", raw.text());
+    let rek = client(&server.url(), ACCESS_KEY, SECRET, "us-east-1");
+    let kept = rek.describe_collection().collection_id("kept").send().await;
+    assert!(kept.is_ok(), "the collection is still there: {kept:?}");
+}
+
+#[tokio::test]
+async fn correct_signatures_are_accepted_in_the_servers_region_only() {
+    let (server, _) = signed_server().await;
+    let elsewhere = client(&server.url(), ACCESS_KEY, SECRET, "eu-west-1");
+    let err = elsewhere.list_collections().send().await.expect_err("another region is refused");
+    assert_eq!(code_of(&err.into_service_error()).as_deref(), Some("InvalidSignatureException"));
+    for region in ["us-east-1"] {
         let rek = client(&server.url(), ACCESS_KEY, SECRET, region);
         let id = format!("signed-{region}");
         rek.create_collection().collection_id(&id).send().await.expect("signed CreateCollection");

@@ -2,8 +2,6 @@
 //! progress bar and the exit code. The only part of the fuzzer that prints.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::ProgressBar;
@@ -16,6 +14,7 @@ use super::merge::merge;
 use super::report::{self, FuzzReport, ReplayContext, RunDescription};
 use crate::config::{EndpointChoice, RunConfig, parse_duration, redact_url, resolve_endpoint};
 use crate::error::Error;
+use crate::interrupt::Interrupts;
 use crate::model::ModelConfig;
 use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_INTERRUPTED, Repro};
 use crate::runner::{RunSettings, Runner};
@@ -164,12 +163,14 @@ pub fn merge_command(args: &MergeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    print!("{}", merged.render());
     if let Some(path) = &args.json
         && let Err(e) = merged.write_json(path)
     {
         eprintln!("rekcon fuzz merge: {e}");
         return EXIT_BAD_INPUT;
+    }
+    if let Err(e) = crate::output::print(&merged.render()) {
+        eprintln!("rekcon fuzz merge: cannot print the report: {e}");
     }
     merged.exit_code()
 }
@@ -412,9 +413,8 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
         }
     };
     // Watched from before anything is created on the endpoint to the end of the report.
-    let interrupt = Arc::new(AtomicBool::new(false));
-    watch_ctrl_c(Arc::clone(&interrupt));
-    plan.drive.interrupt = Some(interrupt);
+    let interrupts = watch_signals();
+    plan.drive.interrupt = Some(interrupts.flag());
     eprintln!(
         "rekcon fuzz: seed {} partition {} (repeat with: {})",
         plan.drive.seed, plan.drive.partition, plan.reproduce
@@ -456,8 +456,9 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    print!("{}", report.render());
-    let mut code = report.exit_code();
+    // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
+    let mut code = interrupts.exit_code(report.exit_code(), EXIT_INTERRUPTED);
+    // The report file first: a closed stdout must not lose it.
     if let Some(path) = &plan.json
         && let Err(e) = report.write_json(path)
     {
@@ -466,47 +467,30 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
             code = EXIT_BAD_INPUT;
         }
     }
+    if let Err(e) = crate::output::print(&report.render()) {
+        eprintln!("rekcon fuzz: cannot print the report: {e}");
+    }
     code
 }
 
-/// Sets `flag` on the first Ctrl-C, so the run ends early but cleans up and reports;
-/// quits at once on the second. Returns once the handler is in place (or could not be
-/// installed), so the run never starts unwatched.
-fn watch_ctrl_c(flag: Arc<AtomicBool>) {
-    let (ready, installed) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-        runtime.block_on(async {
-            let mut first = std::pin::pin!(tokio::signal::ctrl_c());
-            // Polling the future once installs the handler; then the run may start.
-            tokio::select! {
-                biased;
-                result = &mut first => {
-                    let _ = ready.send(());
-                    if result.is_err() {
-                        return;
-                    }
-                }
-                () = std::future::ready(()) => {
-                    let _ = ready.send(());
-                    if first.await.is_err() {
-                        return;
-                    }
-                }
-            }
-            flag.store(true, Ordering::Relaxed);
-            eprintln!(
+/// Watches SIGINT, SIGTERM and SIGHUP: the first ends the run early (the cases under way
+/// finish, collections are deleted, the report is written); the second quits at once.
+fn watch_signals() -> Interrupts {
+    Interrupts::watch(Box::new(|signal, count| {
+        use std::io::Write as _;
+        let what = signal.describe();
+        let mut err = std::io::stderr();
+        if count == 1 {
+            let _ = writeln!(
+                err,
                 "\nrekcon fuzz: interrupted: finishing the cases under way, deleting the run's \
-                 collections and writing the report (Ctrl-C again quits at once)"
+                 collections and writing the report ({what} again quits at once)"
             );
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("rekcon fuzz: quit; `rekcon cleanup` deletes the collections the run left");
-                std::process::exit(i32::from(EXIT_INTERRUPTED));
-            }
-        });
-    });
-    // A dropped sender (no runtime, no handler) also ends the wait.
-    let _ = installed.recv_timeout(Duration::from_secs(5));
+        } else {
+            let _ = writeln!(err, "rekcon fuzz: quit; `rekcon cleanup` deletes the collections the run left");
+            std::process::exit(i32::from(signal.exit_code()));
+        }
+    }))
 }
 
 /// Builds where cases run (one executor per `--jobs` lane), and describes it.

@@ -164,18 +164,27 @@ fn similarity_in(band: Band, threshold: f64, matched: bool) -> Pat {
 /// The allowance for `request` in `model`'s current state.
 pub(super) fn allowed(model: &Model, request: &Request) -> Allowed {
     let violations = validate::violations(request);
+    // A body carrying an image over the limit may be refused whole by the front end, as
+    // an HTTP server refuses any over-large body, before the service validates it.
+    let too_large = |allowed: Allowed| {
+        if violations.iter().any(|(kind, _)| *kind == Kind::ImageTooLarge) {
+            allowed.or_error(ErrorCode::RequestEntityTooLargeException, Unknown::RequestEntityTooLarge)
+        } else {
+            allowed
+        }
+    };
     if violations.iter().any(|(kind, _)| *kind == Kind::Syntax) {
-        return validation_errors();
+        return too_large(validation_errors());
     }
     if !violations.is_empty() {
-        return Allowed::errors(
+        return too_large(Allowed::errors(
             vec![
                 ErrorCode::ImageTooLargeException,
                 ErrorCode::InvalidParameterException,
                 ErrorCode::ValidationException,
             ],
             Some(Unknown::ValidationErrorType),
-        );
+        ));
     }
     let fresh = fresh_allowed(model, request);
     let allowed = idempotent(model, request, fresh);

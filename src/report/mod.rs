@@ -50,7 +50,8 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   2    a bad scenario, bad options, or a harness error
   3    no answer from the endpoint (transport, timeout, throttling after retries)
   4    nothing diverged, but some operations are not implemented (scenarios blocked)
-  130  interrupted (reports are still written, collections deleted)";
+  130  interrupted by Ctrl-C (reports are still written, collections deleted);
+       143 by SIGTERM, 129 by SIGHUP";
 
 /// Version of the JSON report's layout; bumped whenever a field changes or is added.
 pub const FORMAT_VERSION: u32 = 2;
@@ -490,6 +491,10 @@ pub struct RunReport {
     pub probes: Vec<StepRecord>,
     /// Whether the run was interrupted.
     pub interrupted: bool,
+    /// The exit code an interruption gives: 128 + the signal's number (130 for Ctrl-C,
+    /// 143 for SIGTERM, 129 for SIGHUP).
+    #[serde(skip)]
+    pub interrupt_exit: u8,
     /// What the cleanup did.
     pub cleanup: CleanupSummary,
     /// Wall time of the run.
@@ -504,11 +509,12 @@ impl RunReport {
     /// else 0.
     pub fn exit_code(&self) -> u8 {
         let codes: BTreeSet<u8> = self.scenarios.iter().map(|s| s.verdict.exit_code()).collect();
-        let interrupted = self.interrupted.then_some(EXIT_INTERRUPTED);
-        [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED, EXIT_INTERRUPTED]
+        let interrupted = self.interrupted.then_some(self.interrupt_exit);
+        [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED]
             .into_iter()
             .find(|code| codes.contains(code))
             .or(interrupted)
+            .or(codes.contains(&EXIT_INTERRUPTED).then_some(self.interrupt_exit))
             .unwrap_or(EXIT_CONFORM)
     }
 
@@ -639,6 +645,7 @@ mod tests {
             endpoint: "e".into(),
             scenarios: verdicts.into_iter().map(report).collect(),
             probes: Vec::new(),
+            interrupt_exit: EXIT_INTERRUPTED,
             interrupted: false,
             cleanup: CleanupSummary::default(),
             duration: Duration::ZERO,

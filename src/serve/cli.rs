@@ -1,4 +1,4 @@
-//! `rekcon serve`: its arguments and the run-until-Ctrl-C loop.
+//! `rekcon serve`: its arguments and the run-until-a-signal loop.
 
 use std::fmt;
 use std::io::Write;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::config::{Detector, ServeConfig, ServeError};
 use super::mutant::Mutant;
 use super::server::Server;
+use crate::interrupt::Interrupts;
 
 /// Run the built-in emulator: the reference model behind the awsJson1.1 protocol.
 #[derive(Debug, Clone, clap::Args)]
@@ -119,12 +120,15 @@ pub fn list_mutants(out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Runs `rekcon serve` until Ctrl-C, printing the URL it listens on to `out`.
-pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), ServeError> {
+/// Runs `rekcon serve` until SIGINT (Ctrl-C), SIGTERM or SIGHUP, printing the URL it
+/// listens on to `out`. Returns the exit code: 0 after `--list-mutants`, else 128 + the
+/// number of the signal that stopped it (130, 143, 129).
+pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<u8, ServeError> {
     let io = |e: std::io::Error| ServeError::Io(e.to_string());
     if args.list_mutants {
-        return list_mutants(out).map_err(io);
+        return list_mutants(out).map(|()| 0).map_err(io);
     }
+    let interrupts = Interrupts::watch(Box::new(|_, _| {}));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(io)?;
     runtime.block_on(async {
         let server = Server::start(args.config()).await?;
@@ -150,8 +154,12 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), ServeError> {
             .map_err(io)?;
         }
         out.flush().map_err(io)?;
-        let stopped = tokio::signal::ctrl_c().await;
-        server.shutdown().await;
-        stopped.map_err(io)
+        let signal = interrupts.nth(1).await;
+        // A second signal does not wait for the open connections to close.
+        tokio::select! {
+            () = server.shutdown() => {}
+            _ = interrupts.nth(2) => {}
+        }
+        Ok(signal.exit_code())
     })
 }

@@ -91,7 +91,10 @@ impl Server {
             emulator: Mutex::new(Emulator::new(&config)),
             throttle: config.throttle_tps.map(|n| Mutex::new(Throttle::new(n))),
             faults: Mutex::new(Faults::new(config.faults, config.seed)),
-            verifier: config.require_sigv4.clone().map(|(ak, secret)| Verifier::new(ak, secret)),
+            verifier: config
+                .require_sigv4
+                .clone()
+                .map(|(ak, secret)| Verifier::new(ak, secret, config.region.clone())),
             style: super::mutant::style(&config.mutants),
             config,
         });

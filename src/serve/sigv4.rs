@@ -17,6 +17,8 @@ use crate::api::{ApiError, ErrorCode};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const SERVICE: &str = "rekognition";
+/// Headers every signature must cover.
+const REQUIRED_SIGNED_HEADERS: [&str; 3] = ["host", "x-amz-date", "x-amz-target"];
 /// Largest clock difference accepted between the signature time and now.
 const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 
@@ -25,6 +27,8 @@ const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 pub(super) struct Verifier {
     access_key: String,
     secret: String,
+    /// The server's region: the only one a credential scope may name.
+    region: String,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -114,8 +118,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Verifier {
-    pub(super) fn new(access_key: String, secret: String) -> Verifier {
-        Verifier { access_key, secret }
+    pub(super) fn new(access_key: String, secret: String, region: String) -> Verifier {
+        Verifier { access_key, secret, region }
     }
 
     /// Checks the request's SigV4 signature over `body`, as of `now`.
@@ -147,6 +151,22 @@ impl Verifier {
                     "Signature expired or not yet valid: {amz_date} is more than 5 min. from the server time."
                 ),
             ));
+        }
+        // As AWS: the scope names this server's region, and the signature covers the
+        // host, the date and the operation (an unsigned X-Amz-Target could be rewritten
+        // to turn a captured DescribeCollection into a DeleteCollection).
+        if auth.region != self.region {
+            return Err(api_error(
+                ErrorCode::InvalidSignatureException,
+                format!("Credential should be scoped to a valid region, not '{}'.", printable(auth.region)),
+            ));
+        }
+        for required in REQUIRED_SIGNED_HEADERS {
+            if !auth.signed_headers.iter().any(|h| h.eq_ignore_ascii_case(required)) {
+                return Err(incomplete(&format!(
+                    "'{required}' must be a 'SignedHeader' in the AWS Authorization."
+                )));
+            }
         }
         let mismatch = || api_error(ErrorCode::InvalidSignatureException, invalid_signature_message());
         if auth.service != SERVICE || !amz_date.starts_with(auth.date) {
@@ -201,6 +221,11 @@ impl Verifier {
         let output = sign(request, &params).ok()?;
         Some(output.signature().to_string())
     }
+}
+
+/// `text` with anything but printable ASCII replaced, at most 64 characters, for messages.
+fn printable(text: &str) -> String {
+    text.chars().take(64).map(|c| if c.is_ascii_graphic() { c } else { '?' }).collect()
 }
 
 /// AWS's text for a signature that does not match.
