@@ -41,6 +41,25 @@ pub struct EndpointArgs {
     pub aws: bool,
 }
 
+/// Report files beyond JSON and JUnit, and the known-divergence baseline.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReportArgs {
+    /// Check the run against this known-divergence baseline: fail (exit 1) only on a new
+    /// cause, a known cause whose observed class changed, a known cause that no longer
+    /// appears ("fixed"), or an entry past its `expires:` date.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write every cause of this run as a baseline (reasons of an existing file are kept).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Write a self-contained HTML report here (no network needed; opens from file://).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write a Markdown summary here (the matrix and the causes), e.g. $GITHUB_STEP_SUMMARY.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Scenarios to run: a scenario name (`users/create_user`, exact when one has that
@@ -57,12 +76,15 @@ pub struct RunArgs {
     /// Scenarios run at the same time (default: the number of CPU cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Write a JSON report here (format_version 1).
+    /// Write a JSON report here (format_version 2).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Baselines, HTML and Markdown reports.
+    #[command(flatten)]
+    pub reports: ReportArgs,
     /// Longest wait for users to settle before a search (e.g. 60s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub settle_timeout: Duration,
@@ -204,6 +226,8 @@ pub struct RunConfig {
     pub json: Option<PathBuf>,
     /// JUnit report path.
     pub junit: Option<PathBuf>,
+    /// Baseline, HTML and Markdown options.
+    pub reports: ReportArgs,
     /// The bugs planted in the built-in emulator, in order (none for a clean one).
     pub mutants: Vec<Mutant>,
     /// Where the model learns which faces an image holds.
@@ -264,6 +288,7 @@ impl RunConfig {
             settle_timeout: args.settle_timeout,
             json: args.json,
             junit: args.junit,
+            reports: args.reports,
             mutants: args.mutants,
             faces,
             detector: args.detector,
@@ -530,6 +555,7 @@ pub fn from_env() -> Result<RunConfig, Error> {
         settle_timeout: Duration::from_secs(60),
         json: None,
         junit: None,
+        reports: ReportArgs::default(),
         mutants: Vec::new(),
         faces: FaceSource::Catalogue,
         detector: Detector::Marker,

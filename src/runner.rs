@@ -24,9 +24,10 @@ use crate::config::{EndpointChoice, RunArgs, RunConfig};
 use crate::error::{LoadError, NoAnswer};
 use crate::expect::{Allowed, Mismatch, Observed};
 use crate::model::{Model, ModelConfig};
+use crate::report::baseline::{self, Baseline};
 use crate::report::{
-    CleanupSummary, EXIT_BAD_INPUT, FORMAT_VERSION, Repro, RunReport, ScenarioReport, StepRecord, Stop,
-    StopKind, Verdict,
+    CleanupSummary, EXIT_BAD_INPUT, FORMAT_VERSION, Repro, RunMetadata, RunReport, ScenarioReport,
+    StepRecord, Stop, StopKind, Verdict,
 };
 use crate::scenario::{self, Action, Bindings, Expect, RawBody, Scenario, Step};
 use crate::target::{Call, Target};
@@ -916,6 +917,14 @@ async fn run_configured(config: RunConfig) -> u8 {
         };
         let _ = writeln!(std::io::stderr(), "{line}");
     }));
+    // A broken baseline stops the run before anything is sent.
+    let baseline = match config.reports.baseline.as_deref().map(Baseline::read).transpose() {
+        Ok(baseline) => baseline,
+        Err(e) => {
+            eprintln!("rekcon run: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let selection = match select(&config.scenarios, &config.filters, &config.tags) {
         Ok(selection) => selection,
         Err(e) => {
@@ -968,6 +977,7 @@ async fn run_configured(config: RunConfig) -> u8 {
     settings.require_run_prefix = target_config.is_aws();
     settings.model = config.model_config(target.region(), emulator.is_some());
     let endpoint = target.describe().to_string();
+    let region = target.region().to_string();
     let runner = Arc::new(Runner::new(target, settings));
     // Live progress on a terminal: scenarios done, and how many failed so far.
     let bar = crate::progress::bar(selection.scenarios.len() as u64, "scenarios");
@@ -1008,28 +1018,58 @@ async fn run_configured(config: RunConfig) -> u8 {
         // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
         interrupt_exit: interrupts
             .exit_code(crate::report::EXIT_INTERRUPTED, crate::report::EXIT_INTERRUPTED),
+        baseline: None,
+        metadata: RunMetadata::now(&selection.scenarios, &region),
         cleanup,
         duration: started.elapsed(),
     };
+    let mut report = report;
+    if let (Some(baseline), Some(path)) = (&baseline, &config.reports.baseline) {
+        report.baseline = Some(baseline.check(path, &report.causes(), &report.scenarios, &baseline::today()));
+    }
     let mut code = report.exit_code();
     // The reports first: a closed stdout must not lose them.
-    for (path, write) in [
-        (&config.json, RunReport::write_json as fn(&RunReport, &Path) -> Result<(), crate::error::Error>),
-        (&config.junit, RunReport::write_junit),
-    ] {
-        if let Some(path) = path
-            && let Err(e) = write(&report, path)
-        {
-            eprintln!("rekcon run: {e}");
-            if code == crate::report::EXIT_CONFORM {
-                code = EXIT_BAD_INPUT;
-            }
+    for e in write_reports(&report, &config, baseline.as_ref()) {
+        eprintln!("rekcon run: {e}");
+        if code == crate::report::EXIT_CONFORM {
+            code = EXIT_BAD_INPUT;
         }
     }
     if let Err(e) = crate::output::print(&report.render()) {
         eprintln!("rekcon run: cannot print the report: {e}");
     }
     code
+}
+
+/// Writes every report file `config` asks for; the errors of those that failed.
+fn write_reports(
+    report: &RunReport,
+    config: &RunConfig,
+    baseline: Option<&Baseline>,
+) -> Vec<crate::error::Error> {
+    let mut errors = Vec::new();
+    type Write = fn(&RunReport, &Path) -> Result<(), crate::error::Error>;
+    let writes: [(Option<&PathBuf>, Write); 4] = [
+        (config.json.as_ref(), RunReport::write_json),
+        (config.junit.as_ref(), RunReport::write_junit),
+        (config.reports.html.as_ref(), RunReport::write_html),
+        (config.reports.markdown.as_ref(), RunReport::write_markdown),
+    ];
+    for (path, write) in writes {
+        if let Some(path) = path
+            && let Err(e) = write(report, path)
+        {
+            errors.push(e);
+        }
+    }
+    if let Some(path) = &config.reports.write_baseline {
+        // An existing file's reasons and expiry dates are kept (it may be the one checked).
+        let previous = baseline.cloned().or_else(|| Baseline::read(path).ok());
+        if let Err(e) = Baseline::of(&report.causes(), previous.as_ref()).write(path) {
+            errors.push(e);
+        }
+    }
+    errors
 }
 
 /// Warnings about the images `scenarios` send, for a run against real AWS: fixtures still

@@ -96,9 +96,16 @@ pub struct FuzzArgs {
     /// Stop after this many distinct divergences (0: explore the whole budget).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub max_findings: usize,
-    /// Write the JSON report here (format_version 2).
+    /// Write the JSON report here (format_version 3).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Write a JUnit XML report here: a failing test case per finding, one for the campaign.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// A known-divergence baseline (`rekcon run --write-baseline`): cases failing with a
+    /// cause it lists are counted as repeats and not shrunk again.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Where minimal failing cases are written as scenarios (default: SCENARIOS/regressions).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -184,6 +191,7 @@ struct Plan {
     serve: ServeConfig,
     out_dir: PathBuf,
     json: Option<PathBuf>,
+    junit: Option<PathBuf>,
     reproduce: String,
     jobs: usize,
 }
@@ -265,6 +273,14 @@ impl Plan {
             confirm_runs: 3,
             // Set by the Ctrl-C watcher once the run starts.
             interrupt: None,
+            known: match &args.baseline {
+                Some(path) => crate::report::baseline::Baseline::read(path)?
+                    .causes
+                    .into_iter()
+                    .map(|entry| entry.signature)
+                    .collect(),
+                None => std::collections::BTreeSet::new(),
+            },
         };
         let run = RunConfig {
             endpoint,
@@ -278,6 +294,7 @@ impl Plan {
             settle_timeout: args.settle_timeout,
             json: None,
             junit: None,
+            reports: crate::config::ReportArgs::default(),
             mutants: args.mutants.clone(),
             faces: crate::model::FaceSource::Catalogue,
             detector: crate::serve::Detector::Marker,
@@ -294,7 +311,17 @@ impl Plan {
             _ => cores.min(8),
         });
         let reproduce = reproduce_run(&args, seed, &run);
-        Ok(Plan { drive, run, target: args.target, serve, out_dir, json: args.json, reproduce, jobs })
+        Ok(Plan {
+            drive,
+            run,
+            target: args.target,
+            serve,
+            out_dir,
+            json: args.json,
+            junit: args.junit,
+            reproduce,
+            jobs,
+        })
     }
 
     /// How `rekcon run` replays a regression against what this run fuzzed: the same
@@ -459,9 +486,11 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
     // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
     let mut code = interrupts.exit_code(report.exit_code(), EXIT_INTERRUPTED);
     // The report file first: a closed stdout must not lose it.
-    if let Some(path) = &plan.json
-        && let Err(e) = report.write_json(path)
-    {
+    let written = [
+        plan.json.as_ref().map(|path| report.write_json(path)),
+        plan.junit.as_ref().map(|path| report.write_junit(path)),
+    ];
+    for e in written.into_iter().flatten().filter_map(Result::err) {
         eprintln!("rekcon fuzz: {e}");
         if code == EXIT_CONFORM {
             code = EXIT_BAD_INPUT;

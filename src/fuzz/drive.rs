@@ -104,6 +104,9 @@ pub struct DriveConfig {
     /// stops at the smallest failing case so far, and what was found is still confirmed
     /// and reported.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Signatures of known causes (`--baseline`): a case that fails with one is counted
+    /// as a repeat, never stops the run and is not shrunk again.
+    pub known: BTreeSet<String>,
 }
 
 impl Default for DriveConfig {
@@ -120,6 +123,7 @@ impl Default for DriveConfig {
             max_shrink_time: Duration::from_secs(60),
             confirm_runs: 3,
             interrupt: None,
+            known: BTreeSet::new(),
         }
     }
 }
@@ -583,7 +587,7 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
         progress,
         started,
         deadline: config.time.map(|t| started + t),
-        known: BTreeSet::new(),
+        known: config.known.clone(),
         shrinking: None,
         shrink_steps: 0,
         shrink_tries: 0,

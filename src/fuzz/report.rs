@@ -165,6 +165,87 @@ impl FuzzReport {
         }
     }
 
+    /// The JUnit XML report: one failing test case per finding (its regression file as
+    /// `file`, its minimal case in `<system-out>`), one skipped case per flaky
+    /// divergence, and one case for the campaign itself (an error when the endpoint
+    /// stopped answering or the generator failed); the seed, partition, target and
+    /// planted bugs as properties.
+    pub fn to_junit(&self) -> String {
+        use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
+        let mut cases = Vec::new();
+        for f in &self.findings {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(f.first_mismatch.to_string());
+            status.set_type("diverged");
+            status.set_description(format!("reproduce: {}", f.reproduce));
+            let mut case = TestCase::new(f.name.replace('/', "::"), status);
+            case.set_classname("fuzz");
+            case.extra.insert("file".into(), f.scenario.display().to_string().into());
+            case.extra.insert("line".into(), "1".into());
+            if let Ok(yaml) = std::fs::read_to_string(&f.scenario) {
+                case.set_system_out(yaml);
+            }
+            cases.push(case);
+        }
+        for (i, f) in self.flaky.iter().enumerate() {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(format!(
+                "flaky, reproduced {} of {}: {}",
+                f.reproduced, f.runs, f.first_mismatch
+            ));
+            let mut case = TestCase::new(format!("flaky::{}", i + 1), status);
+            case.set_classname("fuzz");
+            case.set_system_out(f.yaml.clone());
+            cases.push(case);
+        }
+        let mut status = match (&self.no_answer, self.generator_bugs.first()) {
+            (Some(reason), _) => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(format!("no answer: {reason}"));
+                s
+            }
+            (None, Some(bug)) => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(format!("generator bug: {}", bug.reason));
+                s
+            }
+            (None, None) => TestCaseStatus::success(),
+        };
+        if !self.not_implemented.is_empty() && matches!(status, TestCaseStatus::Success { .. }) {
+            status = TestCaseStatus::skipped();
+            status.set_message(format!(
+                "not implemented: {}",
+                self.not_implemented.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let mut campaign = TestCase::new("campaign", status);
+        campaign.set_classname("fuzz");
+        campaign.set_time(std::time::Duration::from_secs_f64(self.elapsed_seconds.max(0.0)));
+        campaign.set_system_out(self.render());
+        cases.push(campaign);
+        crate::report::junit_report(
+            "rekcon fuzz",
+            "",
+            std::time::Duration::from_secs_f64(self.elapsed_seconds.max(0.0)),
+            &[
+                ("seed", self.seed.to_string()),
+                ("partition", self.partition.clone()),
+                ("target", self.target.clone()),
+                ("mutant", self.mutant.clone().unwrap_or_default()),
+                ("cases", self.cases.to_string()),
+                ("checked_calls", self.checked_calls.to_string()),
+                ("reproduce", self.reproduce.clone()),
+            ],
+            cases,
+        )
+    }
+
+    /// Writes the JUnit XML report.
+    pub fn write_junit(&self, path: &Path) -> Result<(), Error> {
+        std::fs::write(path, self.to_junit())
+            .map_err(|source| Error::Write { path: path.to_path_buf(), source })
+    }
+
     /// Writes the report as pretty JSON.
     pub fn write_json(&self, path: &Path) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(self)
@@ -222,7 +303,12 @@ impl FuzzReport {
             );
         }
         if self.repeats > 0 {
-            let _ = writeln!(out, "{} more cases failed like a finding above", self.repeats);
+            let what = if self.findings.is_empty() {
+                "a known cause (--baseline)"
+            } else {
+                "a finding above or a known cause"
+            };
+            let _ = writeln!(out, "{} more cases failed like {what}", self.repeats);
         }
         for bug in &self.generator_bugs {
             let _ = writeln!(out, "GENERATOR BUG (a rekcon bug, please report it): {}", bug.reason);

@@ -106,7 +106,9 @@ impl Baseline {
             .iter()
             .map(|c| {
                 let mut entry = Entry::of(c);
-                if let Some(old) = previous.and_then(|p| p.causes.iter().find(|e| e.signature == entry.signature)) {
+                if let Some(old) =
+                    previous.and_then(|p| p.causes.iter().find(|e| e.signature == entry.signature))
+                {
                     entry.reason.clone_from(&old.reason);
                     entry.expires.clone_from(&old.expires);
                 }
@@ -118,8 +120,8 @@ impl Baseline {
 
     /// Reads a baseline file; a broken one is an error naming the file and place.
     pub fn read(path: &Path) -> Result<Baseline, Error> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
         let baseline: Baseline = serde_saphyr::from_str(&text)
             .map_err(|e| Error::Config(format!("{}: not a rekcon baseline: {e}", path.display())))?;
         if baseline.version != BASELINE_VERSION {
@@ -145,8 +147,10 @@ impl Baseline {
 
     /// Writes the baseline as YAML, with a header saying how to use it.
     pub fn write(&self, path: &Path) -> Result<(), Error> {
-        let body = serde_saphyr::to_string(self)
-            .map_err(|e| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
+        let body = serde_saphyr::to_string(self).map_err(|e| Error::Write {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         let text = format!(
             "# rekcon baseline: the divergences this endpoint is known to have.\n\
              # `rekcon run --baseline {}` fails only on a new cause, a known cause whose\n\
@@ -158,7 +162,13 @@ impl Baseline {
     }
 
     /// Checks a run's causes against the baseline on `today` (`YYYY-MM-DD`).
-    pub fn check(&self, file: &Path, causes: &Causes, scenarios: &[ScenarioReport], today: &str) -> BaselineCheck {
+    pub fn check(
+        &self,
+        file: &Path,
+        causes: &Causes,
+        scenarios: &[ScenarioReport],
+        today: &str,
+    ) -> BaselineCheck {
         let mut check = BaselineCheck { file: file.to_path_buf(), ..BaselineCheck::default() };
         let mut matched = BTreeSet::new();
         for cause in causes.all() {
@@ -228,4 +238,101 @@ impl BaselineCheck {
 /// Today, `YYYY-MM-DD`, in UTC.
 pub fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::cause::Seen;
+    use crate::check::{Finding, Layer};
+    use crate::expect::Mismatch;
+    use crate::report::{Repro, Verdict};
+
+    fn causes_of(findings: &[(&str, &str, &str, &str)]) -> Causes {
+        let findings: Vec<Vec<Finding>> = findings
+            .iter()
+            .map(|(_, path, expected, actual)| {
+                vec![Finding::new(
+                    Layer::Model,
+                    Mismatch { path: (*path).into(), expected: (*expected).into(), actual: (*actual).into() },
+                )]
+            })
+            .collect();
+        Causes::group(findings.iter().map(|f| Seen {
+            scenario: "s/a",
+            file: Path::new("scenarios/s/a.yaml"),
+            line: 3,
+            step: 1,
+            operation: "AssociateFaces",
+            findings: f,
+        }))
+    }
+
+    fn ran(name: &str) -> ScenarioReport {
+        let mut s = ScenarioReport::without_result(
+            name,
+            Path::new("scenarios/s/a.yaml"),
+            Verdict::Pass,
+            &Repro::Cli { flags: String::new() },
+        );
+        s.steps = 3;
+        s
+    }
+
+    #[test]
+    fn known_new_changed_fixed_and_expired() {
+        let status = ("", "UserStatus", "\"UPDATING\"", "\"ACTIVE\"");
+        let first = causes_of(&[status]);
+        let baseline = Baseline::of(&first, None);
+        assert_eq!(baseline.causes.len(), 1);
+        let file = Path::new("b.yaml");
+        let scenarios = [ran("s/a")];
+        // The same cause again: known, the run passes.
+        let check = baseline.check(file, &first, &scenarios, "2026-12-01");
+        assert!(!check.fails() && check.known.len() == 1, "{check:?}");
+        // Same place and expectation, another observed class: changed.
+        let changed = causes_of(&[("", "UserStatus", "\"UPDATING\"", "\"CREATED\"")]);
+        let check = baseline.check(file, &changed, &scenarios, "2026-12-01");
+        assert!(check.fails() && check.changed.len() == 1 && check.new.is_empty(), "{check:?}");
+        assert_eq!(check.changed[0].1, "\"ACTIVE\"");
+        // Another place: new; and the baselined one no longer appears although its scenario ran: fixed.
+        let other = causes_of(&[("", "AssociatedFaces[0]", "no such item", "{}")]);
+        let check = baseline.check(file, &other, &scenarios, "2026-12-01");
+        assert_eq!((check.new.len(), check.fixed.len()), (1, 1), "{check:?}");
+        // A scenario that did not run proves nothing: not checked, not fixed.
+        let check = baseline.check(file, &Causes::default(), &[ran("s/other")], "2026-12-01");
+        assert!(!check.fails() && check.not_checked.len() == 1, "{check:?}");
+        // Past its date, a known cause fails the run.
+        let mut dated = baseline.clone();
+        dated.causes[0].expires = Some("2026-11-30".into());
+        assert!(dated.check(file, &first, &scenarios, "2026-12-01").fails());
+        assert!(!dated.check(file, &first, &scenarios, "2026-11-30").fails(), "the day itself still counts");
+    }
+
+    #[test]
+    fn a_written_baseline_reads_back_and_keeps_reasons() {
+        let causes = causes_of(&[("", "UserStatus", "\"UPDATING\"", "\"ACTIVE\"")]);
+        let mut first = Baseline::of(&causes, None);
+        first.causes[0].reason = "emulator#12: statuses settle at once".into();
+        first.causes[0].expires = Some("2027-01-31".into());
+        let again = Baseline::of(&causes, Some(&first));
+        assert_eq!(again, first, "reasons and dates survive a rewrite");
+        let path =
+            std::env::temp_dir().join(format!("rekcon-baseline-{}.yaml", uuid::Uuid::new_v4().simple()));
+        first.write(&path).expect("written");
+        let read = Baseline::read(&path).expect("read back");
+        assert_eq!(read, first);
+        std::fs::write(&path, "version: 1\ncauses:\n  - signature: x\n    colour: red\n").expect("written");
+        let err = Baseline::read(&path).expect_err("an unknown member is an error").to_string();
+        assert!(err.contains("not a rekcon baseline") && err.contains("colour"), "{err}");
+        std::fs::write(&path, first_with_bad_date()).expect("written");
+        assert!(Baseline::read(&path).expect_err("a bad date").to_string().contains("not a YYYY-MM-DD date"));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    fn first_with_bad_date() -> String {
+        "version: 1\ncauses:\n  - signature: s\n    layer: contract\n    operation: ListUsers\n    path: p\n    expected: e\n    observed: o\n    example: x\n    scenarios: []\n    expires: next week\n".into()
+    }
 }

@@ -22,11 +22,15 @@ use crate::expect::Observed;
 use crate::scenario::test_name;
 use crate::unknown::Unknown;
 
+pub mod baseline;
+mod html;
 mod json;
 mod junit;
+mod markdown;
 pub mod matrix;
 mod text;
 
+pub(crate) use junit::junit_report;
 pub use matrix::{Matrix, OperationVerdict};
 
 /// Exit code: every scenario conformed.
@@ -466,6 +470,50 @@ impl ScenarioReport {
     }
 }
 
+/// What ran where, and when: enough to repeat a run, or to check a claim about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunMetadata {
+    /// rekcon's version.
+    pub rekcon_version: String,
+    /// SHA-256 over the selected scenario files (names and bytes) and their images, hex.
+    pub suite_hash: String,
+    /// The signing region.
+    pub region: String,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
+}
+
+impl RunMetadata {
+    /// The metadata of a run of `scenarios` in `region`, starting now.
+    pub fn now(scenarios: &[std::sync::Arc<crate::scenario::Scenario>], region: &str) -> RunMetadata {
+        RunMetadata {
+            rekcon_version: env!("CARGO_PKG_VERSION").to_string(),
+            suite_hash: suite_hash(scenarios),
+            region: region.to_string(),
+            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+}
+
+/// SHA-256 over each scenario's name, file bytes and images, in name order.
+pub fn suite_hash(scenarios: &[std::sync::Arc<crate::scenario::Scenario>]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<&crate::scenario::Scenario> = scenarios.iter().map(|s| s.as_ref()).collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut hasher = Sha256::new();
+    for s in sorted {
+        hasher.update(s.name.as_bytes());
+        hasher.update([0]);
+        hasher.update(std::fs::read(&s.path).unwrap_or_default());
+        for image in &s.images {
+            hasher.update(image.name.as_bytes());
+            hasher.update(image.base64.as_bytes());
+        }
+        hasher.update([0xff]);
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// What the final cleanup did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CleanupSummary {
@@ -495,6 +543,12 @@ pub struct RunReport {
     /// 143 for SIGTERM, 129 for SIGHUP).
     #[serde(skip)]
     pub interrupt_exit: u8,
+    /// The run's causes held against a known-divergence baseline (`--baseline`).
+    #[serde(skip)]
+    pub baseline: Option<baseline::BaselineCheck>,
+    /// What ran where, and when.
+    #[serde(skip)]
+    pub metadata: RunMetadata,
     /// What the cleanup did.
     pub cleanup: CleanupSummary,
     /// Wall time of the run.
@@ -508,7 +562,10 @@ impl RunReport {
     /// scenarios were blocked by operations not implemented, else 130 when interrupted,
     /// else 0.
     pub fn exit_code(&self) -> u8 {
-        let codes: BTreeSet<u8> = self.scenarios.iter().map(|s| s.verdict.exit_code()).collect();
+        if self.baseline.as_ref().is_some_and(baseline::BaselineCheck::fails) {
+            return EXIT_DIVERGENCE;
+        }
+        let codes: BTreeSet<u8> = self.scenarios.iter().map(|s| self.scenario_exit_code(s)).collect();
         let interrupted = self.interrupted.then_some(self.interrupt_exit);
         [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED]
             .into_iter()
@@ -516,6 +573,27 @@ impl RunReport {
             .or(interrupted)
             .or(codes.contains(&EXIT_INTERRUPTED).then_some(self.interrupt_exit))
             .unwrap_or(EXIT_CONFORM)
+    }
+
+    /// A scenario's exit code; against a baseline, a divergence whose every cause is
+    /// known counts as what the scenario would be without it.
+    fn scenario_exit_code(&self, s: &ScenarioReport) -> u8 {
+        match (&self.baseline, &s.verdict) {
+            (Some(check), Verdict::Diverged { .. })
+                if s.signatures().iter().all(|sig| check.is_known(sig)) =>
+            {
+                let judged: Vec<StepRecord> = s
+                    .records
+                    .iter()
+                    .map(|r| StepRecord {
+                        findings: r.findings.iter().filter(|f| !f.is_divergence()).cloned().collect(),
+                        ..r.clone()
+                    })
+                    .collect();
+                Verdict::decide(&judged, s.stop.as_ref(), &s.path).exit_code()
+            }
+            _ => s.verdict.exit_code(),
+        }
     }
 
     /// Every unsettled fact any call of the run leaned on.
@@ -646,6 +724,8 @@ mod tests {
             scenarios: verdicts.into_iter().map(report).collect(),
             probes: Vec::new(),
             interrupt_exit: EXIT_INTERRUPTED,
+            baseline: None,
+            metadata: RunMetadata::default(),
             interrupted: false,
             cleanup: CleanupSummary::default(),
             duration: Duration::ZERO,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::baseline::BaselineCheck;
 use super::{RunReport, ScenarioReport, StopKind, Verdict};
 use crate::api::Operation;
 use crate::cause::{Cause, CauseLayer, Causes, Signature};
@@ -38,6 +39,9 @@ impl RunReport {
                 names.len(),
                 plural_n(stopped, "scenario", "scenarios")
             );
+        }
+        if let Some(b) = &self.baseline {
+            render_baseline(b, &causes, &mut out);
         }
         if let Some(hint) = marker_hint(&causes) {
             let _ = writeln!(out, "{hint}");
@@ -137,7 +141,11 @@ impl RunReport {
         let judged = self.judged_calls();
         let _ = writeln!(out, "{} by reach:", plural_n(causes.len(), "cause", "causes"));
         for (i, cause) in causes.all().iter().take(CAUSES_SHOWN).enumerate() {
-            let _ = writeln!(out, "  #{} {}", i + 1, cause_line(cause, judged));
+            let known = match &self.baseline {
+                Some(b) if b.is_known(&cause.signature) => " (baselined)",
+                _ => "",
+            };
+            let _ = writeln!(out, "  #{}{known} {}", i + 1, cause_line(cause, judged));
         }
         if causes.len() > CAUSES_SHOWN {
             let _ = writeln!(
@@ -172,6 +180,39 @@ fn cause_line(cause: &Cause, judged_calls: usize) -> String {
         cause.first.file.display(),
         cause.first.line
     )
+}
+
+/// The baseline's verdict: briefly when it passes, each failure named when it does not.
+fn render_baseline(b: &BaselineCheck, causes: &Causes, out: &mut String) {
+    let rank = |sig: &Signature| causes.rank(sig).map(|r| format!("#{r} ")).unwrap_or_default();
+    let status = if b.fails() { "fails" } else { "passes" };
+    let _ = writeln!(
+        out,
+        "baseline {}: {status} — {} known, {} new, {} changed, {} fixed, {} expired{}",
+        b.file.display(),
+        b.known.len(),
+        b.new.len(),
+        b.changed.len(),
+        b.fixed.len(),
+        b.expired.len(),
+        if b.not_checked.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not checked (their scenarios did not run to the end)", b.not_checked.len())
+        }
+    );
+    for sig in &b.new {
+        let _ = writeln!(out, "  new: {}{sig}", rank(sig));
+    }
+    for (sig, was) in &b.changed {
+        let _ = writeln!(out, "  changed: {}{sig} (baselined as {was})", rank(sig));
+    }
+    for e in &b.fixed {
+        let _ = writeln!(out, "  fixed: {} — remove it from the baseline", e.signature);
+    }
+    for e in &b.expired {
+        let _ = writeln!(out, "  expired on {}: {}", e.expires.as_deref().unwrap_or("?"), e.signature);
+    }
 }
 
 /// One line when the endpoint ignores the fixtures' face markers, naming the flag.
