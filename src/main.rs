@@ -36,7 +36,7 @@ enum Command {
     Cleanup(rekcon::config::CleanupArgs),
 }
 
-const FUZZ_EXIT_CODES: &str = "Exit codes:\n  0    no divergence found (flaky ones are reported, not counted)\n  1    at least one divergence, shrunk, confirmed and written as a regression scenario\n  2    bad options, or a generator bug (a generated case that does not load or run)\n  3    no answer from the endpoint (transport, timeout, throttling after retries)\n  130  interrupted by Ctrl-C, nothing found (the cases under way finish, collections are deleted, reports are written); 143 for SIGTERM, 129 for SIGHUP";
+const FUZZ_EXIT_CODES: &str = "Exit codes:\n  0    no divergence found (flaky ones are reported, not counted)\n  1    at least one divergence, shrunk, confirmed and written as a regression scenario\n  2    bad options, or a generator bug (a generated case that does not load or run)\n  3    no answer from the endpoint (transport, timeout, throttling after retries)\n  5    a set-up problem: the endpoint refused rekcon's own signature, credentials, clock or permissions (no regression file)\n  130  interrupted by Ctrl-C, nothing found (the cases under way finish, collections are deleted, reports are written); 143 for SIGTERM, 129 for SIGHUP";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -81,6 +81,9 @@ pub enum StepOutcome {
     NoAnswer(NoAnswer),
     /// The endpoint does not implement the operation; the evidence.
     NotImplemented(String),
+    /// The endpoint refused rekcon's own credentials, signature, clock or permissions;
+    /// the hint. Nothing about the endpoint is judged.
+    SetupProblem(String),
     /// The step cannot be run as written.
     BadStep(String),
     /// A capture found nothing in the answer: a bad step if the endpoint has conformed
@@ -183,6 +186,7 @@ impl Runner {
                 StepOutcome::Conformed | StepOutcome::Diverged | StepOutcome::Contradiction => continue,
                 StepOutcome::NoAnswer(no) => Some(at(StopKind::NoAnswer, no.reason)),
                 StepOutcome::NotImplemented(evidence) => Some(at(StopKind::NotImplemented, evidence)),
+                StepOutcome::SetupProblem(hint) => Some(at(StopKind::SetupProblem, hint)),
                 StepOutcome::BadStep(reason) => Some(at(StopKind::BadStep, reason)),
                 // The endpoint conformed; what it detected leaves the rest unjudgeable.
                 StepOutcome::NotApplicable(reason) => Some(at(StopKind::NotApplicable, reason)),
@@ -633,6 +637,10 @@ impl Session<'_> {
                 record.not_implemented = Some(evidence.clone());
                 return StepOutcome::NotImplemented(evidence);
             }
+            Err(Unjudgeable::SetupProblem(hint)) => {
+                record.setup_problem = Some(hint.clone());
+                return StepOutcome::SetupProblem(hint);
+            }
         };
         record.findings.extend(wire.mismatches.into_iter().map(|m| Finding::new(Layer::Wire, m)));
         record.unknowns.extend(wire.unknowns);
@@ -773,6 +781,8 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
         unknowns: BTreeSet::new(),
         no_answer: None,
         not_implemented: None,
+        setup_problem: None,
+        lag_retries: 0,
         not_applicable: None,
         note: None,
         settle_polls: 0,

@@ -42,6 +42,11 @@ impl RunReport {
             "causes": causes.all().iter().enumerate().map(|(i, c)| cause_json(i + 1, c)).collect::<Vec<_>>(),
             "matrix": matrix,
             "not_implemented": not_implemented,
+            "setup_problems": self
+                .setup_problems()
+                .into_iter()
+                .map(|(hint, n)| json!({"hint": hint, "scenarios": n}))
+                .collect::<Vec<_>>(),
             "scenarios": scenarios,
             "unsettled": unknowns,
             "cleanup": self.cleanup,

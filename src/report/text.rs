@@ -39,6 +39,13 @@ impl RunReport {
                 plural_n(stopped, "scenario", "scenarios")
             );
         }
+        for (hint, n) in self.setup_problems() {
+            let _ = writeln!(
+                out,
+                "set-up problem (rekcon's own set-up, not the endpoint): {hint} — {} stopped",
+                plural_n(n, "scenario", "scenarios")
+            );
+        }
         if let Some(hint) = marker_hint(&causes) {
             let _ = writeln!(out, "{hint}");
         }
@@ -110,6 +117,7 @@ impl RunReport {
             "diverged",
             "contradiction",
             "blocked",
+            "set-up problem",
             "bad scenario",
             "no answer",
             "harness error",
@@ -204,7 +212,10 @@ impl ScenarioReport {
     /// blocked scenario (its line names the operation).
     fn has_details(&self, causes: &Causes) -> bool {
         match self.verdict {
-            Verdict::Pass | Verdict::NotRun { .. } | Verdict::Blocked { .. } => false,
+            Verdict::Pass
+            | Verdict::NotRun { .. }
+            | Verdict::Blocked { .. }
+            | Verdict::SetupProblem { .. } => false,
             Verdict::Diverged { .. } => {
                 self.stop.is_some()
                     || self.records.iter().any(|r| r.contradicted())
@@ -233,6 +244,7 @@ impl ScenarioReport {
                     format!("{} not implemented (step {})", stop.operation, stop.step)
                 }
                 StopKind::NoAnswer => format!("no answer at step {}", stop.step),
+                StopKind::SetupProblem => format!("set-up problem at step {}", stop.step),
                 StopKind::BadStep if matches!(self.verdict, Verdict::BadScenario { .. }) => String::new(),
                 StopKind::BadStep | StopKind::Unfollowable => format!("stopped at step {}", stop.step),
                 StopKind::NotApplicable => {
@@ -284,6 +296,14 @@ impl ScenarioReport {
                 let _ = writeln!(
                     out,
                     "{}: blocked at step {step} ({}): {operation} not implemented ({evidence})",
+                    self.name,
+                    self.location()
+                );
+            }
+            Verdict::SetupProblem { step, hint, .. } => {
+                let _ = writeln!(
+                    out,
+                    "{}: set-up problem at step {step} ({}){call}: {hint}",
                     self.name,
                     self.location()
                 );
@@ -370,13 +390,17 @@ impl ScenarioReport {
         if let Some(stop) = &self.stop
             && !matches!(
                 self.verdict,
-                Verdict::NoAnswer { .. } | Verdict::Blocked { .. } | Verdict::BadScenario { .. }
+                Verdict::NoAnswer { .. }
+                    | Verdict::Blocked { .. }
+                    | Verdict::BadScenario { .. }
+                    | Verdict::SetupProblem { .. }
             )
         {
             let rest = stop.not_judged_text().map(|t| format!("; {t}")).unwrap_or_default();
             let why = match stop.kind {
                 StopKind::NotImplemented => format!("{} not implemented ({})", stop.operation, stop.reason),
                 StopKind::NoAnswer => format!("no answer: {}", stop.reason),
+                StopKind::SetupProblem => format!("set-up problem: {}", stop.reason),
                 StopKind::BadStep | StopKind::Unfollowable | StopKind::NotApplicable => stop.reason.clone(),
             };
             let _ = writeln!(
@@ -418,6 +442,7 @@ fn plural(label: &str, n: usize) -> String {
         ("contradiction", n) if n > 1 => "contradictions".into(),
         ("bad scenario", n) if n > 1 => "bad scenarios".into(),
         ("harness error", n) if n > 1 => "harness errors".into(),
+        ("set-up problem", n) if n > 1 => "set-up problems".into(),
         (label, _) => label.to_string(),
     }
 }
