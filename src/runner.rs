@@ -36,6 +36,13 @@ use crate::unknown::Unknown;
 const SETTLE_FIRST_DELAY: Duration = Duration::from_millis(25);
 /// Longest wait between ListUsers polls.
 const SETTLE_MAX_DELAY: Duration = Duration::from_secs(1);
+/// A not-found answer this soon after the session's last write may be read-after-write
+/// lag (contract §9.20), and is asked again before it counts.
+const LAG_WINDOW: Duration = Duration::from_secs(10);
+/// Times a lagging not-found is asked again, waiting 50, 100, 200, 400 ms (750 ms in all).
+const LAG_RETRIES: usize = 4;
+/// First wait before asking a lagging not-found again.
+const LAG_FIRST_DELAY: Duration = Duration::from_millis(50);
 /// Longest time the final cleanup may take after an interrupt.
 const CLEANUP_AFTER_INTERRUPT: Duration = Duration::from_secs(30);
 
@@ -142,6 +149,7 @@ impl Runner {
             records: Vec::new(),
             unknowns: BTreeSet::new(),
             diverged_at: None,
+            last_write: None,
         }
     }
 
@@ -380,6 +388,8 @@ pub struct Session<'r> {
     /// The first step at which the endpoint diverged: from then on the model follows the
     /// endpoint's state, and written expectations are not judged.
     diverged_at: Option<usize>,
+    /// When the last call that may have created something succeeded.
+    last_write: Option<Instant>,
 }
 
 /// Where a call sits in its scenario, for its record.
@@ -617,13 +627,34 @@ impl Session<'_> {
         expectation: Option<&Expectation>,
         record: &mut StepRecord,
     ) -> StepOutcome {
-        let raw = match self.runner.target.send(call).await {
+        let mut raw = match self.runner.target.send(call).await {
             Ok(raw) => raw,
             Err(no) => {
                 record.no_answer = Some(no.clone());
                 return StepOutcome::NoAnswer(no);
             }
         };
+        // Read-after-write lag (§9.20): a not-found the model does not allow, right after
+        // a write, is asked again with a bounded backoff before it counts.
+        let mut delay = LAG_FIRST_DELAY;
+        while record.lag_retries < LAG_RETRIES
+            && self.last_write.is_some_and(|t| t.elapsed() < LAG_WINDOW)
+            && lagging_not_found(&raw, call.operation(), allowed)
+        {
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+            record.lag_retries += 1;
+            raw = match self.runner.target.send(call).await {
+                Ok(raw) => raw,
+                Err(no) => {
+                    record.no_answer = Some(no.clone());
+                    return StepOutcome::NoAnswer(no);
+                }
+            };
+        }
+        if (200..300).contains(&raw.status) && call.operation().is_none_or(|op| !op.is_read_only()) {
+            self.last_write = Some(Instant::now());
+        }
         let wire = check::wire(&raw, call.operation());
         let status = raw.status;
         record.response = Some(check::RawResponse { body: Vec::new(), ..raw });
@@ -741,6 +772,27 @@ impl Session<'_> {
             delay = (delay * 2).min(SETTLE_MAX_DELAY);
         }
     }
+}
+
+/// Whether `raw` is a not-found answer the model does not allow (it holds the thing):
+/// ResourceNotFoundException, or the InvalidParameterException "… not found …" of an
+/// unknown FaceId or UserId (contract §8, §9.8).
+fn lagging_not_found(raw: &check::RawResponse, operation: Option<Operation>, allowed: &Allowed) -> bool {
+    if raw.status < 400 || raw.status >= 500 {
+        return false;
+    }
+    let Ok(check::WireVerdict { observed: Some(Observed::Error(error)), .. }) = check::wire(raw, operation)
+    else {
+        return false;
+    };
+    let not_found = match error.code {
+        ErrorCode::ResourceNotFoundException => true,
+        ErrorCode::InvalidParameterException => {
+            error.message.as_deref().is_some_and(|m| m.to_ascii_lowercase().contains("not found"))
+        }
+        _ => false,
+    };
+    not_found && !allowed.errors.contains(&error.code)
 }
 
 /// One page of the ListUsers polling that waits for users to settle before a search.

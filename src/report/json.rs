@@ -47,6 +47,7 @@ impl RunReport {
                 .into_iter()
                 .map(|(hint, n)| json!({"hint": hint, "scenarios": n}))
                 .collect::<Vec<_>>(),
+            "read_after_write_lag": self.lag(),
             "scenarios": scenarios,
             "unsettled": unknowns,
             "cleanup": self.cleanup,

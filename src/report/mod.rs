@@ -497,6 +497,17 @@ impl ScenarioReport {
     }
 }
 
+/// How often a not-found answer right after a write was asked again ([`RunReport::lag`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Lag {
+    /// Calls asked again.
+    pub calls: usize,
+    /// Retries in all.
+    pub retries: usize,
+    /// Of those calls, the ones whose last answer still diverged.
+    pub still_diverged: usize,
+}
+
 /// What the final cleanup did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CleanupSummary {
@@ -547,6 +558,19 @@ impl RunReport {
             .or(interrupted)
             .or(codes.contains(&EXIT_INTERRUPTED).then_some(self.interrupt_exit))
             .unwrap_or(EXIT_CONFORM)
+    }
+
+    /// Read-after-write lag (contract §9.20): the calls whose not-found answer came right
+    /// after a write and were asked again, the retries in all, and how many of those
+    /// calls still diverged after them.
+    pub fn lag(&self) -> Lag {
+        let mut lag = Lag::default();
+        for r in self.scenarios.iter().flat_map(|s| &s.records).filter(|r| r.lag_retries > 0) {
+            lag.calls += 1;
+            lag.retries += r.lag_retries;
+            lag.still_diverged += usize::from(r.diverged());
+        }
+        lag
     }
 
     /// Each distinct set-up problem's hint, with the number of scenarios it stopped.

@@ -108,6 +108,17 @@ impl RunReport {
                 self.run_id
             );
         }
+        let lag = self.lag();
+        if lag.calls > 0 {
+            let _ = writeln!(
+                out,
+                "read-after-write lag (§9.20): {} answered not-found right after a write and \
+                 were asked again ({}); {} still diverged",
+                plural_n(lag.calls, "call", "calls"),
+                plural_n(lag.retries, "retry", "retries"),
+                lag.still_diverged
+            );
+        }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for s in &self.scenarios {
             *counts.entry(s.verdict.label()).or_default() += 1;
