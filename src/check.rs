@@ -33,6 +33,9 @@ pub struct RawResponse {
     pub request_id: Option<String>,
     /// The `x-amzn-ErrorType` header.
     pub error_type: Option<String>,
+    /// Every response header, for recordings (`rekcon run --record`); names lower-case.
+    #[serde(skip)]
+    pub headers: Vec<(String, String)>,
     /// The body bytes.
     #[serde(skip)]
     pub body: Vec<u8>,
@@ -584,6 +587,7 @@ mod tests {
             content_type: Some(CONTENT_TYPE.into()),
             request_id: Some("r".into()),
             error_type: None,
+            headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         }
     }

@@ -657,7 +657,8 @@ impl Session<'_> {
         }
         let wire = check::wire(&raw, call.operation());
         let status = raw.status;
-        record.response = Some(check::RawResponse { body: Vec::new(), ..raw });
+        // The body stays (never serialised into reports) for recordings.
+        record.response = Some(raw);
         let wire = match wire {
             Ok(wire) => wire,
             Err(Unjudgeable::NoAnswer(no)) => {
@@ -978,7 +979,26 @@ async fn run_configured(config: RunConfig) -> u8 {
         };
         let _ = writeln!(std::io::stderr(), "{line}");
     }));
-    let selection = match select(&config.scenarios, &config.filters, &config.tags) {
+    // `--against DIR`: the recorded scenarios (unless filters narrow them).
+    let recordings = match &config.against {
+        Some(dir) => match crate::record::load_dir(dir) {
+            Ok(recordings) if !recordings.is_empty() => Some(recordings),
+            Ok(_) => {
+                eprintln!("rekcon run: --against {}: no cassette there", dir.display());
+                return EXIT_BAD_INPUT;
+            }
+            Err(e) => {
+                eprintln!("rekcon run: --against: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        },
+        None => None,
+    };
+    let filters = match &recordings {
+        Some(recordings) if config.filters.is_empty() => recordings.keys().cloned().collect(),
+        _ => config.filters.clone(),
+    };
+    let selection = match select(&config.scenarios, &filters, &config.tags) {
         Ok(selection) => selection,
         Err(e) => {
             eprintln!("rekcon run: {e}");
@@ -1074,6 +1094,37 @@ async fn run_configured(config: RunConfig) -> u8 {
         duration: started.elapsed(),
     };
     let mut code = report.exit_code();
+    let mut verification = None;
+    if let Some(recordings) = &recordings {
+        let fixtures = |name: &str| {
+            selection.scenarios.iter().find(|s| s.name == name).map(|s| s.images.clone()).unwrap_or_default()
+        };
+        let v = crate::verify::Verification::of(&report.scenarios, recordings, &fixtures);
+        code = v.exit_code(code);
+        verification = Some(v);
+    }
+    if let Some(dir) = &config.record {
+        let kind = match (&config.endpoint, target_config.is_aws()) {
+            (_, true) => "aws",
+            (EndpointChoice::BuiltIn, _) => "built-in",
+            _ => "endpoint-url",
+        };
+        let provenance = crate::record::Provenance::of_run(
+            kind,
+            &report.endpoint,
+            runner.target().region(),
+            &report.run_id,
+            &selection.scenarios,
+            &config.scenarios,
+        );
+        match crate::record::write_run(dir, &report.scenarios, &provenance) {
+            Ok(files) => eprintln!("rekcon run: recorded {} cassette(s) in {}", files.len(), dir.display()),
+            Err(e) => {
+                eprintln!("rekcon run: --record: {e}");
+                code = code.max(EXIT_BAD_INPUT);
+            }
+        }
+    }
     // The reports first: a closed stdout must not lose them.
     for (path, write) in [
         (&config.json, RunReport::write_json as fn(&RunReport, &Path) -> Result<(), crate::error::Error>),
@@ -1088,7 +1139,17 @@ async fn run_configured(config: RunConfig) -> u8 {
             }
         }
     }
-    if let Err(e) = crate::output::print(&report.render()) {
+    let mut rendered = report.render();
+    if let (Some(v), Some(dir)) = (&verification, &config.against) {
+        let provenance = recordings
+            .as_ref()
+            .and_then(|r| r.values().next())
+            .and_then(|c| c.first())
+            .map(|c| &c.provenance);
+        rendered.push('\n');
+        rendered.push_str(&v.render(&dir.display().to_string(), provenance));
+    }
+    if let Err(e) = crate::output::print(&rendered) {
         eprintln!("rekcon run: cannot print the report: {e}");
     }
     code

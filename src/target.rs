@@ -208,6 +208,7 @@ impl Intercept for WireTap {
                         content_type: header("content-type"),
                         request_id: header("x-amzn-requestid"),
                         error_type: header("x-amzn-errortype"),
+                        headers: crate::record::safe_headers(response.headers().iter()),
                         body: body.to_vec(),
                     })
                 }

@@ -55,6 +55,8 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   4    nothing diverged, but some operations are not implemented (scenarios blocked)
   5    a set-up problem: the endpoint refused rekcon's own signature, credentials, clock
        or IAM permissions (never blamed on the endpoint); fix the set-up, run again
+  6    with --against: nothing diverged from AWS, but the model disagrees with what AWS
+       answered (a rekcon bug, reported apart; never blamed on the endpoint)
   130  interrupted by Ctrl-C (reports are still written, collections deleted);
        143 by SIGTERM, 129 by SIGHUP";
 
