@@ -153,3 +153,25 @@ async fn two_recordings_that_differ_are_aws_nondeterminism() {
     );
     assert_eq!(out.status.code(), Some(0), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknowns_lists_the_recordings_that_answer_each_point() {
+    let dir = scratch("unknowns");
+    record(&dir, &[]).await;
+    let out = rekcon(args(&["unknowns", &dir.display().to_string()])).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    // associate_face_of_other_user step 8 changes nothing: which UserStatus it returns is unsettled.
+    let block: Vec<&str> =
+        stdout.lines().skip_while(|l| !l.starts_with("unknown:status-when-unchanged")).take(3).collect();
+    assert!(
+        block.iter().any(|l| l
+            .contains("associate/associate_face_of_other_user step 8 AssociateFaces on http://127.0.0.1")
+            && l.contains("HTTP 200")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unknown:token-scope — ") && stdout.contains("not answered by any recording"));
+    let empty = scratch("no-cassettes");
+    let out = rekcon(args(&["unknowns", &empty.display().to_string()])).await;
+    assert_eq!(out.status.code(), Some(2));
+}

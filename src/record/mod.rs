@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub mod unknowns;
+
 use crate::check::RawResponse;
 use crate::report::{ScenarioReport, StepRecord};
 
