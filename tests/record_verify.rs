@@ -27,7 +27,7 @@ fn scratch(name: &str) -> PathBuf {
 
 async fn rekcon(args: Vec<String>) -> Output {
     let mut command = serve_support::rekcon_for_loopback();
-    command.args(args);
+    command.env("AWS_SESSION_TOKEN", "session-token-never-recorded").args(args);
     tokio::task::spawn_blocking(move || command.output().expect("rekcon runs")).await.expect("joined")
 }
 
@@ -76,9 +76,15 @@ async fn cassettes_hold_raw_exchanges_and_provenance_and_no_credentials() {
     assert!(c.exchanges.iter().all(|e| e.duration_ms >= 0.0));
     for path in walk(&dir) {
         let text = std::fs::read_to_string(&path).expect("a cassette");
-        for secret in
-            ["test-secret", "AKIDTEST", "Credential=", "Signature=", "uthorization", "X-Amz-Security-Token"]
-        {
+        for secret in [
+            "test-secret",
+            "session-token-never-recorded",
+            "AKIDTEST",
+            "Credential=",
+            "Signature=",
+            "uthorization",
+            "X-Amz-Security-Token",
+        ] {
             assert!(!text.contains(secret), "{} holds {secret}", path.display());
         }
     }

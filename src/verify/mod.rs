@@ -493,3 +493,58 @@ impl Verification {
 /// Exit code of `rekcon run --against`: nothing is blamed on the endpoint, but the model
 /// disagrees with AWS somewhere (a rekcon bug, reported apart).
 pub const EXIT_MODEL_DISAGREES: u8 = 6;
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn diff(recorded: Value, endpoint: Value) -> Vec<String> {
+        let mut out = Vec::new();
+        compare(None, &recorded, &endpoint, "", &mut out);
+        out
+    }
+
+    #[test]
+    fn the_field_table_decides_each_comparison() {
+        // Tolerance: Similarity within 1.0, boxes within 0.05.
+        assert!(diff(json!({"Similarity": 99.2}), json!({"Similarity": 99.9})).is_empty());
+        assert_eq!(diff(json!({"Similarity": 99.2}), json!({"Similarity": 97.0})).len(), 1);
+        assert!(diff(json!({"Width": 0.40}), json!({"Width": 0.43})).is_empty());
+        assert_eq!(diff(json!({"Width": 0.40}), json!({"Width": 0.50})).len(), 1);
+        // Unordered lists as sets, ordered ones not.
+        assert!(
+            diff(
+                json!({"Faces": [{"FaceId": "<face:1>"}, {"FaceId": "<face:2>"}]}),
+                json!({"Faces": [{"FaceId": "<face:2>"}, {"FaceId": "<face:1>"}]})
+            )
+            .is_empty()
+        );
+        assert_eq!(diff(json!({"FaceMatches": [1, 2]}), json!({"FaceMatches": [2, 1]})).len(), 2);
+        assert_eq!(
+            diff(json!({"Faces": [{"FaceId": "<face:1>"}]}), json!({"Faces": [{"FaceId": "<face:3>"}]}))
+                .len(),
+            1
+        );
+        // Messages ignored, even absent on one side; timestamps by type.
+        assert!(diff(json!({"Message": "a"}), json!({"Message": "b"})).is_empty());
+        assert!(diff(json!({"Message": "a"}), json!({})).is_empty());
+        assert!(diff(json!({"CreationTimestamp": 1.5e9}), json!({"CreationTimestamp": 1.7e9})).is_empty());
+        assert_eq!(diff(json!({"CreationTimestamp": 1.5e9}), json!({"CreationTimestamp": "1.5e9"})).len(), 1);
+        // Everything else exactly, absence included.
+        assert_eq!(
+            diff(json!({"UserStatus": "ACTIVE"}), json!({"UserStatus": "UPDATING"})),
+            ["UserStatus: recorded \"ACTIVE\", endpoint \"UPDATING\""]
+        );
+        assert_eq!(diff(json!({"NextToken": "<token:1>"}), json!({})).len(), 1);
+    }
+
+    #[test]
+    fn every_table_entry_is_a_member_name_once() {
+        let names: BTreeSet<&str> = FIELDS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names.len(), FIELDS.len());
+        assert_eq!(rule(Some("Similarity")), Rule::Within(1.0));
+        assert_eq!(rule(Some("FaceId")), Rule::Exact);
+    }
+}
