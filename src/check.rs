@@ -33,6 +33,9 @@ pub struct RawResponse {
     pub request_id: Option<String>,
     /// The `x-amzn-ErrorType` header.
     pub error_type: Option<String>,
+    /// Every response header, for recordings (`rekcon run --record`); names lower-case.
+    #[serde(skip)]
+    pub headers: Vec<(String, String)>,
     /// The body bytes.
     #[serde(skip)]
     pub body: Vec<u8>,
@@ -118,6 +121,54 @@ pub enum Unjudgeable {
     /// The endpoint does not implement the operation; the evidence, in words
     /// (`HTTP 501 NotImplementedError`).
     NotImplemented(String),
+    /// The endpoint refused rekcon's own credentials, signature, clock or permissions:
+    /// the tester's set-up, never the endpoint's behaviour. A one-line hint.
+    SetupProblem(String),
+}
+
+/// Whether an error answer refuses rekcon's own set-up (credentials, signature, clock,
+/// IAM permissions for the action called), and the one-line hint to fix it.
+///
+/// AccessDeniedException counts only when its message names a `rekognition:` action (the
+/// IAM text `… is not authorized to perform: rekognition:CreateCollection …`, contract §8):
+/// an S3 image the service may not read is also AccessDeniedException (§2), and that one
+/// is judged.
+pub fn setup_problem(code: &ErrorCode, message: Option<&str>) -> Option<String> {
+    let message = message.unwrap_or_default();
+    let hint = match code.as_str() {
+        "InvalidSignatureException" | "SignatureDoesNotMatch"
+            if message.to_ascii_lowercase().contains("signature expired") =>
+        {
+            "the request's signing time is too far from the endpoint's clock (over 5 minutes, §8): set this machine's clock right (NTP)"
+        }
+        "InvalidSignatureException" | "SignatureDoesNotMatch" => {
+            "the endpoint refused the signature: check the secret access key (AWS_SECRET_ACCESS_KEY or the --profile) and --region"
+        }
+        "IncompleteSignatureException" => {
+            "the endpoint found the signature incomplete: check the credentials and --region"
+        }
+        "UnrecognizedClientException" | "InvalidClientTokenId" => {
+            "the endpoint does not know the access key id: check AWS_ACCESS_KEY_ID or the --profile"
+        }
+        "MissingAuthenticationTokenException" | "MissingAuthenticationToken" => {
+            "the request carried no signature: give rekcon credentials (environment, --profile)"
+        }
+        "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => {
+            "the credentials' session token has expired: refresh them (aws sso login, a new STS session)"
+        }
+        "AccessDeniedException" if message.contains("rekognition:") => {
+            let action = message
+                .split_whitespace()
+                .find(|word| word.starts_with("rekognition:"))
+                .map(|word| word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
+                .unwrap_or("the action");
+            return Some(format!(
+                "the credentials' IAM policy does not allow {action}: grant it to the principal rekcon runs as"
+            ));
+        }
+        _ => return None,
+    };
+    Some(hint.to_string())
 }
 
 /// Error codes emulators answer for an operation they do not implement: winterbaume's
@@ -187,6 +238,14 @@ pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdi
     let error_code =
         (!success).then(|| error_code(raw, body.as_ref().ok().and_then(|b| b.as_ref()))).flatten();
     if !success {
+        if let Some(code) = &error_code {
+            let message = body.as_ref().ok().and_then(|b| b.as_ref()).and_then(|b| {
+                ["Message", "message", "errorMessage"].iter().find_map(|k| b.get(*k)?.as_str())
+            });
+            if let Some(hint) = setup_problem(code, message) {
+                return Err(Unjudgeable::SetupProblem(hint));
+            }
+        }
         if let Some(evidence) = not_implemented(raw, operation, &body, error_code.as_ref()) {
             return Err(Unjudgeable::NotImplemented(evidence));
         }
@@ -531,8 +590,49 @@ mod tests {
             content_type: Some(CONTENT_TYPE.into()),
             request_id: Some("r".into()),
             error_type: None,
+            headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn signature_credential_clock_and_own_permission_errors_are_setup_problems() {
+        let setup =
+            |status: u16, body: &str| match wire(&raw(status, body), Some(Operation::CreateCollection)) {
+                Err(Unjudgeable::SetupProblem(hint)) => Some(hint),
+                _ => None,
+            };
+        for code in [
+            "InvalidSignatureException",
+            "UnrecognizedClientException",
+            "MissingAuthenticationTokenException",
+            "ExpiredTokenException",
+            "IncompleteSignatureException",
+            "SignatureDoesNotMatch",
+        ] {
+            let hint = setup(403, &format!(r#"{{"__type": "{code}", "Message": "m"}}"#));
+            assert!(hint.as_ref().is_some_and(|h| !h.contains('\n')), "{code}: {hint:?}");
+        }
+        // Contract §8: the clock-skew text of a real InvalidSignatureException.
+        let skew = setup(
+            400,
+            r#"{"__type": "InvalidSignatureException", "Message": "Signature expired: 20200101T000000Z is now earlier than 20200101T000600Z (20200101T000600Z - 5 min.)"}"#,
+        );
+        assert!(skew.is_some_and(|h| h.contains("clock")));
+        let denied = setup(
+            400,
+            r#"{"__type": "AccessDeniedException", "Message": "User: arn:aws:iam::1:user/x is not authorized to perform: rekognition:CreateCollection on resource: arn"}"#,
+        );
+        assert!(denied.is_some_and(|h| h.contains("rekognition:CreateCollection")));
+        // An S3 image the service may not read is the endpoint's answer to judge (§2).
+        assert_eq!(
+            setup(
+                400,
+                r#"{"__type": "AccessDeniedException", "Message": "You are not authorized to perform this action."}"#
+            ),
+            None
+        );
+        assert_eq!(setup(400, r#"{"__type": "ResourceNotFoundException", "Message": "m"}"#), None);
     }
 
     #[test]

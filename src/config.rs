@@ -106,6 +106,14 @@ pub struct RunArgs {
     /// Built-in emulator only: its face detector (see `rekcon serve --detector`).
     #[arg(long, value_enum, default_value_t = Detector::Marker, value_name = "DETECTOR")]
     pub detector: Detector,
+    /// Write a cassette per scenario below DIR: every exchange, raw, with its provenance
+    /// and no credential (docs/cassettes.md). Meant for `--aws`.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// Run the scenarios recorded in DIR and compare each step three ways: endpoint,
+    /// recording, model (docs/cassettes.md).
+    #[arg(long, value_name = "DIR")]
+    pub against: Option<PathBuf>,
 }
 
 /// `--faces`: where the model learns which faces an image holds.
@@ -234,6 +242,10 @@ pub struct RunConfig {
     pub faces: FaceSource,
     /// The built-in emulator's face detector.
     pub detector: Detector,
+    /// `--record DIR`.
+    pub record: Option<PathBuf>,
+    /// `--against DIR`.
+    pub against: Option<PathBuf>,
 }
 
 impl RunConfig {
@@ -292,6 +304,8 @@ impl RunConfig {
             mutants: args.mutants,
             faces,
             detector: args.detector,
+            record: args.record,
+            against: args.against,
         })
     }
 
@@ -559,6 +573,8 @@ pub fn from_env() -> Result<RunConfig, Error> {
         mutants: Vec::new(),
         faces: FaceSource::Catalogue,
         detector: Detector::Marker,
+        record: None,
+        against: None,
     })
 }
 

@@ -85,6 +85,9 @@ pub enum StrRule {
     Uuid,
     /// A face model version such as `6.0` or `6` (`[0-9.]+`).
     ModelVersion,
+    /// The same, as user searches spell it: the major version alone (`6`, contract §9.4
+    /// [real]); any version is accepted, `7` is what the emulator answers.
+    UserSearchModelVersion,
     /// A collection ARN; `with_arn_prefix` false is CreateCollection's `aws:rekognition:…` form.
     CollectionArn {
         /// Whether the value starts with `arn:`.
@@ -488,6 +491,7 @@ fn sample_string(rule: &StrRule) -> String {
         StrRule::Any { .. } => String::new(),
         StrRule::Uuid => "00000000-0000-4000-8000-000000000000".into(),
         StrRule::ModelVersion => "7.0".into(),
+        StrRule::UserSearchModelVersion => "7".into(),
         StrRule::CollectionArn { with_arn_prefix, collection, region, account } => {
             let prefix = if *with_arn_prefix { "arn:" } else { "" };
             let region = region.as_deref().unwrap_or("us-east-1");
@@ -624,7 +628,9 @@ pub fn describe(pat: &Pat) -> String {
         Pat::Str(StrRule::Any { max_len: Some(n) }) => format!("a string of at most {n} characters"),
         Pat::Str(StrRule::Any { max_len: None }) => "a string".into(),
         Pat::Str(StrRule::Uuid) => "a lower-case UUID".into(),
-        Pat::Str(StrRule::ModelVersion) => "a face model version ([0-9.]+)".into(),
+        Pat::Str(StrRule::ModelVersion | StrRule::UserSearchModelVersion) => {
+            "a face model version ([0-9.]+)".into()
+        }
         Pat::Str(rule @ StrRule::CollectionArn { .. }) => format!("an ARN like {:?}", sample_string(rule)),
         Pat::Num { min, max, .. } if min == max => format!("the number {min}"),
         Pat::Num { min, max, .. } => format!("a number in [{min}, {max}]"),
@@ -1077,7 +1083,9 @@ fn str_ok(rule: &StrRule, s: &str) -> bool {
     match rule {
         StrRule::Any { max_len } => max_len.is_none_or(|max| s.chars().count() <= max),
         StrRule::Uuid => is_lower_uuid(s),
-        StrRule::ModelVersion => !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.'),
+        StrRule::ModelVersion | StrRule::UserSearchModelVersion => {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        }
         StrRule::CollectionArn { with_arn_prefix, collection, region, account } => {
             let rest = if *with_arn_prefix {
                 match s.strip_prefix("arn:") {

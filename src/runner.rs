@@ -37,6 +37,13 @@ use crate::unknown::Unknown;
 const SETTLE_FIRST_DELAY: Duration = Duration::from_millis(25);
 /// Longest wait between ListUsers polls.
 const SETTLE_MAX_DELAY: Duration = Duration::from_secs(1);
+/// A not-found answer this soon after the session's last write may be read-after-write
+/// lag (contract §9.20), and is asked again before it counts.
+const LAG_WINDOW: Duration = Duration::from_secs(10);
+/// Times a lagging not-found is asked again, waiting 50, 100, 200, 400 ms (750 ms in all).
+const LAG_RETRIES: usize = 4;
+/// First wait before asking a lagging not-found again.
+const LAG_FIRST_DELAY: Duration = Duration::from_millis(50);
 /// Longest time the final cleanup may take after an interrupt.
 const CLEANUP_AFTER_INTERRUPT: Duration = Duration::from_secs(30);
 
@@ -82,6 +89,9 @@ pub enum StepOutcome {
     NoAnswer(NoAnswer),
     /// The endpoint does not implement the operation; the evidence.
     NotImplemented(String),
+    /// The endpoint refused rekcon's own credentials, signature, clock or permissions;
+    /// the hint. Nothing about the endpoint is judged.
+    SetupProblem(String),
     /// The step cannot be run as written.
     BadStep(String),
     /// A capture found nothing in the answer: a bad step if the endpoint has conformed
@@ -140,6 +150,7 @@ impl Runner {
             records: Vec::new(),
             unknowns: BTreeSet::new(),
             diverged_at: None,
+            last_write: None,
         }
     }
 
@@ -184,6 +195,7 @@ impl Runner {
                 StepOutcome::Conformed | StepOutcome::Diverged | StepOutcome::Contradiction => continue,
                 StepOutcome::NoAnswer(no) => Some(at(StopKind::NoAnswer, no.reason)),
                 StepOutcome::NotImplemented(evidence) => Some(at(StopKind::NotImplemented, evidence)),
+                StepOutcome::SetupProblem(hint) => Some(at(StopKind::SetupProblem, hint)),
                 StepOutcome::BadStep(reason) => Some(at(StopKind::BadStep, reason)),
                 // The endpoint conformed; what it detected leaves the rest unjudgeable.
                 StepOutcome::NotApplicable(reason) => Some(at(StopKind::NotApplicable, reason)),
@@ -377,6 +389,8 @@ pub struct Session<'r> {
     /// The first step at which the endpoint diverged: from then on the model follows the
     /// endpoint's state, and written expectations are not judged.
     diverged_at: Option<usize>,
+    /// When the last call that may have created something succeeded.
+    last_write: Option<Instant>,
 }
 
 /// Where a call sits in its scenario, for its record.
@@ -614,16 +628,38 @@ impl Session<'_> {
         expectation: Option<&Expectation>,
         record: &mut StepRecord,
     ) -> StepOutcome {
-        let raw = match self.runner.target.send(call).await {
+        let mut raw = match self.runner.target.send(call).await {
             Ok(raw) => raw,
             Err(no) => {
                 record.no_answer = Some(no.clone());
                 return StepOutcome::NoAnswer(no);
             }
         };
+        // Read-after-write lag (§9.20): a not-found the model does not allow, right after
+        // a write, is asked again with a bounded backoff before it counts.
+        let mut delay = LAG_FIRST_DELAY;
+        while record.lag_retries < LAG_RETRIES
+            && self.last_write.is_some_and(|t| t.elapsed() < LAG_WINDOW)
+            && lagging_not_found(&raw, call.operation(), allowed)
+        {
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+            record.lag_retries += 1;
+            raw = match self.runner.target.send(call).await {
+                Ok(raw) => raw,
+                Err(no) => {
+                    record.no_answer = Some(no.clone());
+                    return StepOutcome::NoAnswer(no);
+                }
+            };
+        }
+        if (200..300).contains(&raw.status) && call.operation().is_none_or(|op| !op.is_read_only()) {
+            self.last_write = Some(Instant::now());
+        }
         let wire = check::wire(&raw, call.operation());
         let status = raw.status;
-        record.response = Some(check::RawResponse { body: Vec::new(), ..raw });
+        // The body stays (never serialised into reports) for recordings.
+        record.response = Some(raw);
         let wire = match wire {
             Ok(wire) => wire,
             Err(Unjudgeable::NoAnswer(no)) => {
@@ -633,6 +669,10 @@ impl Session<'_> {
             Err(Unjudgeable::NotImplemented(evidence)) => {
                 record.not_implemented = Some(evidence.clone());
                 return StepOutcome::NotImplemented(evidence);
+            }
+            Err(Unjudgeable::SetupProblem(hint)) => {
+                record.setup_problem = Some(hint.clone());
+                return StepOutcome::SetupProblem(hint);
             }
         };
         record.findings.extend(wire.mismatches.into_iter().map(|m| Finding::new(Layer::Wire, m)));
@@ -737,6 +777,27 @@ impl Session<'_> {
     }
 }
 
+/// Whether `raw` is a not-found answer the model does not allow (it holds the thing):
+/// ResourceNotFoundException, or the InvalidParameterException "… not found …" of an
+/// unknown FaceId or UserId (contract §8, §9.8).
+fn lagging_not_found(raw: &check::RawResponse, operation: Option<Operation>, allowed: &Allowed) -> bool {
+    if raw.status < 400 || raw.status >= 500 {
+        return false;
+    }
+    let Ok(check::WireVerdict { observed: Some(Observed::Error(error)), .. }) = check::wire(raw, operation)
+    else {
+        return false;
+    };
+    let not_found = match error.code {
+        ErrorCode::ResourceNotFoundException => true,
+        ErrorCode::InvalidParameterException => {
+            error.message.as_deref().is_some_and(|m| m.to_ascii_lowercase().contains("not found"))
+        }
+        _ => false,
+    };
+    not_found && !allowed.errors.contains(&error.code)
+}
+
 /// One page of the ListUsers polling that waits for users to settle before a search.
 pub(crate) fn settle_poll(collection: &str, next_token: Option<String>) -> Request {
     Request::ListUsers(api::ListUsersRequest {
@@ -775,6 +836,8 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
         unknowns: BTreeSet::new(),
         no_answer: None,
         not_implemented: None,
+        setup_problem: None,
+        lag_retries: 0,
         not_applicable: None,
         settling: Vec::new(),
         note: None,
@@ -927,7 +990,26 @@ async fn run_configured(config: RunConfig) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let selection = match select(&config.scenarios, &config.filters, &config.tags) {
+    // `--against DIR`: the recorded scenarios (unless filters narrow them).
+    let recordings = match &config.against {
+        Some(dir) => match crate::record::load_dir(dir) {
+            Ok(recordings) if !recordings.is_empty() => Some(recordings),
+            Ok(_) => {
+                eprintln!("rekcon run: --against {}: no cassette there", dir.display());
+                return EXIT_BAD_INPUT;
+            }
+            Err(e) => {
+                eprintln!("rekcon run: --against: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        },
+        None => None,
+    };
+    let filters = match &recordings {
+        Some(recordings) if config.filters.is_empty() => recordings.keys().cloned().collect(),
+        _ => config.filters.clone(),
+    };
+    let selection = match select(&config.scenarios, &filters, &config.tags) {
         Ok(selection) => selection,
         Err(e) => {
             eprintln!("rekcon run: {e}");
@@ -1030,6 +1112,37 @@ async fn run_configured(config: RunConfig) -> u8 {
         report.baseline = Some(baseline.check(path, &report.causes(), &report.scenarios, &baseline::today()));
     }
     let mut code = report.exit_code();
+    let mut verification = None;
+    if let Some(recordings) = &recordings {
+        let fixtures = |name: &str| {
+            selection.scenarios.iter().find(|s| s.name == name).map(|s| s.images.clone()).unwrap_or_default()
+        };
+        let v = crate::verify::Verification::of(&report.scenarios, recordings, &fixtures);
+        code = v.exit_code(code);
+        verification = Some(v);
+    }
+    if let Some(dir) = &config.record {
+        let kind = match (&config.endpoint, target_config.is_aws()) {
+            (_, true) => "aws",
+            (EndpointChoice::BuiltIn, _) => "built-in",
+            _ => "endpoint-url",
+        };
+        let provenance = crate::record::Provenance::of_run(
+            kind,
+            &report.endpoint,
+            runner.target().region(),
+            &report.run_id,
+            &selection.scenarios,
+            &config.scenarios,
+        );
+        match crate::record::write_run(dir, &report.scenarios, &provenance) {
+            Ok(files) => eprintln!("rekcon run: recorded {} cassette(s) in {}", files.len(), dir.display()),
+            Err(e) => {
+                eprintln!("rekcon run: --record: {e}");
+                code = code.max(EXIT_BAD_INPUT);
+            }
+        }
+    }
     // The reports first: a closed stdout must not lose them.
     for e in write_reports(&report, &config, baseline.as_ref()) {
         eprintln!("rekcon run: {e}");
@@ -1037,7 +1150,17 @@ async fn run_configured(config: RunConfig) -> u8 {
             code = EXIT_BAD_INPUT;
         }
     }
-    if let Err(e) = crate::output::print(&report.render()) {
+    let mut rendered = report.render();
+    if let (Some(v), Some(dir)) = (&verification, &config.against) {
+        let provenance = recordings
+            .as_ref()
+            .and_then(|r| r.values().next())
+            .and_then(|c| c.first())
+            .map(|c| &c.provenance);
+        rendered.push('\n');
+        rendered.push_str(&v.render(&dir.display().to_string(), provenance));
+    }
+    if let Err(e) = crate::output::print(&rendered) {
         eprintln!("rekcon run: cannot print the report: {e}");
     }
     code

@@ -208,6 +208,7 @@ impl Intercept for WireTap {
                         content_type: header("content-type"),
                         request_id: header("x-amzn-requestid"),
                         error_type: header("x-amzn-errortype"),
+                        headers: crate::record::safe_headers(response.headers().iter()),
                         body: body.to_vec(),
                     })
                 }
@@ -290,11 +291,50 @@ fn retry_partition(is_aws: bool) -> aws_sdk_rekognition::config::retry::RetryPar
     aws_sdk_rekognition::config::retry::RetryPartition::custom(name).token_bucket(bucket).build()
 }
 
+/// An error when `--profile NAME` names no profile of the AWS configuration files: the
+/// SDK would otherwise fall back to other credentials (or rekcon to dummy ones) silently.
+/// A profile that exists but holds no credentials of its own (a region only) is fine.
+async fn check_profile(profile: &str) -> Result<(), Error> {
+    use aws_config::profile::ProfileFileCredentialsProvider;
+    use aws_config::profile::credentials::ProfileFileError;
+    let provider = ProfileFileCredentialsProvider::builder().profile_name(profile).build();
+    let Err(error) = provider.provide_credentials().await else { return Ok(()) };
+    // aws-config hands the profile error on as text inside InvalidConfiguration; the
+    // typed error is read where a version keeps it.
+    let text = error_chain(&error);
+    let mut missing = text.contains(&format!("profile `{profile}` was not defined"))
+        || text.contains("No profiles were defined");
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(e) = source {
+        if let Some(typed) = e.downcast_ref::<ProfileFileError>() {
+            missing |= match typed {
+                ProfileFileError::NoProfilesDefined { .. } => true,
+                ProfileFileError::MissingProfile { profile: name, .. } => name == profile,
+                _ => false,
+            };
+        }
+        source = e.source();
+    }
+    if !missing {
+        // Some other failure (an SSO token to refresh, ...): the run reports it, as a set-up problem.
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "--profile {profile}: no such profile in the AWS configuration files (~/.aws/config, \
+         ~/.aws/credentials, or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)"
+    )))
+}
+
 impl Target {
     /// Builds the SDK client: aws-config's standard chain (environment, `--profile`,
     /// `--region`) for external endpoints, fixed dummy credentials for the built-in
     /// emulator; standard retries; connect, attempt and call timeouts.
     pub async fn connect(config: &TargetConfig) -> Result<Target, Error> {
+        if let Some(profile) =
+            config.profile.as_deref().filter(|_| !matches!(config.endpoint, Endpoint::BuiltIn(_)))
+        {
+            check_profile(profile).await?;
+        }
         // Adaptive: after a throttling answer the client also slows its own sending rate.
         let mut retry = RetryConfig::adaptive().with_max_attempts(config.max_attempts.max(1));
         if !config.is_aws() {

@@ -379,6 +379,7 @@ mod tests {
                 content_type: None,
                 request_id: None,
                 error_type: None,
+                headers: Vec::new(),
                 body: Vec::new(),
             }),
             observed: Some(Observed::Success(body)),

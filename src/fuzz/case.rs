@@ -120,6 +120,9 @@ pub enum CaseVerdict {
         /// The evidence (`HTTP 501 NotImplementedError`).
         evidence: String,
     },
+    /// The endpoint refused rekcon's own signature, credentials, clock or permissions:
+    /// the hint. Never a finding: the campaign stops and writes no regression file.
+    SetupProblem(String),
     /// The generated case could not be loaded or run as written: a rekcon bug.
     GeneratorBug(String),
 }
@@ -360,6 +363,7 @@ fn verdict_of(report: &ScenarioReport) -> CaseVerdict {
         Verdict::Blocked { operation, evidence, .. } => {
             CaseVerdict::NotImplemented { operation: operation.clone(), evidence: evidence.clone() }
         }
+        Verdict::SetupProblem { hint, .. } => CaseVerdict::SetupProblem(hint.clone()),
         Verdict::BadScenario { reason, .. } => CaseVerdict::GeneratorBug(reason.clone()),
         Verdict::HarnessError { reason } => CaseVerdict::GeneratorBug(format!("harness error: {reason}")),
         Verdict::NotRun { reason } => CaseVerdict::GeneratorBug(format!("not run: {reason}")),

@@ -298,6 +298,8 @@ impl Plan {
             mutants: args.mutants.clone(),
             faces: crate::model::FaceSource::Catalogue,
             detector: crate::serve::Detector::Marker,
+            record: None,
+            against: None,
         };
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));

@@ -196,6 +196,8 @@ pub struct DriveOutcome {
     pub unknowns: BTreeSet<Unknown>,
     /// Why the endpoint gave no answer, when it stopped the run.
     pub no_answer: Option<String>,
+    /// The hint, when the endpoint refused rekcon's own set-up and that stopped the run.
+    pub setup_problem: Option<String>,
     /// Operations the endpoint does not implement, with the first evidence.
     pub not_implemented: BTreeMap<String, String>,
     /// Whether the run was interrupted before its budget was spent.
@@ -363,6 +365,11 @@ impl Explorer<'_> {
             }
             CaseVerdict::NoAnswer(reason) => {
                 self.outcome.no_answer.get_or_insert(reason);
+                self.stop = true;
+                false
+            }
+            CaseVerdict::SetupProblem(hint) => {
+                self.outcome.setup_problem.get_or_insert(hint);
                 self.stop = true;
                 false
             }
@@ -623,6 +630,10 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
                 CaseVerdict::Pass | CaseVerdict::GeneratorBug(_) => {}
                 CaseVerdict::NoAnswer(reason) => {
                     ex.outcome.no_answer.get_or_insert(reason);
+                    ex.stop = true;
+                }
+                CaseVerdict::SetupProblem(hint) => {
+                    ex.outcome.setup_problem.get_or_insert(hint);
                     ex.stop = true;
                 }
                 CaseVerdict::NotImplemented { operation, evidence } => {

@@ -303,6 +303,7 @@ impl InProcessCase<'_> {
                         actual: match unjudgeable {
                             check::Unjudgeable::NoAnswer(no) => no.reason,
                             check::Unjudgeable::NotImplemented(evidence) => evidence,
+                            check::Unjudgeable::SetupProblem(hint) => hint,
                         },
                     },
                 )),
@@ -347,6 +348,8 @@ impl InProcessCase<'_> {
             unknowns,
             no_answer: None,
             not_implemented: None,
+            setup_problem: None,
+            lag_retries: 0,
             not_applicable: None,
             settling: Vec::new(),
             note: None,

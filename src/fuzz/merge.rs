@@ -56,6 +56,9 @@ pub fn merge(reports: &[FuzzReport]) -> Result<FuzzReport, Error> {
         if merged.no_answer.is_none() {
             merged.no_answer.clone_from(&r.no_answer);
         }
+        if merged.setup_problem.is_none() {
+            merged.setup_problem.clone_from(&r.setup_problem);
+        }
         merged.interrupted |= r.interrupted;
         if !partitions.contains(&r.partition) {
             partitions.push(r.partition.clone());
@@ -102,6 +105,7 @@ mod tests {
             repeats: 0,
             generator_bugs: Vec::new(),
             no_answer: None,
+            setup_problem: None,
             not_implemented: Default::default(),
             interrupted: false,
             coverage_missing: BTreeMap::new(),

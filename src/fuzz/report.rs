@@ -62,6 +62,10 @@ pub struct FuzzReport {
     pub generator_bugs: Vec<GeneratorBugReport>,
     /// Why the endpoint stopped answering, when it did.
     pub no_answer: Option<String>,
+    /// The hint, when the endpoint refused rekcon's own set-up (signature, credentials,
+    /// clock, permissions) and the run stopped: never a finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_problem: Option<String>,
     /// Operations the endpoint does not implement, with the first evidence of each.
     pub not_implemented: BTreeMap<String, String>,
     /// Whether the run was interrupted (Ctrl-C) before its budget was spent (a merged
@@ -146,7 +150,8 @@ pub struct GeneratorBugReport {
 }
 
 impl FuzzReport {
-    /// The exit code: 1 with findings, else 2 for generator bugs, else 3 when the endpoint
+    /// The exit code: 1 with findings, else 2 for generator bugs, else 5 for a set-up
+    /// problem, else 3 when the endpoint
     /// stopped answering, else 4 when operations are not implemented, else 130 when
     /// interrupted, else 0.
     pub fn exit_code(&self) -> u8 {
@@ -154,6 +159,8 @@ impl FuzzReport {
             EXIT_DIVERGENCE
         } else if !self.generator_bugs.is_empty() {
             EXIT_BAD_INPUT
+        } else if self.setup_problem.is_some() {
+            crate::report::EXIT_SETUP_PROBLEM
         } else if self.no_answer.is_some() {
             EXIT_NO_ANSWER
         } else if !self.not_implemented.is_empty() {
@@ -314,6 +321,10 @@ impl FuzzReport {
             let _ = writeln!(out, "GENERATOR BUG (a rekcon bug, please report it): {}", bug.reason);
             let _ = writeln!(out, "  the case:\n    {}", bug.yaml.trim_end().replace('\n', "\n    "));
         }
+        if let Some(hint) = &self.setup_problem {
+            let _ =
+                writeln!(out, "set-up problem (rekcon's own set-up, not the endpoint), run stopped: {hint}");
+        }
         if let Some(reason) = &self.no_answer {
             let _ = writeln!(out, "no answer from the endpoint, run stopped: {reason}");
         }
@@ -451,6 +462,7 @@ pub fn build(
             .map(|b| GeneratorBugReport { reason: b.reason.clone(), yaml: b.yaml.clone() })
             .collect(),
         no_answer: outcome.no_answer.clone(),
+        setup_problem: outcome.setup_problem.clone(),
         not_implemented: outcome.not_implemented.clone(),
         interrupted: outcome.interrupted,
         coverage: outcome.coverage.clone(),
@@ -572,6 +584,7 @@ mod tests {
             repeats: 0,
             generator_bugs: Vec::new(),
             no_answer: None,
+            setup_problem: None,
             not_implemented: BTreeMap::new(),
             interrupted: false,
             coverage: Coverage::default(),

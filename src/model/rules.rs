@@ -1198,7 +1198,7 @@ fn search_users(model: &Model, r: &crate::api::SearchUsersRequest) -> Allowed {
         let mut allowed = Allowed::success(obj(vec![
             ("UserMatches", matches),
             // "6" rather than "6.0" here [real] (§9.4): any version string.
-            ("FaceModelVersion", Pat::Str(StrRule::ModelVersion)),
+            ("FaceModelVersion", Pat::Str(StrRule::UserSearchModelVersion)),
             ("SearchedFace", searched_face),
             ("SearchedUser", searched_user),
         ]));
@@ -1221,7 +1221,7 @@ fn search_users_by_image(
     let no_face = || {
         obj(vec![
             ("UserMatches", eq(json!([]))),
-            ("FaceModelVersion", opt(Pat::Str(StrRule::ModelVersion))),
+            ("FaceModelVersion", opt(Pat::Str(StrRule::UserSearchModelVersion))),
             ("SearchedFace", Pat::Absent),
             ("UnsearchedFaces", opt(eq(json!([])))),
         ])
@@ -1261,7 +1261,7 @@ fn search_users_by_image(
     let (matches, blind) = user_matches(cid, c, bands.into_iter(), threshold, max);
     let found = obj(vec![
         ("UserMatches", matches),
-        ("FaceModelVersion", Pat::Str(StrRule::ModelVersion)),
+        ("FaceModelVersion", Pat::Str(StrRule::UserSearchModelVersion)),
         (
             "SearchedFace",
             obj(vec![("FaceDetail", open(vec![("BoundingBox", bbox_loose(&largest.bounding_box))]))]),

@@ -53,6 +53,12 @@ impl RunReport {
                 "expired": b.expired.iter().map(|e| json!({"signature": e.signature, "expires": e.expires})).collect::<Vec<_>>(),
                 "not_checked": b.not_checked.iter().map(|e| e.signature.clone()).collect::<Vec<_>>(),
             })),
+            "setup_problems": self
+                .setup_problems()
+                .into_iter()
+                .map(|(hint, n)| json!({"hint": hint, "scenarios": n}))
+                .collect::<Vec<_>>(),
+            "read_after_write_lag": self.lag(),
             "scenarios": scenarios,
             "unsettled": unknowns,
             "cleanup": self.cleanup,

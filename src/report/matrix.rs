@@ -88,7 +88,8 @@ impl Matrix {
                     t.not_implemented.get_or_insert_with(|| evidence.clone());
                     continue;
                 }
-                if r.response.is_none() {
+                // A refused set-up judged nothing about the operation.
+                if r.response.is_none() || r.setup_problem.is_some() {
                     continue;
                 }
                 t.calls += 1;

@@ -44,6 +44,9 @@ pub const EXIT_NO_ANSWER: u8 = 3;
 /// Exit code: nothing diverged, but operations a scenario needs are not implemented, so
 /// the scenarios that need them are blocked (neither passed nor failed).
 pub const EXIT_NOT_IMPLEMENTED: u8 = 4;
+/// Exit code: nothing diverged, but the endpoint refused rekcon's own set-up (signature,
+/// credentials, clock skew, IAM permissions for the action): fix the set-up and run again.
+pub const EXIT_SETUP_PROBLEM: u8 = 5;
 /// Exit code: interrupted (Ctrl-C); reports were still written and collections deleted.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -54,6 +57,10 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   2    a bad scenario, bad options, or a harness error
   3    no answer from the endpoint (transport, timeout, throttling after retries)
   4    nothing diverged, but some operations are not implemented (scenarios blocked)
+  5    a set-up problem: the endpoint refused rekcon's own signature, credentials, clock
+       or IAM permissions (never blamed on the endpoint); fix the set-up, run again
+  6    with --against: nothing diverged from AWS, but the model disagrees with what AWS
+       answered (a rekcon bug, reported apart; never blamed on the endpoint)
   130  interrupted by Ctrl-C (reports are still written, collections deleted);
        143 by SIGTERM, 129 by SIGHUP";
 
@@ -125,6 +132,14 @@ pub struct StepRecord {
     /// (`HTTP 501 NotImplementedError`), when it said so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_implemented: Option<String>,
+    /// The hint, when the endpoint refused rekcon's own set-up (signature, credentials,
+    /// clock, IAM permissions) at this call: nothing about the endpoint was judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_problem: Option<String>,
+    /// Times the call was sent again because a not-found answer came right after the
+    /// write that created the thing (read-after-write lag, contract §9.20).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lag_retries: usize,
     /// Why the step's expectation (or the rest of the scenario) was not judged: it needs
     /// face identity or a face count, which `--faces endpoint` leaves to the endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,6 +192,8 @@ pub enum StopKind {
     NoAnswer,
     /// The endpoint does not implement the step's operation.
     NotImplemented,
+    /// The endpoint refused rekcon's own credentials, signature, clock or permissions.
+    SetupProblem,
     /// The step cannot be run as written.
     BadStep,
     /// After a divergence, the endpoint's state can no longer be followed.
@@ -277,6 +294,16 @@ pub enum Verdict {
         /// The evidence (`HTTP 501 NotImplementedError`).
         evidence: String,
     },
+    /// The endpoint refused rekcon's own signature, credentials, clock or IAM
+    /// permissions at this step: the tester's set-up, never the endpoint's fault.
+    SetupProblem {
+        /// 1-based step.
+        step: usize,
+        /// Its line.
+        line: u64,
+        /// What to fix, in one line.
+        hint: String,
+    },
     /// The scenario did not run to the end.
     NotRun {
         /// Why (interrupted).
@@ -293,6 +320,7 @@ impl Verdict {
             Verdict::BadScenario { .. } | Verdict::HarnessError { .. } => EXIT_BAD_INPUT,
             Verdict::NoAnswer { .. } => EXIT_NO_ANSWER,
             Verdict::Blocked { .. } => EXIT_NOT_IMPLEMENTED,
+            Verdict::SetupProblem { .. } => EXIT_SETUP_PROBLEM,
             Verdict::NotRun { .. } => EXIT_INTERRUPTED,
         }
     }
@@ -312,6 +340,7 @@ impl Verdict {
         match stop.kind {
             StopKind::NotApplicable => Verdict::Pass,
             StopKind::NoAnswer => Verdict::NoAnswer { step, line, reason: stop.reason.clone() },
+            StopKind::SetupProblem => Verdict::SetupProblem { step, line, hint: stop.reason.clone() },
             StopKind::NotImplemented => Verdict::Blocked {
                 step,
                 line,
@@ -336,6 +365,7 @@ impl Verdict {
             Verdict::Contradiction { .. } => "contradiction",
             Verdict::NoAnswer { .. } => "no answer",
             Verdict::Blocked { .. } => "blocked",
+            Verdict::SetupProblem { .. } => "set-up problem",
             Verdict::BadScenario { .. } => "bad scenario",
             Verdict::HarnessError { .. } => "harness error",
             Verdict::NotRun { .. } => "not run",
@@ -423,7 +453,9 @@ impl ScenarioReport {
             | Verdict::BadScenario { .. }
             | Verdict::HarnessError { .. }
             | Verdict::NotRun { .. } => self.records.last().filter(|r| r.note.is_some()),
-            Verdict::NoAnswer { .. } | Verdict::Blocked { .. } => self.records.last(),
+            Verdict::NoAnswer { .. } | Verdict::Blocked { .. } | Verdict::SetupProblem { .. } => {
+                self.records.last()
+            }
         }
     }
 
@@ -465,7 +497,8 @@ impl ScenarioReport {
             Verdict::Diverged { line, .. }
             | Verdict::Contradiction { line, .. }
             | Verdict::NoAnswer { line, .. }
-            | Verdict::Blocked { line, .. } => {
+            | Verdict::Blocked { line, .. }
+            | Verdict::SetupProblem { line, .. } => {
                 format!("{}:{line}", self.path.display())
             }
             Verdict::BadScenario { line, .. } if *line > 0 => format!("{}:{line}", self.path.display()),
@@ -518,6 +551,17 @@ pub fn suite_hash(scenarios: &[std::sync::Arc<crate::scenario::Scenario>]) -> St
     hex::encode(hasher.finalize())
 }
 
+/// How often a not-found answer right after a write was asked again ([`RunReport::lag`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Lag {
+    /// Calls asked again.
+    pub calls: usize,
+    /// Retries in all.
+    pub retries: usize,
+    /// Of those calls, the ones whose last answer still diverged.
+    pub still_diverged: usize,
+}
+
 /// What the final cleanup did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CleanupSummary {
@@ -562,7 +606,7 @@ pub struct RunReport {
 
 impl RunReport {
     /// The exit code: 1 when anything diverged or contradicted the model, else 2 for bad
-    /// scenarios or harness errors, else 3 when the endpoint gave no answer, else 4 when
+    /// scenarios or harness errors, else 5 for a set-up problem, else 3 when the endpoint gave no answer, else 4 when
     /// scenarios were blocked by operations not implemented, else 130 when interrupted,
     /// else 0.
     pub fn exit_code(&self) -> u8 {
@@ -571,7 +615,7 @@ impl RunReport {
         }
         let codes: BTreeSet<u8> = self.scenarios.iter().map(|s| self.scenario_exit_code(s)).collect();
         let interrupted = self.interrupted.then_some(self.interrupt_exit);
-        [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED]
+        [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_SETUP_PROBLEM, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED]
             .into_iter()
             .find(|code| codes.contains(code))
             .or(interrupted)
@@ -598,6 +642,30 @@ impl RunReport {
             }
             _ => s.verdict.exit_code(),
         }
+    }
+
+    /// Read-after-write lag (contract §9.20): the calls whose not-found answer came right
+    /// after a write and were asked again, the retries in all, and how many of those
+    /// calls still diverged after them.
+    pub fn lag(&self) -> Lag {
+        let mut lag = Lag::default();
+        for r in self.scenarios.iter().flat_map(|s| &s.records).filter(|r| r.lag_retries > 0) {
+            lag.calls += 1;
+            lag.retries += r.lag_retries;
+            lag.still_diverged += usize::from(r.diverged());
+        }
+        lag
+    }
+
+    /// Each distinct set-up problem's hint, with the number of scenarios it stopped.
+    pub fn setup_problems(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for s in &self.scenarios {
+            if let Verdict::SetupProblem { hint, .. } = &s.verdict {
+                *out.entry(hint.clone()).or_default() += 1;
+            }
+        }
+        out
     }
 
     /// Every unsettled fact any call of the run leaned on.
@@ -687,6 +755,8 @@ mod tests {
             unknowns: BTreeSet::new(),
             no_answer: None,
             not_implemented: None,
+            setup_problem: None,
+            lag_retries: 0,
             not_applicable: None,
             settling: Vec::new(),
             note: None,
@@ -741,6 +811,18 @@ mod tests {
         assert_eq!(run(vec![no_answer, Verdict::Diverged { step: 1, line: 2 }]).exit_code(), EXIT_DIVERGENCE);
         let bad = Verdict::BadScenario { line: 1, column: 1, reason: "x".into() };
         assert_eq!(run(vec![bad, Verdict::Pass]).exit_code(), EXIT_BAD_INPUT);
+        let setup = Verdict::SetupProblem { step: 1, line: 1, hint: "fix it".into() };
+        let no_answer = Verdict::NoAnswer { step: 1, line: 1, reason: "r".into() };
+        assert_eq!(run(vec![no_answer, setup.clone()]).exit_code(), EXIT_SETUP_PROBLEM);
+        assert_eq!(
+            run(vec![setup.clone(), Verdict::Diverged { step: 1, line: 2 }]).exit_code(),
+            EXIT_DIVERGENCE
+        );
+        assert!(
+            run(vec![setup])
+                .render()
+                .contains("set-up problem (rekcon's own set-up, not the endpoint): fix it")
+        );
         let report = run(vec![Verdict::Contradiction { step: 1, line: 2 }]);
         let json = report.to_json();
         assert_eq!(json["format_version"], 2);

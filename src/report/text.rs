@@ -43,6 +43,13 @@ impl RunReport {
         if let Some(b) = &self.baseline {
             render_baseline(b, &causes, &mut out);
         }
+        for (hint, n) in self.setup_problems() {
+            let _ = writeln!(
+                out,
+                "set-up problem (rekcon's own set-up, not the endpoint): {hint} — {} stopped",
+                plural_n(n, "scenario", "scenarios")
+            );
+        }
         if let Some(hint) = marker_hint(&causes) {
             let _ = writeln!(out, "{hint}");
         }
@@ -105,6 +112,17 @@ impl RunReport {
                 self.run_id
             );
         }
+        let lag = self.lag();
+        if lag.calls > 0 {
+            let _ = writeln!(
+                out,
+                "read-after-write lag (§9.20): {} answered not-found right after a write and \
+                 were asked again ({}); {} still diverged",
+                plural_n(lag.calls, "call", "calls"),
+                plural_n(lag.retries, "retry", "retries"),
+                lag.still_diverged
+            );
+        }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for s in &self.scenarios {
             *counts.entry(s.verdict.label()).or_default() += 1;
@@ -114,6 +132,7 @@ impl RunReport {
             "diverged",
             "contradiction",
             "blocked",
+            "set-up problem",
             "bad scenario",
             "no answer",
             "harness error",
@@ -245,7 +264,10 @@ impl ScenarioReport {
     /// blocked scenario (its line names the operation).
     fn has_details(&self, causes: &Causes) -> bool {
         match self.verdict {
-            Verdict::Pass | Verdict::NotRun { .. } | Verdict::Blocked { .. } => false,
+            Verdict::Pass
+            | Verdict::NotRun { .. }
+            | Verdict::Blocked { .. }
+            | Verdict::SetupProblem { .. } => false,
             Verdict::Diverged { .. } => {
                 self.stop.is_some()
                     || self.records.iter().any(|r| r.contradicted())
@@ -274,6 +296,7 @@ impl ScenarioReport {
                     format!("{} not implemented (step {})", stop.operation, stop.step)
                 }
                 StopKind::NoAnswer => format!("no answer at step {}", stop.step),
+                StopKind::SetupProblem => format!("set-up problem at step {}", stop.step),
                 StopKind::BadStep if matches!(self.verdict, Verdict::BadScenario { .. }) => String::new(),
                 StopKind::BadStep | StopKind::Unfollowable => format!("stopped at step {}", stop.step),
                 StopKind::NotApplicable => {
@@ -325,6 +348,14 @@ impl ScenarioReport {
                 let _ = writeln!(
                     out,
                     "{}: blocked at step {step} ({}): {operation} not implemented ({evidence})",
+                    self.name,
+                    self.location()
+                );
+            }
+            Verdict::SetupProblem { step, hint, .. } => {
+                let _ = writeln!(
+                    out,
+                    "{}: set-up problem at step {step} ({}){call}: {hint}",
                     self.name,
                     self.location()
                 );
@@ -411,13 +442,17 @@ impl ScenarioReport {
         if let Some(stop) = &self.stop
             && !matches!(
                 self.verdict,
-                Verdict::NoAnswer { .. } | Verdict::Blocked { .. } | Verdict::BadScenario { .. }
+                Verdict::NoAnswer { .. }
+                    | Verdict::Blocked { .. }
+                    | Verdict::BadScenario { .. }
+                    | Verdict::SetupProblem { .. }
             )
         {
             let rest = stop.not_judged_text().map(|t| format!("; {t}")).unwrap_or_default();
             let why = match stop.kind {
                 StopKind::NotImplemented => format!("{} not implemented ({})", stop.operation, stop.reason),
                 StopKind::NoAnswer => format!("no answer: {}", stop.reason),
+                StopKind::SetupProblem => format!("set-up problem: {}", stop.reason),
                 StopKind::BadStep | StopKind::Unfollowable | StopKind::NotApplicable => stop.reason.clone(),
             };
             let _ = writeln!(
@@ -459,6 +494,7 @@ fn plural(label: &str, n: usize) -> String {
         ("contradiction", n) if n > 1 => "contradictions".into(),
         ("bad scenario", n) if n > 1 => "bad scenarios".into(),
         ("harness error", n) if n > 1 => "harness errors".into(),
+        ("set-up problem", n) if n > 1 => "set-up problems".into(),
         (label, _) => label.to_string(),
     }
 }

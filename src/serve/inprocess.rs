@@ -65,6 +65,7 @@ impl InProcess {
             content_type: Some(reply.content_type.to_string()),
             request_id: Some(format!("inprocess-{}", self.requests)),
             error_type: None,
+            headers: Vec::new(),
             body: reply.body,
         }
     }

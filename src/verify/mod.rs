@@ -1,0 +1,550 @@
+//! `rekcon run --against DIR`: each step of a recorded scenario compared three ways —
+//! the endpoint's answer, the recording's (AWS's) answer, and the model — and classified.
+//!
+//! Both answers are normalised the same way before they are compared (the transcript's
+//! placeholders: an id is compared by its place in a consistent mapping, the same recorded
+//! id always pairing with the same endpoint id), then field by field by [`FIELDS`], the one
+//! table of comparison semantics. The model's side is its judgement of each answer: of the
+//! endpoint's now, of the recording's when it was recorded (kept in the cassette).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::check::Layer;
+use crate::record::Cassette;
+use crate::report::{ScenarioReport, StepRecord};
+use crate::scenario::Fixture;
+use crate::transcript::{Entry, Transcript};
+
+/// How one field is compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rule {
+    /// Equal after normalisation (ids are placeholders by then: a consistent mapping).
+    Exact,
+    /// Numbers within this absolute tolerance.
+    Within(f64),
+    /// An array compared as a multiset (order is not part of the contract).
+    Set,
+    /// Not compared (messages: not part of the contract, §8).
+    Ignored,
+    /// Compared by JSON type only (timestamps: the value is the endpoint's clock).
+    SameType,
+}
+
+/// The comparison semantics per member name; any member not listed is [`Rule::Exact`].
+/// Ids (FaceId, ImageId, SearchedFaceId, NextToken, collection names, ARNs' region and
+/// account) are placeholders numbered in order of first sight before this table applies.
+pub const FIELDS: &[(&str, Rule)] = &[
+    ("Similarity", Rule::Within(1.0)),
+    ("Confidence", Rule::Within(1.0)),
+    ("SearchedFaceConfidence", Rule::Within(1.0)),
+    ("UserMatchThreshold", Rule::Exact),
+    ("Width", Rule::Within(0.05)),
+    ("Height", Rule::Within(0.05)),
+    ("Left", Rule::Within(0.05)),
+    ("Top", Rule::Within(0.05)),
+    ("X", Rule::Within(0.05)),
+    ("Y", Rule::Within(0.05)),
+    ("Brightness", Rule::Within(5.0)),
+    ("Sharpness", Rule::Within(5.0)),
+    ("Message", Rule::Ignored),
+    ("message", Rule::Ignored),
+    ("CreationTimestamp", Rule::SameType),
+    ("Users", Rule::Set),
+    ("Faces", Rule::Set),
+    ("FaceRecords", Rule::Set),
+    ("UnindexedFaces", Rule::Set),
+    ("DeletedFaces", Rule::Set),
+    ("UnsuccessfulFaceDeletions", Rule::Set),
+    ("AssociatedFaces", Rule::Set),
+    ("UnsuccessfulFaceAssociations", Rule::Set),
+    ("DisassociatedFaces", Rule::Set),
+    ("UnsuccessfulFaceDisassociations", Rule::Set),
+    ("UnsearchedFaces", Rule::Set),
+    ("CollectionIds", Rule::Set),
+    ("Reasons", Rule::Set),
+];
+
+/// The rule for member `name`.
+pub fn rule(name: Option<&str>) -> Rule {
+    name.and_then(|n| FIELDS.iter().find(|(k, _)| *k == n)).map_or(Rule::Exact, |(_, r)| *r)
+}
+
+/// How one step compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// The endpoint answered otherwise than AWS did, and the model does not allow its
+    /// answer: the endpoint's bug.
+    EndpointDivergesFromAws,
+    /// AWS answered what the model does not allow: rekcon's own bug, never counted
+    /// against the endpoint.
+    ModelDisagreesWithAws,
+    /// Two recordings of the scenario differ here: AWS itself varies.
+    RecordingsDisagree,
+    /// The endpoint, the recording and the model agree (or differ only where the model
+    /// allows both).
+    Agrees,
+}
+
+impl Class {
+    /// The words reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::EndpointDivergesFromAws => "endpoint diverges from AWS",
+            Class::ModelDisagreesWithAws => "model disagrees with AWS",
+            Class::RecordingsDisagree => "recordings disagree",
+            Class::Agrees => "agrees",
+        }
+    }
+}
+
+/// One classified step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepVerdict {
+    /// The scenario.
+    pub scenario: String,
+    /// The 1-based step.
+    pub step: usize,
+    /// Its operation.
+    pub call: String,
+    /// How it compares.
+    pub class: Class,
+    /// What differs between the endpoint and the recording (`path: recorded …, endpoint …`).
+    pub differences: Vec<String>,
+    /// The model's findings on the recording (for a model disagreement) or on the
+    /// endpoint (for an endpoint divergence).
+    pub findings: Vec<String>,
+    /// The contract section the model rests on for this call.
+    pub section: &'static str,
+}
+
+/// An `unknown:*` point a recording answers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Settled {
+    /// The tag.
+    pub tag: String,
+    /// The scenario recorded.
+    pub scenario: String,
+    /// The steps whose recorded answers bear on it.
+    pub steps: Vec<usize>,
+}
+
+/// Everything a verification found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verification {
+    /// Every step compared, in scenario and step order.
+    pub steps: Vec<StepVerdict>,
+    /// Unknown points the recordings answer.
+    pub settled: Vec<Settled>,
+    /// Scenarios recorded but not run (not in the scenarios folder any more).
+    pub missing: Vec<String>,
+}
+
+/// The contract section (of docs' contract reference) the model rests on for a call.
+pub fn contract_section(call: &str, layer: Option<Layer>) -> &'static str {
+    if layer == Some(Layer::Wire) {
+        return "§1";
+    }
+    match call {
+        "CreateCollection" | "DeleteCollection" | "DescribeCollection" | "ListCollections" => "§6.1",
+        "IndexFaces" | "ListFaces" | "DeleteFaces" | "SearchFaces" | "SearchFacesByImage" => "§6.2",
+        "CreateUser" | "DeleteUser" | "ListUsers" => "§6.4",
+        "AssociateFaces" | "DisassociateFaces" => "§6.5",
+        "SearchUsers" | "SearchUsersByImage" => "§6.7",
+        _ => "§1",
+    }
+}
+
+/// The recording as a scenario report, so that it is normalised exactly as the endpoint's.
+pub fn recorded_report(cassette: &Cassette) -> ScenarioReport {
+    let records = cassette
+        .exchanges
+        .iter()
+        .map(|e| {
+            let response = e.raw_response();
+            let operation =
+                e.target.strip_prefix("RekognitionService.").and_then(crate::api::Operation::from_name);
+            let observed = response
+                .as_ref()
+                .and_then(|raw| crate::check::wire(raw, operation).ok())
+                .and_then(|w| w.observed);
+            StepRecord {
+                step: e.step,
+                settle_poll: e.settle_poll,
+                target: e.target.clone(),
+                raw: e.raw,
+                request: e.request.clone(),
+                response,
+                observed,
+                ..StepRecord::default()
+            }
+        })
+        .collect();
+    let mut report = ScenarioReport::without_result(
+        &cassette.scenario,
+        std::path::Path::new(&cassette.scenario),
+        crate::report::Verdict::Pass,
+        &crate::report::Repro::Cli { flags: String::new() },
+    );
+    report.records = records;
+    report.collections = cassette.collections.clone();
+    report
+}
+
+fn entry_value(entry: &Entry) -> Value {
+    let mut map = Map::new();
+    map.insert("(status)".into(), entry.status.map_or(Value::Null, Value::from));
+    map.insert("(error)".into(), entry.error.clone().map_or(Value::Null, Value::String));
+    map.insert("(body)".into(), entry.response.clone().unwrap_or(Value::Null));
+    Value::Object(map)
+}
+
+/// The differences between a recorded and an endpoint value, by [`FIELDS`].
+pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str, out: &mut Vec<String>) {
+    let here = |out: &mut Vec<String>| {
+        out.push(format!(
+            "{}: recorded {}, endpoint {}",
+            if path.is_empty() { "(body)" } else { path },
+            crate::expect::render(recorded),
+            crate::expect::render(endpoint)
+        ))
+    };
+    match rule(key) {
+        Rule::Ignored => return,
+        Rule::SameType => {
+            if std::mem::discriminant(recorded) != std::mem::discriminant(endpoint) {
+                here(out);
+            }
+            return;
+        }
+        Rule::Within(tolerance) => {
+            if let (Some(a), Some(b)) = (recorded.as_f64(), endpoint.as_f64()) {
+                if (a - b).abs() > tolerance {
+                    here(out);
+                }
+                return;
+            }
+        }
+        Rule::Set => {
+            if let (Some(a), Some(b)) = (recorded.as_array(), endpoint.as_array()) {
+                let mut a: Vec<String> = a.iter().map(Value::to_string).collect();
+                let mut b: Vec<String> = b.iter().map(Value::to_string).collect();
+                a.sort();
+                b.sort();
+                if a != b {
+                    // Item by item after sorting, so tolerances still apply inside items.
+                    let mut sorted_a: Vec<&Value> =
+                        recorded.as_array().map(|v| v.iter().collect()).unwrap_or_default();
+                    let mut sorted_b: Vec<&Value> =
+                        endpoint.as_array().map(|v| v.iter().collect()).unwrap_or_default();
+                    sorted_a.sort_by_cached_key(|v| v.to_string());
+                    sorted_b.sort_by_cached_key(|v| v.to_string());
+                    if sorted_a.len() != sorted_b.len() {
+                        here(out);
+                        return;
+                    }
+                    for (i, (x, y)) in sorted_a.iter().zip(&sorted_b).enumerate() {
+                        compare(None, x, y, &format!("{path}[{i}]"), out);
+                    }
+                }
+                return;
+            }
+        }
+        Rule::Exact => {}
+    }
+    match (recorded, endpoint) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let sub = if path.is_empty() || path == "(body)" { k.clone() } else { format!("{path}.{k}") };
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => compare(Some(k), x, y, &sub, out),
+                    (x, y) if rule(Some(k)) == Rule::Ignored => {
+                        let _ = (x, y);
+                    }
+                    (x, y) => out.push(format!(
+                        "{sub}: recorded {}, endpoint {}",
+                        x.map_or("absent".into(), crate::expect::render),
+                        y.map_or("absent".into(), crate::expect::render)
+                    )),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                compare(key, x, y, &format!("{path}[{i}]"), out);
+            }
+        }
+        (a, b) if a == b => {}
+        _ => here(out),
+    }
+}
+
+/// The differences between two transcripts' step `step` (an empty list when they agree).
+fn differences(recorded: Option<&Entry>, endpoint: Option<&Entry>) -> Vec<String> {
+    match (recorded, endpoint) {
+        (Some(r), Some(e)) => {
+            let mut out = Vec::new();
+            compare(None, &entry_value(r), &entry_value(e), "", &mut out);
+            out
+        }
+        (Some(_), None) => vec!["the endpoint's run did not reach this step".into()],
+        (None, Some(_)) => vec!["the recording does not have this step".into()],
+        (None, None) => Vec::new(),
+    }
+}
+
+fn findings_at(records: &[StepRecord], step: usize) -> (Vec<String>, Option<Layer>) {
+    let mut out = Vec::new();
+    let mut layer = None;
+    for r in records.iter().filter(|r| r.step == step && !r.settle_poll) {
+        for f in r.findings.iter().filter(|f| f.is_divergence()) {
+            layer.get_or_insert(f.layer);
+            out.push(format!(
+                "{:?}: {}: expected {}, got {}",
+                f.layer, f.mismatch.path, f.mismatch.expected, f.mismatch.actual
+            ));
+        }
+    }
+    (out, layer)
+}
+
+/// Classifies every step of `endpoint` (a run of the recorded scenario) against its
+/// `cassettes` (one or more recordings). `fixtures` name the image bytes.
+pub fn verify_scenario(
+    endpoint: &ScenarioReport,
+    cassettes: &[Cassette],
+    fixtures: &[Fixture],
+) -> Vec<StepVerdict> {
+    let Some(first) = cassettes.first() else { return Vec::new() };
+    let by_step =
+        |t: Transcript| -> BTreeMap<usize, Entry> { t.steps.into_iter().map(|e| (e.step, e)).collect() };
+    let recorded = by_step(Transcript::new(&recorded_report(first), fixtures));
+    let others: Vec<BTreeMap<usize, Entry>> =
+        cassettes[1..].iter().map(|c| by_step(Transcript::new(&recorded_report(c), fixtures))).collect();
+    let ours = by_step(Transcript::new(endpoint, fixtures));
+    let steps: BTreeSet<usize> = recorded.keys().chain(ours.keys()).copied().collect();
+    let mut out = Vec::new();
+    for step in steps {
+        let call =
+            recorded.get(&step).or_else(|| ours.get(&step)).map(|e| e.call.clone()).unwrap_or_default();
+        let aws_findings: Vec<String> = first
+            .exchanges
+            .iter()
+            .filter(|e| e.step == step && !e.settle_poll)
+            .flat_map(|e| e.model_findings.iter().cloned())
+            .collect();
+        let (endpoint_findings, layer) = findings_at(&endpoint.records, step);
+        let recordings_differ =
+            others.iter().any(|o| !differences(recorded.get(&step), o.get(&step)).is_empty());
+        let diff = differences(recorded.get(&step), ours.get(&step));
+        let (aws_ok, endpoint_ok, same) =
+            (aws_findings.is_empty(), endpoint_findings.is_empty(), diff.is_empty());
+        let class = if recordings_differ && endpoint_ok {
+            Class::RecordingsDisagree
+        } else if !aws_ok && (same || endpoint_ok) {
+            Class::ModelDisagreesWithAws
+        } else if !same && !endpoint_ok {
+            Class::EndpointDivergesFromAws
+        } else if same && !endpoint_ok {
+            // The endpoint answered as AWS did, and the model rejects that answer.
+            Class::ModelDisagreesWithAws
+        } else {
+            Class::Agrees
+        };
+        let findings = match class {
+            Class::ModelDisagreesWithAws if !aws_ok => aws_findings,
+            Class::ModelDisagreesWithAws | Class::EndpointDivergesFromAws => endpoint_findings,
+            _ => Vec::new(),
+        };
+        let op =
+            call.strip_prefix("raw ").unwrap_or(&call).trim_start_matches("RekognitionService.").to_string();
+        out.push(StepVerdict {
+            scenario: endpoint.name.clone(),
+            step,
+            section: contract_section(&op, layer),
+            call,
+            class,
+            differences: diff,
+            findings,
+        });
+    }
+    out
+}
+
+impl Verification {
+    /// Compares every run scenario that has a recording.
+    pub fn of(
+        reports: &[ScenarioReport],
+        cassettes: &BTreeMap<String, Vec<Cassette>>,
+        fixtures: &dyn Fn(&str) -> Vec<Fixture>,
+    ) -> Verification {
+        let mut v = Verification::default();
+        for (name, recorded) in cassettes {
+            let Some(report) = reports.iter().find(|r| &r.name == name) else {
+                v.missing.push(name.clone());
+                continue;
+            };
+            v.steps.extend(verify_scenario(report, recorded, &fixtures(name)));
+            for cassette in recorded.iter().take(1) {
+                for (tag, steps) in cassette.unknowns() {
+                    v.settled.push(Settled { tag, scenario: name.clone(), steps });
+                }
+            }
+        }
+        v.settled.sort();
+        v
+    }
+
+    /// The number of steps per class.
+    pub fn counts(&self) -> BTreeMap<Class, usize> {
+        let mut out = BTreeMap::new();
+        for s in &self.steps {
+            *out.entry(s.class).or_default() += 1;
+        }
+        out
+    }
+
+    /// 1 when the endpoint diverges from AWS anywhere, else 6 when only the model
+    /// disagrees with AWS, else `otherwise` (the run's own code, a divergence from the
+    /// model alone no longer counting as one).
+    pub fn exit_code(&self, otherwise: u8) -> u8 {
+        let counts = self.counts();
+        if counts.contains_key(&Class::EndpointDivergesFromAws) {
+            crate::report::EXIT_DIVERGENCE
+        } else if counts.contains_key(&Class::ModelDisagreesWithAws) {
+            EXIT_MODEL_DISAGREES
+        } else if otherwise == crate::report::EXIT_DIVERGENCE {
+            crate::report::EXIT_CONFORM
+        } else {
+            otherwise
+        }
+    }
+
+    /// The human section: the endpoint's divergences from AWS, the model's disagreements
+    /// with AWS apart, the recordings that disagree, the unknowns settled, the count.
+    pub fn render(&self, dir: &str, provenance: Option<&crate::record::Provenance>) -> String {
+        let mut out = String::new();
+        let from = provenance
+            .map(|p| {
+                format!(
+                    " (recorded from {} [{}], {}, at {} Unix, rekcon {}, SDK {})",
+                    p.endpoint,
+                    p.endpoint_kind,
+                    p.region,
+                    p.recorded_at_unix,
+                    p.rekcon_version,
+                    p.sdk_version
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(out, "verified against the recordings in {dir}{from}");
+        for class in [Class::EndpointDivergesFromAws, Class::ModelDisagreesWithAws, Class::RecordingsDisagree]
+        {
+            for s in self.steps.iter().filter(|s| s.class == class) {
+                let what = match class {
+                    Class::ModelDisagreesWithAws => format!(
+                        " — rekcon's bug, not the endpoint's: the model ({}) does not allow what AWS answered{}",
+                        s.section,
+                        if s.differences.is_empty() {
+                            "; the endpoint agrees with AWS"
+                        } else {
+                            "; the endpoint agrees with the model"
+                        }
+                    ),
+                    Class::EndpointDivergesFromAws => " — the endpoint's bug".to_string(),
+                    _ => " — AWS varies here; not judged".to_string(),
+                };
+                let _ =
+                    writeln!(out, "{:<27} {} step {} {}{what}", class.label(), s.scenario, s.step, s.call);
+                for d in s.differences.iter().take(5) {
+                    let _ = writeln!(out, "    {d}");
+                }
+                for f in s.findings.iter().take(5) {
+                    let _ = writeln!(out, "    model: {f}");
+                }
+            }
+        }
+        for s in &self.settled {
+            let steps: Vec<String> = s.steps.iter().map(usize::to_string).collect();
+            let _ = writeln!(
+                out,
+                "{:<27} {} by {} step {}",
+                "unknown settled",
+                s.tag,
+                s.scenario,
+                steps.join(", ")
+            );
+        }
+        for name in &self.missing {
+            let _ = writeln!(out, "not run: {name} is recorded but not in the scenarios folder");
+        }
+        let counts = self.counts();
+        let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {}", c.label())).collect();
+        let _ = writeln!(out, "three-way: {} steps: {}", self.steps.len(), parts.join(", "));
+        out
+    }
+}
+
+/// Exit code of `rekcon run --against`: nothing is blamed on the endpoint, but the model
+/// disagrees with AWS somewhere (a rekcon bug, reported apart).
+pub const EXIT_MODEL_DISAGREES: u8 = 6;
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn diff(recorded: Value, endpoint: Value) -> Vec<String> {
+        let mut out = Vec::new();
+        compare(None, &recorded, &endpoint, "", &mut out);
+        out
+    }
+
+    #[test]
+    fn the_field_table_decides_each_comparison() {
+        // Tolerance: Similarity within 1.0, boxes within 0.05.
+        assert!(diff(json!({"Similarity": 99.2}), json!({"Similarity": 99.9})).is_empty());
+        assert_eq!(diff(json!({"Similarity": 99.2}), json!({"Similarity": 97.0})).len(), 1);
+        assert!(diff(json!({"Width": 0.40}), json!({"Width": 0.43})).is_empty());
+        assert_eq!(diff(json!({"Width": 0.40}), json!({"Width": 0.50})).len(), 1);
+        // Unordered lists as sets, ordered ones not.
+        assert!(
+            diff(
+                json!({"Faces": [{"FaceId": "<face:1>"}, {"FaceId": "<face:2>"}]}),
+                json!({"Faces": [{"FaceId": "<face:2>"}, {"FaceId": "<face:1>"}]})
+            )
+            .is_empty()
+        );
+        assert_eq!(diff(json!({"FaceMatches": [1, 2]}), json!({"FaceMatches": [2, 1]})).len(), 2);
+        assert_eq!(
+            diff(json!({"Faces": [{"FaceId": "<face:1>"}]}), json!({"Faces": [{"FaceId": "<face:3>"}]}))
+                .len(),
+            1
+        );
+        // Messages ignored, even absent on one side; timestamps by type.
+        assert!(diff(json!({"Message": "a"}), json!({"Message": "b"})).is_empty());
+        assert!(diff(json!({"Message": "a"}), json!({})).is_empty());
+        assert!(diff(json!({"CreationTimestamp": 1.5e9}), json!({"CreationTimestamp": 1.7e9})).is_empty());
+        assert_eq!(diff(json!({"CreationTimestamp": 1.5e9}), json!({"CreationTimestamp": "1.5e9"})).len(), 1);
+        // Everything else exactly, absence included.
+        assert_eq!(
+            diff(json!({"UserStatus": "ACTIVE"}), json!({"UserStatus": "UPDATING"})),
+            ["UserStatus: recorded \"ACTIVE\", endpoint \"UPDATING\""]
+        );
+        assert_eq!(diff(json!({"NextToken": "<token:1>"}), json!({})).len(), 1);
+    }
+
+    #[test]
+    fn every_table_entry_is_a_member_name_once() {
+        let names: BTreeSet<&str> = FIELDS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names.len(), FIELDS.len());
+        assert_eq!(rule(Some("Similarity")), Rule::Within(1.0));
+        assert_eq!(rule(Some("FaceId")), Rule::Exact);
+    }
+}
