@@ -23,7 +23,7 @@ use crate::expect::Mismatch;
 pub const UNKNOWN_TARGET: &str = "(unknown target)";
 
 /// Which side of the contract a divergence is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CauseLayer {
     /// The awsJson1.1 protocol: status, headers, body shape, the `__type`/`Message`

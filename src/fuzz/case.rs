@@ -27,7 +27,7 @@ pub const THROTTLE_RETRIES: usize = 3;
 const THROTTLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(1100);
 
 /// The first mismatch of a diverging case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Divergence {
     /// 1-based step of the case.
     pub step: usize,

@@ -86,7 +86,7 @@ pub const AREAS: [(&str, usize); 6] = [
 ];
 
 /// What a run reached, counted per item.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Coverage {
     /// Calls per operation.
     pub operations: BTreeMap<String, u64>,

@@ -26,7 +26,7 @@ pub const FORMAT_VERSION: u32 = 3;
 const QUOTE_MAX: usize = 160;
 
 /// The fuzz JSON report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FuzzReport {
     /// Layout version ([`FORMAT_VERSION`]).
     pub format_version: u32,
@@ -84,7 +84,7 @@ pub struct FuzzReport {
 }
 
 /// One worker's share of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkerReport {
     /// `K/N`.
     pub partition: String,
@@ -101,7 +101,7 @@ pub struct WorkerReport {
 }
 
 /// One finding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FindingReport {
     /// The regression scenario written for it.
     pub scenario: PathBuf,
@@ -126,7 +126,7 @@ pub struct FindingReport {
 }
 
 /// A divergence that did not reproduce.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FlakyReport {
     /// The mismatch first seen.
     pub first_mismatch: Divergence,
@@ -141,7 +141,7 @@ pub struct FlakyReport {
 }
 
 /// A generated case the harness could not load or run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GeneratorBugReport {
     /// What went wrong.
     pub reason: String,
@@ -245,6 +245,12 @@ impl FuzzReport {
             ],
             cases,
         )
+    }
+
+    /// The JSON Schema of the fuzz JSON report, as committed in
+    /// `docs/schemas/fuzz-report.schema.json`.
+    pub fn schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(FuzzReport)).unwrap_or(serde_json::Value::Null)
     }
 
     /// Writes the JUnit XML report.

@@ -11,7 +11,7 @@ use crate::api::Operation;
 use crate::cause::{Causes, Signature};
 
 /// One operation's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OperationVerdict {
     /// Every judged call conformed.
@@ -40,7 +40,7 @@ impl OperationVerdict {
 }
 
 /// One row of the matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Row {
     /// The verdict.
     pub verdict: OperationVerdict,
@@ -53,6 +53,7 @@ pub struct Row {
     pub ranks: Vec<usize>,
     /// The signatures of those causes.
     #[serde(serialize_with = "signature_strings")]
+    #[schemars(with = "Vec<String>")]
     pub causes: Vec<Signature>,
     /// The evidence that it is not implemented.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -24,7 +24,7 @@ use crate::unknown::Unknown;
 
 pub mod baseline;
 mod html;
-mod json;
+pub mod json;
 mod junit;
 mod markdown;
 pub mod matrix;
@@ -185,7 +185,7 @@ impl StepRecord {
 }
 
 /// Why a scenario stopped before its last step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum StopKind {
     /// The endpoint gave no answer.
@@ -240,7 +240,7 @@ impl Stop {
 }
 
 /// How one scenario ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// Every step conformed and met its expectation.
@@ -508,7 +508,7 @@ impl ScenarioReport {
 }
 
 /// What ran where, and when: enough to repeat a run, or to check a claim about it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RunMetadata {
     /// rekcon's version.
     pub rekcon_version: String,
@@ -552,7 +552,7 @@ pub fn suite_hash(scenarios: &[std::sync::Arc<crate::scenario::Scenario>]) -> St
 }
 
 /// How often a not-found answer right after a write was asked again ([`RunReport::lag`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Lag {
     /// Calls asked again.
     pub calls: usize,
@@ -563,7 +563,7 @@ pub struct Lag {
 }
 
 /// What the final cleanup did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CleanupSummary {
     /// Collections deleted (or already gone).
     pub deleted: usize,
