@@ -36,7 +36,9 @@ const TRANSIENT_PAUSE: std::time::Duration = std::time::Duration::from_millis(10
 fn transient_pause(reason: &str) -> Option<std::time::Duration> {
     if reason.contains("Throttling") {
         Some(THROTTLE_PAUSE)
-    } else if reason.contains("after retries") || reason.contains("connection closed before message completed") {
+    } else if reason.contains("after retries")
+        || reason.contains("connection closed before message completed")
+    {
         Some(TRANSIENT_PAUSE)
     } else {
         None
