@@ -18,6 +18,56 @@ use crate::serve::{Detector, Mutant, ServeConfig};
 /// Environment variables that name an endpoint, in precedence order after the flag.
 const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL"];
 
+/// The endpoint URL the AWS configuration gives Rekognition, resolved by aws-config's
+/// own loader as every SDK resolves it: `AWS_ENDPOINT_URL_REKOGNITION`, then
+/// `AWS_ENDPOINT_URL`, then the profile's `services` section (`rekognition =
+/// endpoint_url = ...`), then the profile's `endpoint_url`; none of them when
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` (or the profile's
+/// `ignore_configured_endpoint_urls`) is true. With where it came from, for messages.
+pub fn configured_endpoint(profile: Option<&str>) -> Option<(String, &'static str)> {
+    let profile = profile.map(str::to_string);
+    // A runtime of its own on a thread of its own: callers may be inside one already.
+    let resolved = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        runtime.block_on(async {
+            use aws_config::BehaviorVersion;
+            // A fixed region: the lookup must never wait for the instance metadata service.
+            let mut loader =
+                aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1"));
+            if let Some(profile) = &profile {
+                loader = loader.profile_name(profile);
+            }
+            let shared = loader.load().await;
+            let key = |env, profile| {
+                aws_types::service_config::ServiceConfigKey::builder()
+                    .service_id("Rekognition")
+                    .env(env)
+                    .profile(profile)
+                    .build()
+                    .ok()
+            };
+            let service = shared.service_config();
+            let lookup = |env, profile| service.and_then(|conf| conf.load_config(key(env, profile)?));
+            // The loader drops the shared endpoint_url when told to ignore configured
+            // ones, but the service-specific lookup does not: apply the flag to both.
+            let ignore = lookup("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "ignore_configured_endpoint_urls");
+            if ignore.is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+                return None;
+            }
+            lookup("AWS_ENDPOINT_URL", "endpoint_url").or_else(|| shared.endpoint_url().map(str::to_string))
+        })
+    })
+    .join()
+    .ok()
+    .flatten()?;
+    let source = ENDPOINT_ENV
+        .iter()
+        .find(|name| std::env::var(name).is_ok_and(|v| v.trim() == resolved.trim()))
+        .copied()
+        .unwrap_or("the AWS configuration (endpoint_url)");
+    Some((resolved, source))
+}
+
 /// The start of every collection name rekcon creates (`rekcon-<run>-<n>-<name>`), so
 /// `rekcon cleanup` can tell them from everyone else's.
 pub const COLLECTION_PREFIX: &str = "rekcon-";
@@ -251,9 +301,8 @@ pub struct RunConfig {
 impl RunConfig {
     /// Validates the options and resolves the endpoint (see the module docs for precedence).
     pub fn from_args(args: RunArgs) -> Result<RunConfig, Error> {
-        let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
-            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
-        });
+        let env_endpoint =
+            configured_endpoint(args.endpoint.profile.as_deref()).filter(|(url, _)| !url.trim().is_empty());
         let endpoint = resolve_endpoint(args.endpoint.endpoint_url, env_endpoint, args.endpoint.aws)?;
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
@@ -430,9 +479,8 @@ impl CleanupConfig {
     /// nothing between runs), real AWS needs `--aws`, and the prefix must start with
     /// `rekcon-` unless `--force-prefix`, so a typo cannot delete someone else's data.
     pub fn from_args(args: CleanupArgs) -> Result<CleanupConfig, Error> {
-        let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
-            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
-        });
+        let env_endpoint =
+            configured_endpoint(args.endpoint.profile.as_deref()).filter(|(url, _)| !url.trim().is_empty());
         let endpoint = match resolve_endpoint(args.endpoint.endpoint_url, env_endpoint, args.endpoint.aws)? {
             EndpointChoice::Url { url, .. } => Endpoint::Url(url),
             EndpointChoice::Aws => Endpoint::Aws,

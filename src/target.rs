@@ -325,6 +325,15 @@ async fn check_profile(profile: &str) -> Result<(), Error> {
     )))
 }
 
+/// The retry settings the AWS configuration sets (`AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`,
+/// or a profile's `max_attempts` / `retry_mode`), as aws-config's loader resolved them;
+/// `None` when it sets none (its result is then the SDK's default, standard with 3).
+fn configured_retry_config(shared: &aws_config::SdkConfig) -> Option<RetryConfig> {
+    let resolved = shared.retry_config()?;
+    let from_env = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"].iter().any(|v| std::env::var_os(v).is_some());
+    (from_env || *resolved != RetryConfig::standard()).then(|| resolved.clone())
+}
+
 impl Target {
     /// Builds the SDK client: aws-config's standard chain (environment, `--profile`,
     /// `--region`) for external endpoints, fixed dummy credentials for the built-in
@@ -348,6 +357,7 @@ impl Target {
             .operation_attempt_timeout(config.attempt_timeout)
             .operation_timeout(config.operation_timeout)
             .build();
+        let mut configured_retry = None;
         let builder = match &config.endpoint {
             Endpoint::BuiltIn(url) => {
                 let region = config.region.clone().unwrap_or_else(|| FALLBACK_REGION.into());
@@ -366,6 +376,7 @@ impl Target {
                     loader = loader.profile_name(profile);
                 }
                 let shared = loader.load().await;
+                configured_retry = configured_retry_config(&shared);
                 let mut builder = aws_sdk_rekognition::config::Builder::from(&shared);
                 // An emulator usually ignores credentials; don't fail for lack of them.
                 let has_credentials = match shared.credentials_provider() {
@@ -389,6 +400,7 @@ impl Target {
                     loader = loader.profile_name(profile);
                 }
                 let shared = loader.load().await;
+                configured_retry = configured_retry_config(&shared);
                 if shared.region().is_none() {
                     return Err(Error::Config(
                         "no region for real AWS: pass --region or set one in the AWS configuration".into(),
@@ -397,6 +409,14 @@ impl Target {
                 aws_sdk_rekognition::config::Builder::from(&shared)
             }
         };
+        if let Some(configured) = configured_retry {
+            // AWS_MAX_ATTEMPTS, AWS_RETRY_MODE or the profile's max_attempts / retry_mode.
+            retry = RetryConfig::standard()
+                .with_retry_mode(configured.mode())
+                .with_max_attempts(configured.max_attempts().max(1))
+                .with_initial_backoff(retry.initial_backoff())
+                .with_max_backoff(retry.max_backoff());
+        }
         let conf = builder
             .retry_config(retry)
             .retry_partition(retry_partition(config.is_aws()))

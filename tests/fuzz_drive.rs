@@ -156,3 +156,28 @@ fn an_endpoint_that_stops_answering_stops_the_run() {
     assert_eq!(report.exit_code(), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_case_meeting_a_transient_error_past_the_retries_runs_again() {
+    // `serve --faults` injects 500s independently per request: now and then one call
+    // meets one on every attempt. Its case runs again; the run goes on.
+    let outcome = drive::drive(
+        &mut runner(|n| match n {
+            1 => Verdict::NoAnswer {
+                step: 22,
+                line: 7,
+                reason: "InternalServerError (HTTP 500) after retries".into(),
+            },
+            3 => Verdict::NoAnswer {
+                step: 2,
+                line: 7,
+                reason: "dispatch failure: io error: connection closed before message completed".into(),
+            },
+            _ => Verdict::Pass,
+        }),
+        &config(),
+        &Silent,
+    );
+    assert_eq!(outcome.no_answer, None);
+    assert_eq!(outcome.cases, 20);
+}

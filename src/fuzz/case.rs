@@ -25,6 +25,25 @@ use crate::unknown::Unknown;
 pub const THROTTLE_RETRIES: usize = 3;
 /// Pause before running a throttled case again: the throttle window is a second.
 const THROTTLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(1100);
+/// Pause before running again a case that met another transient error.
+const TRANSIENT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The pause before running again a case that got no answer for `reason`, when that
+/// reason is transient: throttling, a 5xx or a dropped connection still there after the
+/// SDK's retries (`rekcon serve --faults` injects 500s and drops independently per
+/// request, so now and then one call meets three in a row). A refused connection or a
+/// timeout is not: the endpoint is gone or stuck, and the run stops.
+fn transient_pause(reason: &str) -> Option<std::time::Duration> {
+    if reason.contains("Throttling") {
+        Some(THROTTLE_PAUSE)
+    } else if reason.contains("after retries")
+        || reason.contains("connection closed before message completed")
+    {
+        Some(TRANSIENT_PAUSE)
+    } else {
+        None
+    }
+}
 
 /// The first mismatch of a diverging case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -287,23 +306,21 @@ fn no_lane(yaml: String, steps: usize) -> CaseResult {
 }
 
 impl Lane {
-    /// Runs one generated case. A case the endpoint throttled past the SDK's retries runs
-    /// again after a pause (at most [`THROTTLE_RETRIES`] times): nothing it did survives
-    /// (its collections are deleted), and a throttled call changes nothing.
+    /// Runs one generated case. A case the endpoint throttled (or answered another
+    /// transient error, see [`transient_pause`]) past the SDK's retries runs again after a
+    /// pause (at most [`THROTTLE_RETRIES`] times): nothing it did survives (its
+    /// collections are deleted), and it runs again under a fresh ordinal.
     fn run_generated(&mut self, root: &Path, ordinal: &AtomicUsize, generated: &Generated) -> CaseResult {
         let yaml = to_yaml(generated, "A generated case.");
         let steps = generated.steps.len();
         let mut result = self.run_yaml(root, ordinal, yaml.clone(), steps);
         for _ in 0..THROTTLE_RETRIES {
-            match &result.verdict {
-                CaseVerdict::NoAnswer(reason) if reason.contains("Throttling") => {
-                    std::thread::sleep(THROTTLE_PAUSE);
-                    let calls = result.checked_calls;
-                    result = self.run_yaml(root, ordinal, yaml.clone(), steps);
-                    result.checked_calls += calls;
-                }
-                _ => break,
-            }
+            let CaseVerdict::NoAnswer(reason) = &result.verdict else { break };
+            let Some(pause) = transient_pause(reason) else { break };
+            std::thread::sleep(pause);
+            let calls = result.checked_calls;
+            result = self.run_yaml(root, ordinal, yaml.clone(), steps);
+            result.checked_calls += calls;
         }
         result
     }

@@ -23,7 +23,6 @@ use crate::serve::{Mutant, ServeConfig, Server};
 use crate::target::Target;
 
 /// Environment variables that name an endpoint, after `--endpoint-url` (as `rekcon run`).
-const ENDPOINT_ENV: [&str; 2] = ["AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL"];
 /// `rekcon fuzz`: generate call sequences, check every call, shrink what diverges.
 #[derive(Debug, Clone, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -198,9 +197,8 @@ struct Plan {
 
 impl Plan {
     fn from_args(args: FuzzArgs) -> Result<Plan, Error> {
-        let env_endpoint = ENDPOINT_ENV.iter().find_map(|name| {
-            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|url| (url, *name))
-        });
+        let env_endpoint = crate::config::configured_endpoint(args.endpoint.profile.as_deref())
+            .filter(|(url, _)| !url.trim().is_empty());
         let endpoint = resolve_endpoint(args.endpoint.endpoint_url.clone(), env_endpoint, args.endpoint.aws)?;
         if !(0.0..=1.0).contains(&args.invalid_share) {
             return Err(Error::Config(format!(

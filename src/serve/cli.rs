@@ -55,6 +55,13 @@ pub struct ServeArgs {
     /// Do not log requests.
     #[arg(long)]
     pub quiet: bool,
+    /// Most connections open at once; at the cap the idlest one is closed for a new one.
+    #[arg(long, default_value_t = super::config::DEFAULT_MAX_CONNECTIONS, value_parser = parse_max_connections)]
+    pub max_connections: usize,
+    /// Load the emulator's state from FILE at start (if it exists) and save it there,
+    /// atomically, on exit; a torn or foreign file is an error, never an empty state.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// An access key and secret; `Debug` never shows the secret.
@@ -84,6 +91,14 @@ impl FromStr for SigV4Key {
     }
 }
 
+/// A `--max-connections` value: at least 1.
+fn parse_max_connections(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of connections, at least 1".into()),
+    }
+}
+
 /// A `--mutant` value (of `rekcon serve`, `run` and `fuzz`): the name of a planted bug.
 pub fn parse_mutant(name: &str) -> Result<Mutant, String> {
     Mutant::from_name(name)
@@ -107,6 +122,8 @@ impl ServeArgs {
             log_sink: None,
             region: self.region.clone(),
             account: self.account.clone(),
+            max_connections: self.max_connections,
+            state: self.state.clone(),
         }
     }
 }
@@ -133,6 +150,9 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<u8, ServeError> {
     runtime.block_on(async {
         let server = Server::start(args.config()).await?;
         writeln!(out, "rekcon serve listening on {}", server.url()).map_err(io)?;
+        if let Some(path) = &args.state {
+            writeln!(out, "state: {} (saved on exit)", path.display()).map_err(io)?;
+        }
         if !args.bind.is_loopback() {
             writeln!(
                 out,
@@ -156,9 +176,13 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<u8, ServeError> {
         out.flush().map_err(io)?;
         let signal = interrupts.nth(1).await;
         // A second signal does not wait for the open connections to close.
+        let saver = server.saver();
         tokio::select! {
             () = server.shutdown() => {}
             _ = interrupts.nth(2) => {}
+        }
+        if let Some(path) = saver.save()? {
+            writeln!(out, "state saved to {}", path.display()).map_err(io)?;
         }
         Ok(signal.exit_code())
     })

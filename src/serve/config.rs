@@ -1,6 +1,7 @@
 //! What a server is started with, and what can stop it from starting.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::log::LogSink;
@@ -36,7 +37,17 @@ pub struct ServeConfig {
     pub region: String,
     /// Account in ARNs.
     pub account: String,
+    /// Most connections open at once; at the cap the idlest connection is closed to
+    /// make room for a new one (keep it below the process's file descriptor limit).
+    pub max_connections: usize,
+    /// Load the state from this file at start (when it exists) and save it there on
+    /// [`super::Server::save_state`] (`rekcon serve --state` does on exit).
+    pub state: Option<PathBuf>,
 }
+
+/// The default of [`ServeConfig::max_connections`]: well below the usual soft limit of
+/// 1,024 file descriptors.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 impl Default for ServeConfig {
     fn default() -> Self {
@@ -54,6 +65,8 @@ impl Default for ServeConfig {
             log_sink: None,
             region: "us-east-1".into(),
             account: "123456789012".into(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            state: None,
         }
     }
 }
@@ -102,6 +115,15 @@ pub enum ServeError {
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     Config(String),
+    /// The `--state` file could not be read, is torn or not a state file, or could not
+    /// be written.
+    #[error("state file {}: {reason}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The runtime, the terminal or the signal handler failed.
     #[error("i/o error: {0}")]
     Io(String),

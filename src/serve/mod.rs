@@ -29,4 +29,4 @@ pub use config::{Detector, ServeConfig, ServeError};
 pub use inprocess::InProcess;
 pub use log::{LogSink, RequestLog};
 pub use mutant::Mutant;
-pub use server::Server;
+pub use server::{Server, StateSaver};

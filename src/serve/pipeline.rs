@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
 
 use super::chooser::{EmulatorChooser, SettleClock};
 use super::config::ServeConfig;
 use super::mutant::{self, Memory, Mutant};
 use super::paging::Cursors;
 use super::wire;
-use crate::api::Request;
+use crate::api::{Operation, Request};
 use crate::expect::Observed;
 use crate::model::{Model, ModelConfig};
 
@@ -29,7 +30,20 @@ pub(super) struct Emulator {
     mutants: Vec<Mutant>,
     memory: Memory,
     cursors: Cursors,
+    /// Every answered call that changed state, in order: replaying them rebuilds the model.
+    changes: Vec<Change>,
 }
+
+/// One call that changed state, as `--state` saves it.
+#[derive(Debug, Clone)]
+struct Change {
+    request: Request,
+    answer: Value,
+    epoch_seconds: f64,
+}
+
+/// The tag of a `--state` file's format.
+const STATE_FORMAT: &str = "rekcon-serve-state/1";
 
 impl Emulator {
     /// An emulator of an empty endpoint as `config` describes it: seed, settle window,
@@ -52,6 +66,95 @@ impl Emulator {
             mutants: config.mutants.clone(),
             memory: Memory::default(),
             cursors: Cursors::default(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// The state as `--state` saves it: the calls that changed it, and where the id
+    /// stream stands (so a restarted emulator never hands out an id twice).
+    pub(super) fn save(&self) -> Value {
+        let changes: Vec<Value> = self
+            .changes
+            .iter()
+            .map(|c| {
+                json!({
+                    "Operation": c.request.operation().name(),
+                    "Request": c.request.to_json(),
+                    "Answer": c.answer,
+                    "EpochSeconds": c.epoch_seconds,
+                })
+            })
+            .collect();
+        json!({
+            "Format": STATE_FORMAT,
+            "Ids": {
+                "Seed": hex::encode(self.ids.get_seed()),
+                "Stream": self.ids.get_stream().to_string(),
+                "WordPos": self.ids.get_word_pos().to_string(),
+            },
+            "Changes": changes,
+        })
+    }
+
+    /// An emulator as `config` describes it, holding the state `saved` describes (what
+    /// [`Emulator::save`] wrote); an error names what is wrong with it.
+    pub(super) fn restore(config: &ServeConfig, saved: &Value) -> Result<Emulator, String> {
+        if saved.get("Format").and_then(Value::as_str) != Some(STATE_FORMAT) {
+            return Err(format!("not a {STATE_FORMAT} file"));
+        }
+        let mut emulator = Emulator::new(config);
+        let ids = saved.get("Ids").ok_or("no Ids")?;
+        let text = |key: &str| ids.get(key).and_then(Value::as_str).ok_or(format!("no Ids.{key}"));
+        let seed: [u8; 32] = hex::decode(text("Seed")?)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or("Ids.Seed is not 32 hex bytes")?;
+        let stream: u64 = text("Stream")?.parse().map_err(|_| "Ids.Stream is not a number")?;
+        let word_pos: u128 = text("WordPos")?.parse().map_err(|_| "Ids.WordPos is not a number")?;
+        let changes = saved.get("Changes").and_then(Value::as_array).ok_or("no Changes list")?;
+        for (i, change) in changes.iter().enumerate() {
+            let at = |what: &str| format!("change {}: {what}", i + 1);
+            let name = change.get("Operation").and_then(Value::as_str).ok_or_else(|| at("no Operation"))?;
+            let op = Operation::ALL
+                .into_iter()
+                .find(|o| o.name() == name)
+                .ok_or_else(|| at(&format!("unknown operation {name}")))?;
+            let body = change.get("Request").ok_or_else(|| at("no Request"))?;
+            let request = Request::from_json(op, body).map_err(|e| at(&e.to_string()))?;
+            let answer = change.get("Answer").cloned().ok_or_else(|| at("no Answer"))?;
+            let epoch_seconds =
+                change.get("EpochSeconds").and_then(Value::as_f64).ok_or_else(|| at("no EpochSeconds"))?;
+            emulator.replay(Change { request, answer, epoch_seconds });
+        }
+        emulator.ids = ChaCha8Rng::from_seed(seed);
+        emulator.ids.set_stream(stream);
+        emulator.ids.set_word_pos(word_pos);
+        Ok(emulator)
+    }
+
+    /// Advances the model along one saved change, and keeps it for the next save.
+    fn replay(&mut self, change: Change) {
+        let follow = Observed::Success(change.answer.clone());
+        self.model.advance(&change.request, &follow);
+        if let Request::CreateCollection(_) = &change.request {
+            let collection = change.request.collection_id().unwrap_or_default().to_string();
+            self.model.note_creation_timestamp(&collection, change.epoch_seconds);
+        }
+        self.changes.push(change);
+    }
+
+    /// Notes a call that changed state (a successful one that does not only read).
+    fn note_change(&mut self, request: &Request, answer: &Observed, epoch_seconds: f64) {
+        let Observed::Success(body) = answer else { return };
+        match request {
+            _ if request.operation().is_read_only() => {}
+            // A deleted collection's history is no longer state: the log stays as large
+            // as what is alive.
+            Request::DeleteCollection(_) => {
+                let gone = request.collection_id();
+                self.changes.retain(|c| c.request.collection_id() != gone);
+            }
+            _ => self.changes.push(Change { request: request.clone(), answer: body.clone(), epoch_seconds }),
         }
     }
 
@@ -86,8 +189,10 @@ impl Emulator {
         let collection = request.collection_id().unwrap_or_default().to_string();
         let before = self.user_faces(request, &collection);
         self.model.advance(request, follow);
+        self.note_change(request, follow, epoch_seconds);
         for (extra, observed) in &outcome.extra {
             self.model.advance(extra, observed);
+            self.note_change(extra, observed, epoch_seconds);
         }
         if let Some(before) = before {
             let after = self.user_faces(request, &collection).unwrap_or_default();

@@ -4,6 +4,7 @@
 //! required) → throttle → injected fault → operation → decode → model → render. Every
 //! answer, including front-end errors, carries `x-amzn-RequestId` and an AWS-shaped body.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,6 +41,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -52,7 +54,81 @@ struct Shared {
     faults: Mutex<Faults>,
     verifier: Option<Verifier>,
     style: WireStyle,
+    connections: Mutex<Connections>,
     config: ServeConfig,
+}
+
+/// The open connections, so that at the cap the idlest one makes room for a new one.
+#[derive(Debug, Default)]
+struct Connections {
+    next: u64,
+    open: HashMap<u64, Slot>,
+}
+
+/// One open connection: requests in flight, when it last changed, how to close it.
+#[derive(Debug)]
+struct Slot {
+    busy: u32,
+    since: Instant,
+    shed: Option<oneshot::Sender<()>>,
+}
+
+impl Connections {
+    /// Registers a new connection, first shedding the connection idle longest when
+    /// `cap` are open. `None` when every open connection has a request in flight.
+    fn admit(&mut self, cap: usize) -> Option<(u64, oneshot::Receiver<()>)> {
+        if self.open.len() >= cap.max(1) {
+            let idlest = self.open.iter().filter(|(_, s)| s.busy == 0).min_by_key(|(_, s)| s.since);
+            let victim = *idlest?.0;
+            if let Some(shed) = self.open.remove(&victim).and_then(|s| s.shed) {
+                let _ = shed.send(());
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        let id = self.next;
+        self.next += 1;
+        self.open.insert(id, Slot { busy: 0, since: Instant::now(), shed: Some(tx) });
+        Some((id, rx))
+    }
+
+    /// A request on connection `id` starts (`true`) or ends (`false`).
+    fn mark(&mut self, id: u64, starts: bool) {
+        if let Some(slot) = self.open.get_mut(&id) {
+            slot.busy = if starts { slot.busy.saturating_add(1) } else { slot.busy.saturating_sub(1) };
+            slot.since = Instant::now();
+        }
+    }
+}
+
+/// Forgets a connection when its task ends, however it ends.
+struct Registered {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        lock(&self.shared.connections).open.remove(&self.id);
+    }
+}
+
+/// Marks a request in flight on its connection until dropped.
+struct InFlight {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl InFlight {
+    fn new(shared: &Arc<Shared>, id: u64) -> InFlight {
+        lock(&shared.connections).mark(id, true);
+        InFlight { shared: Arc::clone(shared), id }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.shared.connections).mark(self.id, false);
+    }
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked.
@@ -87,8 +163,12 @@ impl Server {
         let addr = SocketAddr::new(config.bind, config.port);
         let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
         let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
+        let emulator = match &config.state {
+            Some(path) => load_state(&config, path)?,
+            None => Emulator::new(&config),
+        };
         let shared = Arc::new(Shared {
-            emulator: Mutex::new(Emulator::new(&config)),
+            emulator: Mutex::new(emulator),
             throttle: config.throttle_tps.map(|n| Mutex::new(Throttle::new(n))),
             faults: Mutex::new(Faults::new(config.faults, config.seed)),
             verifier: config
@@ -96,11 +176,17 @@ impl Server {
                 .clone()
                 .map(|(ak, secret)| Verifier::new(ak, secret, config.region.clone())),
             style: super::mutant::style(&config.mutants),
+            connections: Mutex::new(Connections::default()),
             config,
         });
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, shared, stopped));
-        Ok(Server { addr, stop: Some(stop), task: Some(task) })
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        Ok(Server { addr, shared, stop: Some(stop), task: Some(task) })
+    }
+
+    /// What saves this server's state to its `state` file, also after it stopped.
+    pub fn saver(&self) -> StateSaver {
+        StateSaver { shared: Arc::clone(&self.shared) }
     }
 
     /// The base URL clients use, e.g. `http://127.0.0.1:9123`.
@@ -124,6 +210,66 @@ impl Server {
     }
 }
 
+/// Saves a server's state to the file its configuration names.
+#[derive(Debug, Clone)]
+pub struct StateSaver {
+    shared: Arc<Shared>,
+}
+
+impl StateSaver {
+    /// Writes the state atomically (a temporary file beside it, synced, then renamed over
+    /// it); the file written, or `None` when the server has no state file.
+    pub fn save(&self) -> Result<Option<std::path::PathBuf>, ServeError> {
+        let Some(path) = &self.shared.config.state else { return Ok(None) };
+        let state = lock(&self.shared.emulator).save();
+        let fail = |e: std::io::Error| ServeError::State { path: path.clone(), reason: e.to_string() };
+        let mut bytes = serde_json::to_vec(&state).map_err(|e| fail(std::io::Error::other(e)))?;
+        bytes.push(b'\n');
+        write_atomically(path, &bytes).map_err(fail)?;
+        Ok(Some(path.clone()))
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, whole.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written?;
+    // The rename itself survives a crash once the folder is synced.
+    if let Ok(folder) = std::fs::File::open(&dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(())
+}
+
+/// The emulator a `--state` file holds: empty when the file does not exist yet, an
+/// error when it cannot be read, is torn (not whole JSON) or is not a state file.
+fn load_state(config: &ServeConfig, path: &std::path::Path) -> Result<Emulator, ServeError> {
+    let fail = |reason: String| ServeError::State { path: path.to_path_buf(), reason };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Emulator::new(config)),
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| fail(format!("torn or not JSON ({e}); refusing to start with an empty state")))?;
+    Emulator::restore(config, &value).map_err(fail)
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
@@ -140,8 +286,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stopped: on
             _ = &mut stopped => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    connections.spawn(serve_connection(stream, Arc::clone(&shared)));
+                    // At the cap the idlest connection is shed; with every one busy the
+                    // new one is refused (closed at once) rather than left waiting.
+                    let admitted = lock(&shared.connections).admit(shared.config.max_connections);
+                    if let Some((id, shed)) = admitted {
+                        let _ = stream.set_nodelay(true);
+                        connections.spawn(serve_connection(stream, Arc::clone(&shared), id, shed));
+                    }
                 }
                 // Out of descriptors and the like: back off instead of spinning.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -151,13 +302,33 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stopped: on
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
-    let service = hyper::service::service_fn(move |request| handle(Arc::clone(&shared), request));
-    let _ = hyper::server::conn::http1::Builder::new()
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    id: u64,
+    shed: oneshot::Receiver<()>,
+) {
+    let _registered = Registered { shared: Arc::clone(&shared), id };
+    let service = hyper::service::service_fn(move |request| {
+        let shared = Arc::clone(&shared);
+        async move {
+            let _in_flight = InFlight::new(&shared, id);
+            handle(shared, request).await
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+        .serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        Ok(()) = shed => {
+            // Shed for a newer connection: a request already under way still gets its answer.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 /// Why a body could not be read.
@@ -262,6 +433,9 @@ async fn handle(
 /// Everything after the body is read: the order of checks AWS front ends apply.
 async fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Reply, Dropped> {
     let style = shared.style;
+    if let Some(reply) = control(shared, parts) {
+        return Ok(reply);
+    }
     if let Some(verifier) = &shared.verifier
         && let Err(err) = verifier.verify(parts, body, SystemTime::now())
     {
@@ -318,6 +492,31 @@ async fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Reply, D
     Ok(match observed {
         Observed::Success(body) => wire::success(op, body, style),
         Observed::Error(err) => wire::error(&err, style),
+    })
+}
+
+/// The sidecar's own endpoints under `/_rekcon/`: `GET /_rekcon/health` and
+/// `POST /_rekcon/reset` (every collection, face and user gone, as at start with no
+/// state file). They need no signature, like moto's `/moto-api/`.
+fn control(shared: &Shared, parts: &Parts) -> Option<Reply> {
+    let path = parts.uri.path().strip_prefix("/_rekcon/")?;
+    let json = |status: u16, body: serde_json::Value| Reply {
+        status,
+        content_type: "application/json",
+        body: body.to_string().into_bytes(),
+        error: None,
+        close: false,
+    };
+    Some(match (&parts.method, path) {
+        (&Method::GET, "health") => json(200, serde_json::json!({"Status": "ok"})),
+        (&Method::POST, "reset") => {
+            *lock(&shared.emulator) = Emulator::new(&shared.config);
+            json(200, serde_json::json!({"Status": "reset"}))
+        }
+        _ => json(
+            404,
+            serde_json::json!({"Message": "rekcon serve knows GET /_rekcon/health and POST /_rekcon/reset"}),
+        ),
     })
 }
 
