@@ -53,6 +53,23 @@ impl NoAnswer {
     pub fn new(reason: impl Into<String>) -> NoAnswer {
         NoAnswer { reason: reason.into() }
     }
+
+    /// The pause before running again what got no answer for `reason`, when that reason
+    /// is transient: throttling, a 5xx or a dropped connection still there after the SDK's
+    /// retries (`rekcon serve --faults` injects 500s and drops independently per request,
+    /// so now and then one call meets three in a row). A refused connection or a timeout
+    /// is not: the endpoint is gone or stuck. The throttle window is a second.
+    pub fn retry_pause(reason: &str) -> Option<std::time::Duration> {
+        if reason.contains("Throttling") {
+            Some(std::time::Duration::from_millis(1100))
+        } else if reason.contains("after retries")
+            || reason.contains("connection closed before message completed")
+        {
+            Some(std::time::Duration::from_millis(100))
+        } else {
+            None
+        }
+    }
 }
 
 /// A failure of the harness that stops a run before or after the scenarios.

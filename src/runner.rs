@@ -44,6 +44,8 @@ const LAG_WINDOW: Duration = Duration::from_secs(10);
 const LAG_RETRIES: usize = 4;
 /// First wait before asking a lagging not-found again.
 const LAG_FIRST_DELAY: Duration = Duration::from_millis(50);
+/// Runs of a scenario after a transient no answer (see [`Runner::run_scenario`]).
+pub const SCENARIO_RERUNS: usize = 2;
 /// Longest time the final cleanup may take after an interrupt.
 const CLEANUP_AFTER_INTERRUPT: Duration = Duration::from_secs(30);
 
@@ -171,7 +173,32 @@ impl Runner {
     /// only where the endpoint's state can no longer be followed (no answer, an operation
     /// not implemented, an answer that cannot be read, a capture that finds nothing), and
     /// the report then says which steps were not judged and why.
+    ///
+    /// A scenario that got no answer for a transient reason (a 5xx, throttling or a
+    /// dropped connection still there after the SDK's retries) is run again from its
+    /// start, at most [`SCENARIO_RERUNS`] times, as the fuzzer runs such a case again;
+    /// the report's first call says so.
     pub async fn run_scenario(&self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
+        let mut report = self.run_scenario_once(ordinal, scenario).await;
+        for rerun in 1..=SCENARIO_RERUNS {
+            let Verdict::NoAnswer { reason, .. } = &report.verdict else { break };
+            let Some(pause) = NoAnswer::retry_pause(reason) else { break };
+            let why = format!(
+                "run again ({rerun} of at most {SCENARIO_RERUNS}) after a transient no answer: {reason}"
+            );
+            tokio::time::sleep(pause).await;
+            report = self.run_scenario_once(ordinal, scenario).await;
+            if let Some(first) = report.records.first_mut() {
+                first.note = Some(match first.note.take() {
+                    Some(note) => format!("{why}; {note}"),
+                    None => why,
+                });
+            }
+        }
+        report
+    }
+
+    async fn run_scenario_once(&self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
         let started = Instant::now();
         let mut session = self.scenario_session(ordinal, scenario);
         let mut stop = None;

@@ -325,6 +325,34 @@ async fn check_profile(profile: &str) -> Result<(), Error> {
     )))
 }
 
+/// Retries a connection the endpoint closed before its answer was complete, as the SDK
+/// retries its other transient transport errors. The SDK's own classifier retries
+/// connector errors of the `io` and `timeout` kinds only, and hyper reports a closed
+/// connection (`connection closed before message completed`) as `other`: without this,
+/// one dropped connection ended a run as "no answer".
+#[derive(Debug)]
+struct DroppedConnection;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for DroppedConnection {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let Some(Err(error)) = ctx.output_or_error() else { return RetryAction::NoActionIndicated };
+        let Some(connector) = error.as_connector_error() else { return RetryAction::NoActionIndicated };
+        if error_chain(connector).contains("connection closed before message completed") {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "rekcon: a connection closed before the answer was complete"
+    }
+}
+
 /// The retry settings the AWS configuration sets (`AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`,
 /// or a profile's `max_attempts` / `retry_mode`), as aws-config's loader resolved them;
 /// `None` when it sets none (its result is then the SDK's default, standard with 3).
@@ -422,6 +450,7 @@ impl Target {
             .retry_partition(retry_partition(config.is_aws()))
             .timeout_config(timeouts)
             .interceptor(WireTap)
+            .retry_classifier(DroppedConnection)
             .build();
         let region = conf.region().map_or_else(|| FALLBACK_REGION.to_string(), |r| r.to_string());
         let mut description = config.describe();

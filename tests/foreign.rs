@@ -206,3 +206,22 @@ fn a_protocol_fault_hides_no_contract_fault_behind_it() {
             && text.contains("--mutant wrong-content-type --mutant steal-associated-face")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transient_no_answer_runs_the_scenario_again() {
+    // Three 500s in a row: the SDK's three attempts at the first call all fail.
+    let endpoint = foreign_support::start(Persona::FailFirst(3)).await;
+    let url = endpoint.url();
+    let output = tokio::task::spawn_blocking(move || {
+        serve_support::rekcon_for_loopback()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "collections/create_collection", "--endpoint-url", &url])
+            .output()
+            .expect("rekcon runs")
+    })
+    .await
+    .expect("the run");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "run again from the start, it passes: {text}");
+    assert!(text.contains("1 passed"), "{text}");
+}

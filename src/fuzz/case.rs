@@ -23,26 +23,10 @@ use crate::unknown::Unknown;
 
 /// Runs of a throttled case after the first.
 pub const THROTTLE_RETRIES: usize = 3;
-/// Pause before running a throttled case again: the throttle window is a second.
-const THROTTLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(1100);
-/// Pause before running again a case that met another transient error.
-const TRANSIENT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// The pause before running again a case that got no answer for `reason`, when that
-/// reason is transient: throttling, a 5xx or a dropped connection still there after the
-/// SDK's retries (`rekcon serve --faults` injects 500s and drops independently per
-/// request, so now and then one call meets three in a row). A refused connection or a
-/// timeout is not: the endpoint is gone or stuck, and the run stops.
+/// The pause before running again a case that got no answer for `reason`
+/// ([`crate::error::NoAnswer::retry_pause`]).
 fn transient_pause(reason: &str) -> Option<std::time::Duration> {
-    if reason.contains("Throttling") {
-        Some(THROTTLE_PAUSE)
-    } else if reason.contains("after retries")
-        || reason.contains("connection closed before message completed")
-    {
-        Some(TRANSIENT_PAUSE)
-    } else {
-        None
-    }
+    crate::error::NoAnswer::retry_pause(reason)
 }
 
 /// The first mismatch of a diverging case.

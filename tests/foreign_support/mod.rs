@@ -33,6 +33,9 @@ pub enum Persona {
     /// Everything implemented, with cosmetic faults only: `application/x-amz-json-1.0`
     /// and a lower-case `message` on errors.
     Cosmetic,
+    /// The built-in emulator exactly, but the first N requests answer HTTP 500
+    /// InternalServerError (a transient fault the SDK retries).
+    FailFirst(usize),
 }
 
 const COLLECTION_OPS: [Operation; 4] = [
@@ -66,14 +69,17 @@ pub async fn start(persona: Persona) -> Foreign {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let addr = listener.local_addr().expect("the port bound");
     let core = Arc::new(Mutex::new(InProcess::new(&ServeConfig::default())));
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
             let core = Arc::clone(&core);
+            let served = Arc::clone(&served);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
                     let core = Arc::clone(&core);
-                    async move { Ok::<_, Infallible>(answer(persona, &core, request).await) }
+                    let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    async move { Ok::<_, Infallible>(answer(persona, &core, request, n).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -88,12 +94,21 @@ async fn answer(
     persona: Persona,
     core: &Mutex<InProcess>,
     request: hyper::Request<hyper::body::Incoming>,
+    served_before: usize,
 ) -> hyper::Response<Full<Bytes>> {
     let target =
         request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let operation = target.strip_prefix("RekognitionService.").and_then(Operation::from_name);
     match persona {
+        Persona::FailFirst(n) if served_before < n => {
+            let body = br#"{"__type":"InternalServerError","Message":"Internal server error"}"#.to_vec();
+            return respond(500, Some("application/x-amz-json-1.1"), Some("fail-first"), body);
+        }
+        Persona::FailFirst(_) => {
+            let raw: RawResponse = core.lock().expect("the core is not poisoned").call(&target, &body);
+            return respond(raw.status, raw.content_type.as_deref(), raw.request_id.as_deref(), raw.body);
+        }
         Persona::HtmlErrors => {
             return respond(500, Some("text/html; charset=utf-8"), None, b"<!doctype html><html><title>500 Internal Server Error</title><h1>Internal Server Error</h1></html>".to_vec());
         }
