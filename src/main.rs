@@ -34,6 +34,9 @@ enum Command {
     /// e.g. after a killed run; `--dry-run` only lists them.
     #[command(after_help = rekcon::runner::CLEANUP_EXIT_CODES_HELP)]
     Cleanup(rekcon::config::CleanupArgs),
+    /// The suite built into rekcon (its scenarios and fixture images).
+    #[command(subcommand)]
+    Scenarios(rekcon::suite::ScenariosCommand),
 }
 
 const FUZZ_EXIT_CODES: &str = "Exit codes:\n  0    no divergence found (flaky ones are reported, not counted)\n  1    at least one divergence, shrunk, confirmed and written as a regression scenario\n  2    bad options, or a generator bug (a generated case that does not load or run)\n  3    no answer from the endpoint (transport, timeout, throttling after retries)\n  130  interrupted by Ctrl-C, nothing found (the cases under way finish, collections are deleted, reports are written); 143 for SIGTERM, 129 for SIGHUP";
@@ -51,5 +54,6 @@ fn main() -> ExitCode {
         Command::Run(args) => ExitCode::from(rekcon::runner::run_command(args)),
         Command::Fuzz(cmd) => ExitCode::from(rekcon::fuzz::cli::command(cmd)),
         Command::Cleanup(args) => ExitCode::from(rekcon::runner::cleanup_command(args)),
+        Command::Scenarios(cmd) => ExitCode::from(rekcon::suite::command(cmd)),
     }
 }
