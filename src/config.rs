@@ -112,14 +112,33 @@ pub struct ReportArgs {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Scenarios to run: a scenario name (`users/create_user`, exact when one has that
-    /// name), a name substring (`users/`, `associate`), or a file or folder path
-    /// (`scenarios/users/create_user.yaml`). All scenarios when none is given.
+    /// Scenarios to run (all when none is given; any filter may match). A filter matches
+    /// whole segments of a scenario's name: `associate` selects associate/*, not
+    /// disassociate/*; `create_user` selects users/create_user, not
+    /// users/create_user_duplicate; `users/create_user` names one scenario. `*` matches
+    /// any characters within a segment: `face_limit*`, `*token*` for a substring. A file
+    /// or folder path (`scenarios/users/create_user.yaml`, `scenarios/users`) selects what
+    /// it holds.
     #[arg(value_name = "PATH_OR_NAME")]
     pub filters: Vec<String>,
-    /// Run only scenarios carrying this tag (repeatable; any of them matches).
-    #[arg(long = "tag", value_name = "TAG")]
+    /// Leave out the scenarios this filter matches (repeatable; matched as PATH_OR_NAME).
+    #[arg(long = "skip", value_name = "PATTERN")]
+    pub skip: Vec<String>,
+    /// Filters and --skip patterns name whole scenarios (`users/create_user`), no wildcards.
+    #[arg(long)]
+    pub exact: bool,
+    /// Run only scenarios matching this tag expression: tags with and, or, not and
+    /// parentheses (`users and not slow`); repeatable, any of them matches. A tag no
+    /// scenario carries is an error, with the closest one suggested.
+    #[arg(long = "tag", value_name = "EXPR")]
     pub tags: Vec<String>,
+    /// Print the selected scenarios' names, one a line, and exit without running them.
+    #[arg(long)]
+    pub list: bool,
+    /// Start no scenario after the first that does not pass; the ones under way finish,
+    /// the rest are reported as not run.
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Where calls go, and with which credentials.
     #[command(flatten)]
     pub endpoint: EndpointArgs,
@@ -138,9 +157,11 @@ pub struct RunArgs {
     /// Longest wait for users to settle before a search (e.g. 60s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub settle_timeout: Duration,
-    /// The scenarios folder (its `images/` holds the fixture images).
-    #[arg(long, value_name = "DIR", default_value = "scenarios")]
-    pub scenarios: PathBuf,
+    /// The scenarios folder (its `images/` holds the fixture images). Default:
+    /// ./scenarios when it exists (a checkout: edits take effect at once), else the
+    /// suite built into rekcon (`rekcon scenarios export DIR` writes it out).
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
     /// Built-in emulator only: plant this bug (see `rekcon serve --list-mutants`), e.g.
     /// to replay a fuzz finding in one command; repeat to stack several.
     #[arg(long = "mutant", value_parser = parse_mutant, value_name = "NAME")]
@@ -321,11 +342,11 @@ impl RunConfig {
                     .into(),
             ));
         }
+        let scenarios = args.scenarios.unwrap_or_else(|| PathBuf::from(crate::suite::DEFAULT_DIR));
         let faces = match (args.faces, args.detector) {
             (Some(Faces::Marker), _) => FaceSource::Marker,
             (Some(Faces::Catalogue), _) => {
-                let file =
-                    args.scenarios.join(crate::scenario::IMAGES_DIR).join(crate::scenario::CATALOGUE_FILE);
+                let file = scenarios.join(crate::scenario::IMAGES_DIR).join(crate::scenario::CATALOGUE_FILE);
                 if !file.is_file() {
                     return Err(Error::Config(format!(
                         "--faces catalogue needs {}, which does not exist",
@@ -342,7 +363,7 @@ impl RunConfig {
             region: args.endpoint.region,
             profile: args.endpoint.profile,
             aws: args.endpoint.aws,
-            scenarios: args.scenarios,
+            scenarios,
             filters: args.filters,
             tags: args.tags,
             jobs,
@@ -446,6 +467,10 @@ impl RunConfig {
 
 /// `rekcon cleanup` options: the endpoint flags of `rekcon run`, and what to delete.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_arg("endpoint_url", |a| a.help(
+    "The endpoint to clean up (required, or AWS_ENDPOINT_URL; --aws alone means real AWS); \
+     the built-in emulator keeps nothing between runs, so it has nothing to clean up"
+)))]
 pub struct CleanupArgs {
     /// Where calls go, and with which credentials.
     #[command(flatten)]

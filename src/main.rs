@@ -44,6 +44,9 @@ enum Command {
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
     },
+    /// The suite built into rekcon (its scenarios and fixture images).
+    #[command(subcommand)]
+    Scenarios(rekcon::suite::ScenariosCommand),
 }
 
 const FUZZ_EXIT_CODES: &str = "Exit codes:\n  0    no divergence found (flaky ones are reported, not counted)\n  1    at least one divergence, shrunk, confirmed and written as a regression scenario\n  2    bad options, or a generator bug (a generated case that does not load or run)\n  3    no answer from the endpoint (transport, timeout, throttling after retries)\n  4    nothing found, but operations the cases need are not implemented\n  5    a set-up problem: the endpoint refused rekcon's own signature, credentials, clock or permissions (no regression file)\n  130  interrupted by Ctrl-C, nothing found (the cases under way finish, collections are deleted, reports are written); 143 for SIGTERM, 129 for SIGHUP";
@@ -63,5 +66,6 @@ fn main() -> ExitCode {
         Command::Cleanup(args) => ExitCode::from(rekcon::runner::cleanup_command(args)),
         Command::Certify(args) => ExitCode::from(rekcon::certify::command(args)),
         Command::Unknowns { dir } => ExitCode::from(rekcon::record::unknowns::command(&dir)),
+        Command::Scenarios(cmd) => ExitCode::from(rekcon::suite::command(cmd)),
     }
 }

@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::{self, ErrorCode, Operation, Request};
@@ -23,6 +22,7 @@ use crate::check::{self, Expectation, Finding, Layer, Unjudgeable};
 use crate::config::{EndpointChoice, RunArgs, RunConfig};
 use crate::error::{LoadError, NoAnswer};
 use crate::expect::{Allowed, Mismatch, Observed};
+use crate::filter::Selector;
 use crate::model::{Model, ModelConfig};
 use crate::report::baseline::{self, Baseline};
 use crate::report::{
@@ -62,6 +62,8 @@ pub struct RunSettings {
     pub repro: Repro,
     /// What the model knows about the endpoint (region, account).
     pub model: ModelConfig,
+    /// `--fail-fast`: start no scenario after one that did not pass.
+    pub fail_fast: bool,
 }
 
 impl RunSettings {
@@ -74,6 +76,7 @@ impl RunSettings {
             require_run_prefix: false,
             repro,
             model: ModelConfig::default(),
+            fail_fast: false,
         }
     }
 }
@@ -272,21 +275,27 @@ impl Runner {
         interrupt: impl Future<Output = ()>,
         done: &(dyn Fn(&ScenarioReport) + Sync),
     ) -> (Vec<ScenarioReport>, bool) {
-        let semaphore = Arc::new(Semaphore::new(jobs.max(1)));
+        // Scenarios start in order, at most `jobs` at a time: the next one is spawned as
+        // one finishes, so `--fail-fast` can start nothing after a failure.
         let mut tasks = JoinSet::new();
         let mut index_of = BTreeMap::new();
-        for (i, scenario) in scenarios.iter().enumerate() {
-            let runner = Arc::clone(self);
-            let scenario = Arc::clone(scenario);
-            let semaphore = Arc::clone(&semaphore);
-            let handle = tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                runner.run_scenario(i + 1, &scenario).await
-            });
-            index_of.insert(handle.id(), i);
+        let mut next = 0;
+        let spawn_next =
+            |tasks: &mut JoinSet<ScenarioReport>, index_of: &mut BTreeMap<_, _>, next: &mut usize| {
+                let i = *next;
+                let Some(scenario) = scenarios.get(i) else { return };
+                *next += 1;
+                let runner = Arc::clone(self);
+                let scenario = Arc::clone(scenario);
+                let handle = tasks.spawn(async move { runner.run_scenario(i + 1, &scenario).await });
+                index_of.insert(handle.id(), i);
+            };
+        for _ in 0..jobs.max(1) {
+            spawn_next(&mut tasks, &mut index_of, &mut next);
         }
         let mut reports: Vec<Option<ScenarioReport>> = vec![None; scenarios.len()];
         let mut interrupted = false;
+        let mut failed = false;
         tokio::pin!(interrupt);
         loop {
             tokio::select! {
@@ -295,28 +304,35 @@ impl Runner {
                     interrupted = true;
                     tasks.abort_all();
                 }
-                next = tasks.join_next_with_id() => match next {
-                    None => break,
-                    Some(Ok((id, report))) => {
-                        done(&report);
-                        if let Some(&i) = index_of.get(&id) {
-                            reports[i] = Some(report);
-                        }
-                    }
-                    Some(Err(error)) => {
-                        if let Some(&i) = index_of.get(&error.id())
-                            && error.is_panic()
-                        {
+                joined = tasks.join_next_with_id() => {
+                    let (id, report) = match joined {
+                        None => break,
+                        Some(Ok((id, report))) => (id, report),
+                        Some(Err(error)) if error.is_panic() => {
+                            let id = error.id();
+                            let Some(s) = index_of.get(&id).map(|&i| &scenarios[i]) else { continue };
                             let reason = panic_message(error.into_panic());
-                            let s = &scenarios[i];
-                            let report = ScenarioReport::without_result(&s.name, &s.path, Verdict::HarnessError { reason }, &self.settings.repro);
-                            done(&report);
-                            reports[i] = Some(report);
+                            (id, ScenarioReport::without_result(&s.name, &s.path, Verdict::HarnessError { reason }, &self.settings.repro))
                         }
+                        Some(Err(_)) => continue,
+                    };
+                    done(&report);
+                    failed |= report.verdict != Verdict::Pass;
+                    if let Some(&i) = index_of.get(&id) {
+                        reports[i] = Some(report);
                     }
-                },
+                    let stop = interrupted || (failed && self.settings.fail_fast);
+                    if !stop {
+                        spawn_next(&mut tasks, &mut index_of, &mut next);
+                    }
+                }
             }
         }
+        let not_started = if interrupted {
+            "interrupted"
+        } else {
+            "--fail-fast: not started after a scenario that did not pass"
+        };
         let reports = reports
             .into_iter()
             .zip(scenarios)
@@ -325,7 +341,7 @@ impl Runner {
                     ScenarioReport::without_result(
                         &s.name,
                         &s.path,
-                        Verdict::NotRun { reason: "interrupted".into() },
+                        Verdict::NotRun { reason: not_started.into() },
                         &self.settings.repro,
                     )
                 })
@@ -903,79 +919,67 @@ pub struct Selection {
     pub broken: Vec<(String, LoadError)>,
     /// Links to folders the search skipped (loops), for a warning.
     pub skipped_links: Vec<scenario::SkippedLink>,
+    /// Tags of the selector that no scenario carries, each with a suggestion.
+    pub unknown_tags: Vec<String>,
+    /// Filters that matched no scenario, each with a suggestion.
+    pub unmatched: Vec<String>,
 }
 
-/// Loads the scenarios below `root` that match `filters` (exact names, name substrings,
-/// or paths) and carry one of `tags` (when given). A broken file that matches the
-/// filters is kept as an entry whatever the tags (its tags cannot be read). A broken
-/// `images/catalogue.yaml` is an error of the whole selection: every scenario would
-/// carry it.
+/// Loads the scenarios below `root` that match `filters` and carry one of `tags` (when
+/// given); see [`crate::filter`] for how filters match.
 pub fn select(root: &Path, filters: &[String], tags: &[String]) -> Result<Selection, LoadError> {
+    let tags = tags.iter().map(|t| crate::filter::TagExpr::Tag(t.clone())).collect();
+    select_with(root, &Selector { filters: filters.to_vec(), tags, ..Selector::default() })
+}
+
+/// Loads the scenarios below `root` that `selector` selects. A broken file that matches
+/// the filters is kept as an entry whatever the tags (its tags cannot be read). A broken
+/// `images/catalogue.yaml` is an error of the whole selection: every scenario would
+/// carry it. Tags no scenario of the suite carries are listed in `unknown_tags`.
+pub fn select_with(root: &Path, selector: &Selector) -> Result<Selection, LoadError> {
     let scenario::Discovery { files, skipped } = scenario::discover_all(root)?;
-    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-    let matchers: Vec<Matcher> = filters.iter().map(|f| Matcher::new(root, f, &names)).collect();
+    let (filters, skip) = selector.compile(root);
     let mut loader = scenario::Loader::new(root);
     loader.catalogue()?;
     let mut selection = Selection { skipped_links: skipped, ..Selection::default() };
+    let mut known_tags = std::collections::BTreeSet::new();
     for file in &files {
-        if !matchers.is_empty() && !matchers.iter().any(|m| m.matches(&file.name)) {
-            continue;
-        }
+        let selected = (filters.is_empty() || filters.iter().any(|m| m.matches(&file.name)))
+            && !skip.iter().any(|m| m.matches(&file.name));
+        // Every scenario is loaded: the tags of the whole suite tell a misspelt tag.
         match loader.load(file) {
-            Ok(s) if tags.is_empty() || s.tags.iter().any(|t| tags.contains(t)) => {
-                selection.scenarios.push(Arc::new(s))
+            Ok(s) => {
+                known_tags.extend(s.tags.iter().cloned());
+                if selected && (selector.tags.is_empty() || selector.tags.iter().any(|t| t.matches(&s.tags)))
+                {
+                    selection.scenarios.push(Arc::new(s));
+                }
             }
-            Ok(_) => {}
-            Err(e) => selection.broken.push((file.name.clone(), e)),
+            Err(e) if selected => selection.broken.push((file.name.clone(), e)),
+            Err(_) => {}
+        }
+    }
+    selection.unknown_tags = selector.unknown_tags(&known_tags);
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    for (text, filter) in selector.filters.iter().zip(&filters) {
+        if !names.iter().any(|n| filter.matches(n)) {
+            selection.unmatched.push(format!("`{text}` matches no scenario{}", filter.suggestion(&names)));
         }
     }
     Ok(selection)
-}
-
-/// One `rekcon run` filter.
-enum Matcher {
-    Exact(String),
-    Prefix(String),
-    Substring(String),
-}
-
-impl Matcher {
-    fn new(root: &Path, filter: &str, names: &[&str]) -> Matcher {
-        let path = Path::new(filter);
-        let is_file = filter.ends_with(".yaml") || filter.ends_with(".yml");
-        if is_file || path.is_dir() {
-            let relative = match (path.canonicalize(), root.canonicalize()) {
-                (Ok(p), Ok(r)) => p.strip_prefix(&r).map(Path::to_path_buf).ok(),
-                _ => path.strip_prefix(root).map(Path::to_path_buf).ok(),
-            };
-            if let Some(relative) = relative {
-                let name = scenario::scenario_name(Path::new(""), &relative);
-                return if is_file {
-                    Matcher::Exact(name)
-                } else if name.is_empty() {
-                    Matcher::Prefix(String::new())
-                } else {
-                    Matcher::Prefix(format!("{name}/"))
-                };
-            }
-        }
-        let filter = filter.trim_end_matches(".yaml").replace("::", "/");
-        if names.contains(&filter.as_str()) { Matcher::Exact(filter) } else { Matcher::Substring(filter) }
-    }
-
-    fn matches(&self, name: &str) -> bool {
-        match self {
-            Matcher::Exact(n) => name == n,
-            Matcher::Prefix(p) => name.starts_with(p.as_str()),
-            Matcher::Substring(s) => name.contains(s.as_str()),
-        }
-    }
 }
 
 /// `rekcon run`: select and load scenarios, start the built-in emulator when no endpoint
 /// is given, run, delete what the run created, print the summary, write the reports.
 /// Returns the exit code (see [`crate::report`]).
 pub fn run_command(args: RunArgs) -> u8 {
+    let options = match RunOptions::from_args(&args) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("rekcon run: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let config = match RunConfig::from_args(args) {
         Ok(config) => config,
         Err(e) => {
@@ -990,10 +994,55 @@ pub fn run_command(args: RunArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    runtime.block_on(run_configured(config))
+    runtime.block_on(run_configured(config, options))
 }
 
-async fn run_configured(config: RunConfig) -> u8 {
+/// What `rekcon run` selects and how it stops, besides the [`RunConfig`].
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Which scenarios.
+    pub selector: Selector,
+    /// Where they come from.
+    pub suite: crate::suite::Source,
+    /// `--list`: print the selection only.
+    pub list: bool,
+    /// `--fail-fast`.
+    pub fail_fast: bool,
+}
+
+impl RunOptions {
+    /// Parses the selection options of `args` (the tag expressions).
+    pub fn from_args(args: &RunArgs) -> Result<RunOptions, crate::error::Error> {
+        Ok(RunOptions {
+            selector: Selector::new(args.filters.clone(), args.skip.clone(), args.exact, &args.tags)?,
+            suite: crate::suite::Source::resolve(args.scenarios.clone()),
+            list: args.list,
+            fail_fast: args.fail_fast,
+        })
+    }
+}
+
+/// Selects the scenarios of `suite`; for the built-in suite, each file is named as it
+/// would be in a checkout (`scenarios/users/x.yaml`).
+pub fn select_suite(suite: &crate::suite::Source, selector: &Selector) -> Result<Selection, String> {
+    let Some(dir) = suite.dir() else {
+        let unpacked = crate::suite::Unpacked::new().map_err(|e| e.to_string())?;
+        let mut selection = select_with(unpacked.root(), selector).map_err(|e| e.to_string())?;
+        for scenario in &mut selection.scenarios {
+            if let Some(s) = Arc::get_mut(scenario) {
+                s.path = unpacked.display_path(&s.path);
+            }
+        }
+        for (_, error) in &mut selection.broken {
+            error.path = unpacked.display_path(&error.path);
+        }
+        // Everything is loaded (images too): the unpacked files go now.
+        return Ok(selection);
+    };
+    select_with(dir, selector).map_err(|e| e.to_string())
+}
+
+async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
     let started = Instant::now();
     // Watched from before anything is created on the endpoint to the end of the reports.
     let interrupts = crate::interrupt::Interrupts::watch(Box::new(|signal, count| {
@@ -1032,11 +1081,15 @@ async fn run_configured(config: RunConfig) -> u8 {
         },
         None => None,
     };
-    let filters = match &recordings {
-        Some(recordings) if config.filters.is_empty() => recordings.keys().cloned().collect(),
-        _ => config.filters.clone(),
+    let selector = match &recordings {
+        Some(recordings) if options.selector.filters.is_empty() => Selector {
+            filters: recordings.keys().cloned().collect(),
+            exact: true,
+            ..options.selector.clone()
+        },
+        _ => options.selector.clone(),
     };
-    let selection = match select(&config.scenarios, &filters, &config.tags) {
+    let selection = match select_suite(&options.suite, &selector) {
         Ok(selection) => selection,
         Err(e) => {
             eprintln!("rekcon run: {e}");
@@ -1046,13 +1099,31 @@ async fn run_configured(config: RunConfig) -> u8 {
     for link in &selection.skipped_links {
         eprintln!("rekcon run: warning: {link}");
     }
+    if !selection.unknown_tags.is_empty() {
+        for unknown in &selection.unknown_tags {
+            eprintln!("rekcon run: {unknown}");
+        }
+        return EXIT_BAD_INPUT;
+    }
     if selection.scenarios.is_empty() && selection.broken.is_empty() {
         eprintln!(
-            "rekcon run: no scenario under {} matches {}",
-            config.scenarios.display(),
+            "rekcon run: no scenario in {} matches {}",
+            options.suite.describe(),
             describe_filters(&config.filters, &config.tags)
         );
+        for unmatched in &selection.unmatched {
+            eprintln!("rekcon run: {unmatched}");
+        }
         return EXIT_BAD_INPUT;
+    }
+    if options.list {
+        return list_selection(&selection);
+    }
+    if options.suite == crate::suite::Source::BuiltIn {
+        eprintln!(
+            "rekcon run: no ./scenarios folder here: running the built-in suite \
+             (`rekcon scenarios export DIR` writes it out for editing)"
+        );
     }
     if let Some(notice) = config.emulator_notice() {
         eprintln!("rekcon run: {notice}");
@@ -1084,6 +1155,7 @@ async fn run_configured(config: RunConfig) -> u8 {
         }
     }
     let mut settings = RunSettings::new(config.repro());
+    settings.fail_fast = options.fail_fast;
     settings.settle_timeout = config.settle_timeout;
     settings.require_run_prefix = target_config.is_aws();
     settings.model = config.model_config(target.region(), emulator.is_some());
@@ -1222,6 +1294,23 @@ fn write_reports(
         }
     }
     errors
+}
+
+/// `rekcon run --list`: the selected scenarios' names on stdout, one a line; files that
+/// do not load on stderr (exit 2).
+fn list_selection(selection: &Selection) -> u8 {
+    let mut names: Vec<&str> = selection.scenarios.iter().map(|s| s.name.as_str()).collect();
+    names.extend(selection.broken.iter().map(|(name, _)| name.as_str()));
+    names.sort_unstable();
+    let mut text = names.join("\n");
+    text.push('\n');
+    if let Err(e) = crate::output::print(&text) {
+        eprintln!("rekcon run: cannot print the list: {e}");
+    }
+    for (_, error) in &selection.broken {
+        eprintln!("rekcon run: {error}");
+    }
+    if selection.broken.is_empty() { crate::report::EXIT_CONFORM } else { EXIT_BAD_INPUT }
 }
 
 /// Warnings about the images `scenarios` send, for a run against real AWS: fixtures still
@@ -1461,10 +1550,14 @@ mod tests {
     }
 
     #[test]
-    fn filters_select_by_exact_name_substring_and_path() {
+    fn filters_select_by_name_segments_wildcards_and_path() {
         let root = root();
         assert_eq!(names(&root, &["users/create_user"], &[]), ["users/create_user"]);
-        assert_eq!(names(&root, &["create_user"], &[]), ["users/create_user", "users/create_user_duplicate"]);
+        assert_eq!(names(&root, &["create_user"], &[]), ["users/create_user"]);
+        assert_eq!(
+            names(&root, &["create_user*"], &[]),
+            ["users/create_user", "users/create_user_duplicate"]
+        );
         assert_eq!(names(&root, &["users::create_user_duplicate"], &[]), ["users/create_user_duplicate"]);
         let file = root.join("faces/index_faces.yaml").display().to_string();
         assert_eq!(names(&root, &[&file], &[]), ["faces/index_faces"]);

@@ -258,3 +258,278 @@ steps:
     assert_eq!(String::from_utf8_lossy(&listed.body), r#"{"CollectionIds":[],"FaceModelVersions":[]}"#);
     server.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Installed anywhere: the built-in suite
+// ---------------------------------------------------------------------------------------------
+
+/// An empty folder in the temp dir, with no `scenarios/` in it.
+fn empty_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rekcon-{what}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// `rekcon ARGS` run in `dir`, with no endpoint in the environment.
+fn rekcon_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(REKCON)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("REKCON_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_REKOGNITION")
+        .output()
+        .expect("rekcon runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The number of scenarios in the checkout's suite.
+fn suite_size() -> usize {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    rekcon::scenario::discover(&root).expect("the suite can be read").len()
+}
+
+#[test]
+fn the_built_in_suite_runs_from_a_folder_without_scenarios() {
+    let dir = empty_dir("anywhere");
+    let out = rekcon_in(&dir, &["run", "--json", "report.json"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains(&format!("{} passed", suite_size())), "{text}");
+    assert!(stderr(&out).contains("running the built-in suite"), "{}", stderr(&out));
+    let report = json(&dir.join("report.json"));
+    let scenarios = report["scenarios"].as_array().expect("scenarios");
+    assert_eq!(scenarios.len(), suite_size());
+    // Files are named as in a checkout, and the unpacked copy is gone.
+    let path = scenarios[0]["path"].as_str().expect("a path");
+    assert!(path.starts_with("scenarios/") && path.ends_with(".yaml"), "{path}");
+    assert!(!dir.join("scenarios").exists());
+
+    // A failure's reproduction command runs from anywhere too: no --scenarios in it.
+    let out = rekcon_in(&dir, &["run", "associate_face_of_other_user", "--mutant", "steal-associated-face"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("scenarios/associate/associate_face_of_other_user.yaml:"), "{text}");
+    assert!(
+        text.contains(
+            "reproduce: rekcon run associate/associate_face_of_other_user --mutant steal-associated-face\n"
+        ),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_exported_suite_is_read_from_disk_and_export_never_overwrites() {
+    let dir = empty_dir("export");
+    let out = rekcon_in(&dir, &["scenarios", "export", "scenarios"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/users/create_user.yaml");
+    assert_eq!(
+        std::fs::read(dir.join("scenarios/users/create_user.yaml")).expect("exported"),
+        std::fs::read(original).expect("in the checkout")
+    );
+    assert!(dir.join("scenarios/images/alice-1.png").is_file());
+    // ./scenarios now wins over the built-in copy: an edit counts without a rebuild.
+    std::fs::create_dir_all(dir.join("scenarios/mine")).expect("dir");
+    std::fs::write(dir.join("scenarios/mine/good.yaml"), GOOD).expect("file");
+    let out = rekcon_in(&dir, &["run", "--list", "mine"]);
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "mine/good\n"), "{}", stderr(&out));
+    let out = rekcon_in(&dir, &["run", "mine"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(!stderr(&out).contains("built-in suite"), "{}", stderr(&out));
+
+    let out = rekcon_in(&dir, &["scenarios", "export", "scenarios"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `cargo install --path . --root DIR`, then `DIR/bin/rekcon run` from `/`: the whole
+/// suite passes. Slow (a build of its own): `cargo test --test harness_cli -- --ignored`.
+#[test]
+#[ignore]
+fn cargo_install_gives_a_rekcon_that_runs_the_suite_from_the_root_folder() {
+    let root = empty_dir("install");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["install", "--locked", "--offline", "--debug", "--path", env!("CARGO_MANIFEST_DIR"), "--root"])
+        .arg(&root)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success());
+    let out = Command::new(root.join("bin/rekcon"))
+        .arg("run")
+        .current_dir("/")
+        .env_remove("REKCON_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_REKOGNITION")
+        .output()
+        .expect("the installed rekcon runs");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains(&format!("{} passed", suite_size())), "{}", stdout(&out));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selecting scenarios: whole segments, --skip, --exact, tag expressions, --list, --fail-fast
+// ---------------------------------------------------------------------------------------------
+
+fn tagged(tags: &str) -> String {
+    format!("description: d\ntags: [{tags}]\nsteps:\n  - ListCollections: {{}}\n")
+}
+
+/// A suite with look-alike names: associate/ and disassociate/, create_user and
+/// create_user_duplicate.
+fn lookalike_suite() -> PathBuf {
+    scenarios_root(&[
+        ("associate/associate_faces.yaml", &tagged("associate, users")),
+        ("associate/face_limit_101.yaml", &tagged("associate, slow")),
+        ("disassociate/disassociate_faces.yaml", &tagged("disassociate, users")),
+        ("users/create_user.yaml", &tagged("users")),
+        ("users/create_user_duplicate.yaml", &tagged("users, slow")),
+    ])
+}
+
+/// What `rekcon run --list ARGS` selects in `root`, one name a line.
+fn listed(root: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--list"];
+    all.extend(args);
+    let out = rekcon(root, &all);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn filters_match_whole_segments_unless_a_star_asks_for_more() {
+    let root = lookalike_suite();
+    assert_eq!(listed(&root, &["associate"]), "associate/associate_faces\nassociate/face_limit_101\n");
+    assert_eq!(listed(&root, &["associate_faces"]), "associate/associate_faces\n");
+    assert_eq!(listed(&root, &["create_user"]), "users/create_user\n");
+    assert_eq!(listed(&root, &["users/"]), "users/create_user\nusers/create_user_duplicate\n");
+    assert_eq!(listed(&root, &["users::create_user_duplicate"]), "users/create_user_duplicate\n");
+    assert_eq!(
+        listed(&root, &["*associate_faces"]),
+        "associate/associate_faces\ndisassociate/disassociate_faces\n"
+    );
+    assert_eq!(listed(&root, &["create_user*"]), "users/create_user\nusers/create_user_duplicate\n");
+    let file = root.join("users/create_user.yaml").display().to_string();
+    assert_eq!(listed(&root, &[&file]), "users/create_user\n");
+    let out = rekcon(&root, &["asociate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`asociate` matches no scenario (did you mean `associate`?)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn skip_and_exact() {
+    let root = lookalike_suite();
+    assert_eq!(
+        listed(&root, &["--skip", "users", "--skip", "face_limit*"]),
+        "associate/associate_faces\ndisassociate/disassociate_faces\n"
+    );
+    assert_eq!(listed(&root, &["users", "--skip", "create_user"]), "users/create_user_duplicate\n");
+    assert_eq!(listed(&root, &["--exact", "users/create_user"]), "users/create_user\n");
+    let out = rekcon(&root, &["--exact", "create_user"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+}
+
+#[test]
+fn tag_expressions_select_and_unknown_tags_get_a_suggestion() {
+    let root = lookalike_suite();
+    assert_eq!(
+        listed(&root, &["--tag", "users and not slow"]),
+        "associate/associate_faces\ndisassociate/disassociate_faces\nusers/create_user\n"
+    );
+    assert_eq!(
+        listed(&root, &["--tag", "slow and (associate or disassociate)"]),
+        "associate/face_limit_101\n"
+    );
+    assert_eq!(listed(&root, &["--tag", "slow", "--tag", "disassociate"]).lines().count(), 3);
+    let out = rekcon(&root, &["--tag", "usres and not slow"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no scenario carries the tag `usres` (did you mean `users`?)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = rekcon(&root, &["--tag", "users and"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("a tag is missing at the end"), "{}", stderr(&out));
+}
+
+#[test]
+fn list_runs_nothing() {
+    let root = lookalike_suite();
+    // A closed port: running anything would exit 3.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = rekcon(&root, &["--list", "--endpoint-url", &url, "users"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "users/create_user\nusers/create_user_duplicate\n");
+}
+
+#[test]
+fn fail_fast_starts_nothing_after_the_first_failure() {
+    // The model says FaceCount 1; the scenario insists on 5: a contradiction.
+    let wrong = GOOD.replace("FaceCount: 1", "FaceCount: 5");
+    let root = scenarios_root(&[("a/wrong.yaml", &wrong), ("b/good.yaml", GOOD), ("c/good.yaml", GOOD)]);
+    let report = root.join("report.json");
+    let verdicts = |report: &Path| -> Vec<String> {
+        json(report)["scenarios"]
+            .as_array()
+            .expect("scenarios")
+            .iter()
+            .map(|s| s["verdict"]["verdict"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let report_arg = report.display().to_string();
+    let out = rekcon(&root, &["--jobs", "1", "--json", &report_arg]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(verdicts(&report), ["contradiction", "pass", "pass"]);
+    let out = rekcon(&root, &["--jobs", "1", "--fail-fast", "--json", &report_arg]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(verdicts(&report), ["contradiction", "not_run", "not_run"]);
+}
+
+#[test]
+fn cleanup_help_promises_no_default_endpoint() {
+    let out = Command::new(REKCON).args(["cleanup", "--help"]).output().expect("rekcon runs");
+    let text = stdout(&out);
+    assert!(!text.contains("default: the built-in emulator"), "{text}");
+    assert!(text.contains("The endpoint to clean up (required"), "{text}");
+    let out = Command::new(REKCON).args(["run", "--help"]).output().expect("rekcon runs");
+    let text = stdout(&out);
+    for promise in
+        ["default: the built-in emulator", "`associate` selects associate/*, not", "--fail-fast", "--exact"]
+    {
+        assert!(text.contains(promise), "{promise}: {text}");
+    }
+}
+
+#[test]
+fn an_https_endpoint_is_spoken_to_in_tls() {
+    use std::io::Read as _;
+    // The SDK's one https client (rustls) must remain: the first byte it sends to an
+    // https endpoint opens a TLS handshake record (0x16); the listener then hangs up.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let first = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("the SDK connects");
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).map(|()| byte[0]).ok()
+    });
+    let root = scenarios_root(&[("c/good.yaml", GOOD)]);
+    let url = format!("https://127.0.0.1:{port}");
+    let out = rekcon(&root, &["--endpoint-url", &url]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert_eq!(first.join().expect("joins"), Some(0x16));
+}

@@ -244,7 +244,8 @@ impl Plan {
         }
         if !args.scenarios.join(crate::scenario::IMAGES_DIR).is_dir() {
             return Err(Error::Config(format!(
-                "{} has no images/ folder: --scenarios must name the scenarios folder whose images/ holds the fixtures",
+                "{} has no images/ folder: --scenarios must name the scenarios folder whose images/ holds the fixtures \
+                 (outside a checkout, `rekcon scenarios export scenarios` writes the built-in suite's)",
                 args.scenarios.display()
             )));
         }
