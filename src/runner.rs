@@ -872,20 +872,7 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
         target,
         raw,
         request,
-        response: None,
-        observed: None,
-        expectation: None,
-        findings: Vec::new(),
-        unknowns: BTreeSet::new(),
-        no_answer: None,
-        not_implemented: None,
-        setup_problem: None,
-        lag_retries: 0,
-        not_applicable: None,
-        settling: Vec::new(),
-        note: None,
-        settle_polls: 0,
-        duration: Duration::ZERO,
+        ..StepRecord::default()
     }
 }
 

@@ -68,23 +68,7 @@ impl Divergence {
     /// The path with list positions dropped: positions follow generated ids (list order
     /// is by FaceId), so they change from run to run while the bug stays.
     pub fn general_path(&self) -> String {
-        let mut path = String::with_capacity(self.path.len());
-        let mut in_index = false;
-        for ch in self.path.chars() {
-            match ch {
-                '[' => {
-                    in_index = true;
-                    path.push('[');
-                }
-                ']' => {
-                    in_index = false;
-                    path.push(']');
-                }
-                _ if in_index => {}
-                other => path.push(other),
-            }
-        }
-        path
+        crate::cause::general_path(&self.path)
     }
 
     /// Whether `other` is the same failure: same step, operation and first mismatch path

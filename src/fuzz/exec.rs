@@ -346,15 +346,8 @@ impl InProcessCase<'_> {
             expectation: None,
             findings,
             unknowns,
-            no_answer: None,
-            not_implemented: None,
-            setup_problem: None,
-            lag_retries: 0,
-            not_applicable: None,
-            settling: Vec::new(),
-            note: None,
-            settle_polls: 0,
             duration: started.elapsed(),
+            ..StepRecord::default()
         });
         diverged
     }
