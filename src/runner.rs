@@ -46,6 +46,8 @@ const LAG_RETRIES: usize = 4;
 const LAG_FIRST_DELAY: Duration = Duration::from_millis(50);
 /// Runs of a scenario after a transient no answer (see [`Runner::run_scenario`]).
 pub const SCENARIO_RERUNS: usize = 2;
+/// How far apart the ordinals of a scenario's runs are (its collections are named by them).
+const RERUN_ORDINAL_STRIDE: usize = 1_000_000;
 /// Longest time the final cleanup may take after an interrupt.
 const CLEANUP_AFTER_INTERRUPT: Duration = Duration::from_secs(30);
 
@@ -190,7 +192,10 @@ impl Runner {
                 "run again ({rerun} of at most {SCENARIO_RERUNS}) after a transient no answer: {reason}"
             );
             tokio::time::sleep(pause).await;
-            report = self.run_scenario_once(ordinal, scenario).await;
+            // Under a new ordinal: new collection names, so nothing the first run left on
+            // the endpoint (a collection, a ClientRequestToken built from its name) is met
+            // again and taken for a replay.
+            report = self.run_scenario_once(ordinal + rerun * RERUN_ORDINAL_STRIDE, scenario).await;
             if let Some(first) = report.records.first_mut() {
                 first.note = Some(match first.note.take() {
                     Some(note) => format!("{why}; {note}"),
