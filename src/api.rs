@@ -819,6 +819,14 @@ macro_rules! operations {
                 )
             }
 
+            /// Whether the operation's answer carries a user's `UserStatus`.
+            pub fn answers_user_status(self) -> bool {
+                matches!(
+                    self.name(),
+                    "AssociateFaces" | "DisassociateFaces" | "ListUsers" | "SearchUsers" | "SearchUsersByImage"
+                )
+            }
+
             /// Exact top-level member names of the operation's input shape.
             pub fn request_members(self) -> &'static [&'static str] {
                 match self {$(Operation::$op => $req::MEMBERS,)*}

@@ -256,6 +256,14 @@ pub struct Cause {
 }
 
 impl Cause {
+    /// How many of the 16 operations it was seen on, and whether it was also seen on
+    /// targets that are none of them.
+    pub fn operation_reach(&self) -> (usize, bool) {
+        let known =
+            self.operations.iter().filter(|op| crate::api::Operation::from_name(op).is_some()).count();
+        (known, known < self.operations.len())
+    }
+
     /// One line for humans: what is wrong, without the reach.
     pub fn summary(&self) -> String {
         let m = &self.first.mismatch;

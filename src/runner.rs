@@ -726,7 +726,10 @@ impl Session<'_> {
         record.findings.extend(wire.mismatches.into_iter().map(|m| Finding::new(Layer::Wire, m)));
         record.unknowns.extend(wire.unknowns);
         if let Some(observed) = &wire.observed {
-            record.settling = allowed.settling_paths(observed, &|id| self.model.is_known_id(id));
+            // Only answers that carry a UserStatus can hold one the model lets vary.
+            if call.operation().is_some_and(Operation::answers_user_status) {
+                record.settling = allowed.settling_paths(observed, &|id| self.model.is_known_id(id));
+            }
             let (mismatches, unknowns) = match request {
                 Some(r) => {
                     let judgement = self.model.observe(r, allowed, observed);

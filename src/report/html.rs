@@ -138,7 +138,7 @@ impl RunReport {
                     esc(&c.signature.to_string()),
                     c.scenarios.len(),
                     c.calls,
-                    c.operations.len(),
+                    c.operation_reach().0,
                     esc(&c.first.file.display().to_string()),
                     c.first.line,
                     esc(&reproduce),

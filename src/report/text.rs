@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 
 use super::baseline::BaselineCheck;
 use super::{RunReport, ScenarioReport, StopKind, Verdict};
-use crate::api::Operation;
 use crate::cause::{Cause, CauseLayer, Causes, Signature};
 use crate::check::Layer;
 
@@ -185,8 +184,8 @@ fn cause_line(cause: &Cause, judged_calls: usize) -> String {
     };
     let operations = match cause.signature.layer {
         CauseLayer::Protocol => {
-            let known = cause.operations.iter().filter(|op| Operation::from_name(op).is_some()).count();
-            let unknown = if known < cause.operations.len() { " and unknown targets" } else { "" };
+            let (known, unknown) = cause.operation_reach();
+            let unknown = if unknown { " and unknown targets" } else { "" };
             format!("{}{unknown}, ", plural_n(known, "operation", "operations"))
         }
         CauseLayer::Contract => String::new(),
