@@ -32,8 +32,11 @@ async fn counted(faults: f64) -> (Server, Arc<AtomicUsize>) {
 }
 
 /// `rekcon run collections/create_collection` with only this AWS configuration file.
+/// Every call gets a folder of its own: the tests run at once, and a shared folder
+/// would let one test delete or overwrite another's configuration file.
 fn run_with_config(config: &str, env: &[(&str, &str)]) -> Output {
-    let dir = scratch(&format!("{:x}", config.len() * 31 + env.len()));
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let dir = scratch(&format!("call{}", CALLS.fetch_add(1, Ordering::SeqCst)));
     let file = dir.join("config");
     std::fs::write(&file, config).expect("config file");
     let mut command = Command::new(env!("CARGO_BIN_EXE_rekcon"));
