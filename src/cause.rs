@@ -101,7 +101,7 @@ impl Signature {
                 CauseLayer::Contract => operation.to_string(),
             },
             path: general_path(&mismatch.path),
-            expected: class(&mismatch.expected),
+            expected: class(without_note(&mismatch.expected)),
             actual: class(&mismatch.actual),
         }
     }
@@ -112,6 +112,16 @@ impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = if self.path.is_empty() { "(outcome)" } else { &self.path };
         write!(f, "{} {} {path}: {} <- {}", self.layer.as_str(), self.operation, self.expected, self.actual)
+    }
+}
+
+/// An expectation without its closing note: `"UPDATING" (faces were associated)` says why
+/// `"UPDATING"` is due, and the defect is the same with or without the reason.
+fn without_note(expected: &str) -> &str {
+    let trimmed = expected.trim_end();
+    match trimmed.strip_suffix(')').and_then(|t| t.rfind(" (")) {
+        Some(open) if open > 0 => &trimmed[..open],
+        _ => expected,
     }
 }
 
@@ -496,5 +506,21 @@ mod tests {
             second.summary(),
             "AssociateFaces AssociatedFaces[0]: expected no such item, got {\"FaceId\": \"f\"}"
         );
+    }
+
+    #[test]
+    fn a_reason_in_the_expectation_does_not_make_another_cause() {
+        let plain = finding(Layer::Model, "UserStatus", "\"UPDATING\"", "\"ACTIVE\"");
+        let noted = finding(Layer::Model, "UserStatus", "\"UPDATING\" (faces were associated)", "\"ACTIVE\"");
+        assert_eq!(Signature::of("AssociateFaces", &plain), Signature::of("AssociateFaces", &noted));
+        // The actual column keeps its note: a lower-case `message` is not an absent one.
+        let absent = finding(Layer::Wire, "Message", "an error message in Message", "absent");
+        let lower = finding(
+            Layer::Wire,
+            "Message",
+            "an error message in Message",
+            "absent (lower-case message: \"x\")",
+        );
+        assert_ne!(Signature::of("CreateUser", &absent), Signature::of("CreateUser", &lower));
     }
 }

@@ -311,7 +311,9 @@ pub fn wire(raw: &RawResponse, operation: Option<Operation>) -> Result<WireVerdi
                 ));
             }
             let member = |name: &str| object.and_then(|o| o.get(name));
-            if !member("__type").is_some_and(Value::is_string) {
+            // Without an error type from anywhere, the finding below says it all: one
+            // defect, one mismatch.
+            if error_code.is_some() && !member("__type").is_some_and(Value::is_string) {
                 mismatches.push(miss(
                     "__type",
                     "the error type",
@@ -683,6 +685,22 @@ mod tests {
             v.observed,
             Some(Observed::Error(ApiError { code: ErrorCode::ConflictException, .. }))
         ));
+    }
+
+    #[test]
+    fn an_error_without_any_type_is_one_finding() {
+        // No __type, no `code`, no x-amzn-ErrorType: one defect, one mismatch.
+        let v = wire(&raw(400, r#"{"Message": "m"}"#), Some(Operation::DeleteUser)).unwrap();
+        let types: Vec<&Mismatch> = v.mismatches.iter().filter(|m| m.path == "__type").collect();
+        assert_eq!(types.len(), 1, "{:?}", v.mismatches);
+        assert!(types[0].expected.contains("x-amzn-ErrorType"), "{:?}", types[0]);
+        // The type only in the header: the body's missing __type is still a finding.
+        let mut r = raw(400, r#"{"Message": "m"}"#);
+        r.error_type = Some("ResourceNotFoundException".into());
+        let v = wire(&r, Some(Operation::DeleteUser)).unwrap();
+        let types: Vec<&Mismatch> = v.mismatches.iter().filter(|m| m.path == "__type").collect();
+        assert_eq!(types.len(), 1, "{:?}", v.mismatches);
+        assert_eq!(types[0].expected, "the error type");
     }
 
     #[test]

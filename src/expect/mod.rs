@@ -21,6 +21,8 @@ use serde_json::{Map, Value};
 use crate::api::{ApiError, ErrorCode};
 use crate::unknown::Unknown;
 
+mod moved;
+
 /// What an endpoint answered to one call, as far as the contract is concerned.
 ///
 /// In reports: `{"outcome": "success", "body": {...}}` or `{"outcome": "error", "code":
@@ -325,7 +327,7 @@ impl Allowed {
                 Some(pat) => {
                     let mut judge = Judge::new(known_id);
                     let mismatches = judge.value(pat, Some(body), &Path::Root);
-                    if mismatches.is_empty() { Ok(()) } else { Err(mismatches) }
+                    if mismatches.is_empty() { Ok(()) } else { Err(moved::merge_moved(mismatches, body)) }
                 }
             },
         }
