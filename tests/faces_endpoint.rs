@@ -80,7 +80,8 @@ async fn a_stolen_face_is_caught_through_a_canned_detector() {
     assert!(report.contains("diverged      associate/associate_face_of_other_user"), "{report}");
     assert!(report.contains("associate_face_of_other_user.yaml:18): AssociateFaces"), "{report}");
     assert!(
-        report.contains("[contract] AssociateFaces UnsuccessfulFaceAssociations: expected an item for"),
+        report.contains("[contract] AssociateFaces AssociatedFaces[0]: expected the item for")
+            && report.contains("in UnsuccessfulFaceAssociations"),
         "{report}"
     );
     assert!(report.contains("--faces endpoint"), "the reproduction carries the profile: {report}");

@@ -92,7 +92,8 @@ fn the_markdown_summary_has_the_matrix_and_the_causes() {
     assert_eq!(rows, 16, "one matrix row per operation:\n{text}");
     assert!(text.contains("| AssociateFaces | ❌ diverges |"), "{text}");
     assert!(
-        text.contains("### Causes, by reach") && text.contains("AssociateFaces UnsuccessfulFaceAssociations"),
+        text.contains("### Causes, by reach")
+            && text.contains("AssociateFaces AssociatedFaces[0]: expected the item for"),
         "{text}"
     );
     let _ = std::fs::remove_dir_all(&dir);
