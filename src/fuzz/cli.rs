@@ -303,11 +303,12 @@ impl Plan {
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
         }
-        // Over HTTP a case mostly waits for answers, so twice the cores keep them busy;
-        // in-process, one case per core. Real AWS is rate-limited: one at a time.
+        // Over HTTP a case mostly waits for answers, so twice the cores keep the built-in
+        // emulator busy; a distant endpoint (a URL, real AWS) gets the remote default,
+        // paced by the rate limiter; in-process, one case per core.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let jobs = args.jobs.unwrap_or(match args.target {
-            _ if run.target(None).is_aws() => 1,
+            _ if run.endpoint != EndpointChoice::BuiltIn => run.endpoint.default_jobs(),
             TargetKind::Http => (cores * 2).min(8),
             _ => cores.min(8),
         });
