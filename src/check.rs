@@ -385,6 +385,16 @@ fn check_error_status(
     }
 }
 
+/// Whether a response is a throttling answer (ThrottlingException or
+/// ProvisionedThroughputExceededException), which the rate limiter backs off on.
+pub fn is_throttling(raw: &RawResponse) -> bool {
+    raw.status >= 400
+        && matches!(
+            error_code(raw, parse_body(&raw.body).ok().flatten().as_ref()),
+            Some(ErrorCode::ThrottlingException | ErrorCode::ProvisionedThroughputExceededException)
+        )
+}
+
 /// The error code as AWS JSON clients read it: `x-amzn-ErrorType`, else `code`, else `__type`.
 fn error_code(raw: &RawResponse, body: Option<&Value>) -> Option<ErrorCode> {
     let from_body = |name: &str| body.and_then(|b| b.get(name)).and_then(Value::as_str).map(str::to_string);

@@ -142,7 +142,8 @@ pub struct RunArgs {
     /// Where calls go, and with which credentials.
     #[command(flatten)]
     pub endpoint: EndpointArgs,
-    /// Scenarios run at the same time (default: the number of CPU cores).
+    /// Scenarios run at the same time (default: the number of CPU cores for the built-in
+    /// emulator, 64 for an endpoint URL or real AWS, paced by the rate limiter).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Write a JSON report here (format_version 2).
@@ -280,6 +281,23 @@ pub enum EndpointChoice {
     Aws,
 }
 
+/// Scenarios (and fuzz lanes) in flight by default against an endpoint URL or real AWS.
+/// A distant endpoint's calls mostly wait on the network, and scenarios share nothing
+/// (each has its own collections), so the cores do not bound them: the rate limiter
+/// ([`crate::ratelimit`]) paces each operation to what the endpoint accepts.
+pub const REMOTE_JOBS: usize = 64;
+
+impl EndpointChoice {
+    /// The default `--jobs`: the number of cores for the built-in emulator (in-process,
+    /// CPU-bound: more would only contend), [`REMOTE_JOBS`] for anything else.
+    pub fn default_jobs(&self) -> usize {
+        match self {
+            EndpointChoice::BuiltIn => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            EndpointChoice::Url { .. } | EndpointChoice::Aws => REMOTE_JOBS,
+        }
+    }
+}
+
 /// Everything one `rekcon run` needs, validated.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -328,7 +346,7 @@ impl RunConfig {
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
         }
-        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let jobs = args.jobs.unwrap_or_else(|| endpoint.default_jobs());
         if !args.mutants.is_empty() && endpoint != EndpointChoice::BuiltIn {
             return Err(Error::Config(
                 "--mutant plants a bug in the built-in emulator; it cannot go with an endpoint URL or --aws"

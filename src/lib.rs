@@ -20,6 +20,7 @@ pub mod interrupt;
 pub mod model;
 pub mod output;
 pub mod progress;
+pub mod ratelimit;
 pub mod record;
 pub mod report;
 pub mod runner;

@@ -1199,6 +1199,7 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
         baseline: None,
         metadata: RunMetadata::now(&selection.scenarios, &region),
         cleanup,
+        retries: runner.target().retries(),
         duration: started.elapsed(),
     };
     let mut report = report;

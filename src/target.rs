@@ -16,7 +16,9 @@
 //! aws-sigv4 and sending with hyper would duplicate the retry and timeout logic.)
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -40,12 +42,16 @@ use crate::api::{self, Operation, Request};
 use crate::check::RawResponse;
 use crate::config::{Endpoint, TargetConfig};
 use crate::error::{Error, NoAnswer};
+use crate::ratelimit::{Limiter, OperationRetries, Round};
 
 /// Region used when neither the options nor the AWS configuration name one.
 const FALLBACK_REGION: &str = "us-east-1";
 /// Most ListCollections pages [`Target::list_collection_ids`] follows: a guard against an
 /// endpoint that hands out fresh tokens forever.
 const MAX_LISTING_PAGES: usize = 10_000;
+/// Times a throttled call is sent again, each time when the rate limiter lets it go (a
+/// throttled request was not executed; the SDK leaves throttling to the limiter).
+const MAX_RESENDS: u32 = 30;
 
 /// Why a housekeeping call (listing or deleting collections outside any scenario, for
 /// `rekcon cleanup`) did not succeed. Nothing here is judged: only "done or not".
@@ -124,12 +130,16 @@ impl Call {
     }
 }
 
-/// A Rekognition endpoint reached through the SDK. Built once per run; cheap to share.
+/// A Rekognition endpoint reached through the SDK. Built once per run; cheap to share
+/// (clones share one rate limiter).
 #[derive(Debug, Clone)]
 pub struct Target {
     client: aws_sdk_rekognition::Client,
     region: String,
     description: String,
+    limiter: Arc<Limiter>,
+    /// Longest time a call is sent again after throttling ([`TargetConfig::operation_timeout`]).
+    resend_for: Duration,
 }
 
 /// Per-call state shared between [`Target::send`] and the interceptor.
@@ -139,6 +149,10 @@ struct Exchange {
     replace: Option<(String, Vec<u8>)>,
     /// The last attempt's response; `None` when it got none.
     response: Option<Attempt>,
+    /// Attempts made.
+    attempts: u32,
+    /// Attempts answered with throttling.
+    throttled: u32,
 }
 
 /// What the last attempt got back.
@@ -172,7 +186,11 @@ impl Intercept for WireTap {
     ) -> Result<(), BoxError> {
         // An attempt cut off by its timeout never reaches `read_after_attempt`; forget the
         // previous attempt's response so it is not taken for this one's.
-        let _ = EXCHANGE.try_with(|exchange| exchange.borrow_mut().response = None);
+        let _ = EXCHANGE.try_with(|exchange| {
+            let mut exchange = exchange.borrow_mut();
+            exchange.response = None;
+            exchange.attempts += 1;
+        });
         Ok(())
     }
 
@@ -198,26 +216,34 @@ impl Intercept for WireTap {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let attempt = context.response().map(|response| {
-            let status = response.status().as_u16();
-            match response.body().bytes() {
-                Some(body) => {
-                    let header = |name: &str| response.headers().get(name).map(str::to_string);
-                    Attempt::Read(RawResponse {
-                        status,
-                        content_type: header("content-type"),
-                        request_id: header("x-amzn-requestid"),
-                        error_type: header("x-amzn-errortype"),
-                        headers: crate::record::safe_headers(response.headers().iter()),
-                        body: body.to_vec(),
-                    })
-                }
-                None => Attempt::Unreadable { status },
-            }
-        });
+        let attempt = context.response().map(read_attempt);
+        let throttled = matches!(&attempt, Some(Attempt::Read(raw)) if crate::check::is_throttling(raw));
         // Outside a `send` (no task-local) there is nobody to tell.
-        let _ = EXCHANGE.try_with(|exchange| exchange.borrow_mut().response = attempt);
+        let _ = EXCHANGE.try_with(|exchange| {
+            let mut exchange = exchange.borrow_mut();
+            exchange.response = attempt;
+            exchange.throttled += u32::from(throttled);
+        });
         Ok(())
+    }
+}
+
+/// What one attempt's HTTP response holds, read without judging it.
+fn read_attempt(response: &aws_smithy_runtime_api::http::Response) -> Attempt {
+    let status = response.status().as_u16();
+    match response.body().bytes() {
+        Some(body) => {
+            let header = |name: &str| response.headers().get(name).map(str::to_string);
+            Attempt::Read(RawResponse {
+                status,
+                content_type: header("content-type"),
+                request_id: header("x-amzn-requestid"),
+                error_type: header("x-amzn-errortype"),
+                headers: crate::record::safe_headers(response.headers().iter()),
+                body: body.to_vec(),
+            })
+        }
+        None => Attempt::Unreadable { status },
     }
 }
 
@@ -353,6 +379,31 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Dro
     }
 }
 
+/// Leaves throttling answers to rekcon's rate limiter: the SDK would retry them at once,
+/// after a short backoff, while the endpoint is still over its rate; [`Target::send`]
+/// sends them again when the operation's pacer lets it go. (Any classifier's
+/// `RetryForbidden` stops the SDK's retries of that attempt.)
+#[derive(Debug)]
+struct ThrottlingToLimiter;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for ThrottlingToLimiter {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        // Only error answers can be throttling; the others are not copied.
+        match ctx.response().filter(|r| r.status().as_u16() >= 400).map(read_attempt) {
+            Some(Attempt::Read(raw)) if crate::check::is_throttling(&raw) => RetryAction::RetryForbidden,
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "rekcon: throttling is retried by the rate limiter"
+    }
+}
+
 /// The retry settings the AWS configuration sets (`AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`,
 /// or a profile's `max_attempts` / `retry_mode`), as aws-config's loader resolved them;
 /// `None` when it sets none (its result is then the SDK's default, standard with 3).
@@ -372,8 +423,9 @@ impl Target {
         {
             check_profile(profile).await?;
         }
-        // Adaptive: after a throttling answer the client also slows its own sending rate.
-        let mut retry = RetryConfig::adaptive().with_max_attempts(config.max_attempts.max(1));
+        // Standard: rekcon's own limiter paces each operation after throttling (the SDK's
+        // adaptive mode would slow every operation of the client at once).
+        let mut retry = RetryConfig::standard().with_max_attempts(config.max_attempts.max(1));
         if !config.is_aws() {
             // A local endpoint answers fast; waiting seconds between attempts only slows runs.
             retry = retry
@@ -451,13 +503,20 @@ impl Target {
             .timeout_config(timeouts)
             .interceptor(WireTap)
             .retry_classifier(DroppedConnection)
+            .retry_classifier(ThrottlingToLimiter)
             .build();
         let region = conf.region().map_or_else(|| FALLBACK_REGION.to_string(), |r| r.to_string());
         let mut description = config.describe();
         if matches!(config.endpoint, Endpoint::Aws) {
             description = format!("real AWS ({region})");
         }
-        Ok(Target { client: aws_sdk_rekognition::Client::from_conf(conf), region, description })
+        Ok(Target {
+            client: aws_sdk_rekognition::Client::from_conf(conf),
+            region,
+            description,
+            limiter: Arc::new(Limiter::new()),
+            resend_for: config.operation_timeout,
+        })
     }
 
     /// The signing region (ARNs the endpoint returns carry it).
@@ -470,17 +529,51 @@ impl Target {
         &self.description
     }
 
-    /// Sends one call and returns the raw response of its last attempt.
+    /// The retries each operation needed so far, by operation name (raw calls to no
+    /// known operation under their `X-Amz-Target`).
+    pub fn retries(&self) -> BTreeMap<String, OperationRetries> {
+        self.limiter.retries()
+    }
+
+    /// Sends one call, when the operation's rate limiter lets it go, and returns the raw
+    /// response of its last attempt.
+    ///
+    /// A throttled call tells the limiter, which slows the operation down, and is sent
+    /// again when the limiter lets it go (at most [`MAX_RESENDS`] times, within the
+    /// operation timeout; the SDK retries other transient errors itself, up to its
+    /// attempts): a throttled-then-answered call is an answer, counted in
+    /// [`Target::retries`].
     ///
     /// [`NoAnswer`] when no response arrived (refused connection, timeout, DNS) or its body
     /// could not be read; throttling and 5xx answers are returned as they are, for the
     /// checks to classify.
     pub async fn send(&self, call: &Call) -> Result<RawResponse, NoAnswer> {
+        let operation = call.operation().map_or_else(|| call.target_header(), |op| op.name().to_string());
+        let started = Instant::now();
+        let mut resends = 0;
+        loop {
+            let sent = self.limiter.acquire(&operation).await;
+            let (result, mut round) = self.send_round(call).await;
+            round.throttled_at_end = result.as_ref().is_ok_and(crate::check::is_throttling);
+            self.limiter.finished(&operation, sent, round, resends == 0);
+            if !round.throttled_at_end {
+                return result;
+            }
+            if resends >= MAX_RESENDS || started.elapsed() >= self.resend_for {
+                self.limiter.gave_up(&operation);
+                return result;
+            }
+            resends += 1;
+        }
+    }
+
+    /// One send through the SDK (its attempts), and how they went.
+    async fn send_round(&self, call: &Call) -> (Result<RawResponse, NoAnswer>, Round) {
         let (replace, typed) = match call {
             Call::Typed(request) => (None, Some(request)),
             Call::Raw { target, body } => (Some((target.clone(), body.as_bytes().to_vec())), None),
         };
-        let exchange = RefCell::new(Exchange { replace, response: None });
+        let exchange = RefCell::new(Exchange { replace, ..Exchange::default() });
         let (failure, exchange) = EXCHANGE
             .scope(exchange, async {
                 let failure = match typed {
@@ -498,13 +591,19 @@ impl Target {
                 (failure, EXCHANGE.with(|e| std::mem::take(&mut *e.borrow_mut())))
             })
             .await;
-        match exchange.response {
+        let round = Round {
+            attempts: exchange.attempts.max(1),
+            throttled: exchange.throttled,
+            throttled_at_end: false,
+        };
+        let result = match exchange.response {
             Some(Attempt::Read(raw)) => Ok(raw),
             Some(Attempt::Unreadable { status }) => {
                 Err(NoAnswer::new(format!("the body of an HTTP {status} response could not be read")))
             }
             None => Err(NoAnswer::new(failure.unwrap_or_else(|| "no response".into()))),
-        }
+        };
+        (result, round)
     }
 
     /// Deletes a collection, ignoring any answer (it may already be gone).

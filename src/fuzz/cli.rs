@@ -88,8 +88,9 @@ pub struct FuzzArgs {
     /// Share of calls that break a constraint of the contract, 0 to 1.
     #[arg(long, default_value_t = 0.15, value_name = "SHARE")]
     pub invalid_share: f64,
-    /// Cases run at the same time (default: twice the CPU cores over HTTP, the cores
-    /// in-process, at most 8; 1 against real AWS). Shrinking runs one case at a time.
+    /// Cases run at the same time (default: twice the CPU cores against the built-in
+    /// emulator over HTTP, the cores in-process, at most 8; 64 against an endpoint URL;
+    /// 1 against real AWS). Shrinking runs one case at a time.
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Stop after this many distinct divergences (0: explore the whole budget).
@@ -303,11 +304,13 @@ impl Plan {
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
         }
-        // Over HTTP a case mostly waits for answers, so twice the cores keep them busy;
-        // in-process, one case per core. Real AWS is rate-limited: one at a time.
+        // Over HTTP a case mostly waits for answers, so twice the cores keep the built-in
+        // emulator busy; an endpoint URL gets the remote default, paced by the rate
+        // limiter; in-process, one case per core. Real AWS bills every call: one at a time.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let jobs = args.jobs.unwrap_or(match args.target {
             _ if run.target(None).is_aws() => 1,
+            _ if run.endpoint != EndpointChoice::BuiltIn => run.endpoint.default_jobs(),
             TargetKind::Http => (cores * 2).min(8),
             _ => cores.min(8),
         });

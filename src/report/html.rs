@@ -52,6 +52,7 @@ impl RunReport {
             ("run id", self.run_id.clone()),
             ("exit code", exit.to_string()),
             ("duration", format!("{:.2} s", self.duration.as_secs_f64())),
+            ("retries (not divergences)", self.retry_lines().join("; ")),
         ] {
             let _ = writeln!(out, "<tr><td>{}</td><td><code>{}</code></td></tr>", esc(k), esc(&v));
         }

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::matrix::Row;
 use super::{CleanupSummary, FORMAT_VERSION, Lag, RunMetadata, RunReport, ScenarioReport, StopKind, Verdict};
 use crate::cause::{Cause, CauseLayer, Causes, Signature};
+use crate::ratelimit::OperationRetries;
 
 /// The whole JSON report of `rekcon run`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -53,6 +54,9 @@ pub struct RunJson {
     pub unsettled: Vec<UnsettledJson>,
     /// What the final cleanup did.
     pub cleanup: CleanupSummary,
+    /// Per operation called, by name: the calls sent (settle polls, probes and cleanup
+    /// included) and the retries they needed. Not divergences.
+    pub retries: BTreeMap<String, OperationRetries>,
 }
 
 /// One root cause.
@@ -319,6 +323,7 @@ impl RunReport {
                 .map(|u| UnsettledJson { tag: u.tag().to_string(), question: u.question().to_string() })
                 .collect(),
             cleanup: self.cleanup.clone(),
+            retries: self.retries.clone(),
         }
     }
 

@@ -38,6 +38,14 @@ impl RunReport {
             by.into_iter().map(|(label, n)| format!("{n} {label}")).collect()
         };
         let _ = writeln!(out, "**Scenarios:** {}\n", counts.join(", "));
+        let retries = self.retry_lines();
+        if !retries.is_empty() {
+            let _ = writeln!(
+                out,
+                "**Retries** (answered in the end; not divergences): {}\n",
+                md(&retries.join("; "))
+            );
+        }
         let _ = writeln!(out, "| operation | verdict | calls | causes |");
         let _ = writeln!(out, "|---|---|---:|---|");
         for (op, row) in matrix.rows() {

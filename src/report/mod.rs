@@ -19,6 +19,7 @@ use crate::cause::{Causes, Seen, Signature};
 use crate::check::{Expectation, Finding, RawResponse};
 use crate::error::{Error, LoadError, NoAnswer};
 use crate::expect::Observed;
+use crate::ratelimit::OperationRetries;
 use crate::scenario::test_name;
 use crate::unknown::Unknown;
 
@@ -599,6 +600,9 @@ pub struct RunReport {
     pub metadata: RunMetadata,
     /// What the cleanup did.
     pub cleanup: CleanupSummary,
+    /// The calls and retries each operation needed, by name ([`crate::target::Target::retries`]):
+    /// worth knowing, never a divergence.
+    pub retries: BTreeMap<String, OperationRetries>,
     /// Wall time of the run.
     #[serde(serialize_with = "millis")]
     pub duration: Duration,
@@ -655,6 +659,15 @@ impl RunReport {
             lag.still_diverged += usize::from(r.diverged());
         }
         lag
+    }
+
+    /// `IndexFaces: 12 retries (9 throttled)` for each operation that needed retries.
+    pub fn retry_lines(&self) -> Vec<String> {
+        self.retries
+            .iter()
+            .filter(|(_, r)| r.retries > 0 || r.throttled_out > 0)
+            .map(|(op, r)| format!("{op}: {}", r.describe()))
+            .collect()
     }
 
     /// Each distinct set-up problem's hint, with the number of scenarios it stopped.
@@ -803,6 +816,7 @@ mod tests {
             metadata: RunMetadata::default(),
             interrupted: false,
             cleanup: CleanupSummary::default(),
+            retries: BTreeMap::new(),
             duration: Duration::ZERO,
         };
         assert_eq!(run(vec![Verdict::Pass]).exit_code(), EXIT_CONFORM);

@@ -122,6 +122,13 @@ impl RunReport {
                 lag.still_diverged
             );
         }
+        let retries = self.retry_lines();
+        if !retries.is_empty() {
+            let _ = writeln!(out, "retries the endpoint needed (answered in the end; not divergences):");
+            for line in retries {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for s in &self.scenarios {
             *counts.entry(s.verdict.label()).or_default() += 1;

@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Answer ThrottlingException beyond this many requests per rolling second.
     #[arg(long)]
     pub throttle_tps: Option<u32>,
+    /// Milliseconds added before every answer, to simulate a distant endpoint.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub latency_ms: u64,
     /// Probability per request of an injected fault (500, dropped connection or delay).
     #[arg(long, default_value_t = 0.0)]
     pub faults: f64,
@@ -114,6 +117,7 @@ impl ServeArgs {
             seed: self.seed,
             settle: Duration::from_millis(self.settle_ms),
             throttle_tps: self.throttle_tps,
+            latency: Duration::from_millis(self.latency_ms),
             faults: self.faults,
             mutants: self.mutants.clone(),
             detector: self.detector,

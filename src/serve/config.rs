@@ -21,6 +21,8 @@ pub struct ServeConfig {
     pub settle: Duration,
     /// Answer `ThrottlingException` beyond this many requests per rolling second.
     pub throttle_tps: Option<u32>,
+    /// Added before every answer, to simulate a distant endpoint (`--latency-ms`).
+    pub latency: Duration,
     /// Probability per request of an injected fault (500, dropped connection or delay).
     pub faults: f64,
     /// The planted bugs to answer with (none, one, or several stacked, applied in order).
@@ -57,6 +59,7 @@ impl Default for ServeConfig {
             seed: 0,
             settle: Duration::ZERO,
             throttle_tps: None,
+            latency: Duration::ZERO,
             faults: 0.0,
             mutants: Vec::new(),
             detector: Detector::Marker,

@@ -31,7 +31,8 @@ pub struct InProcess {
 
 impl InProcess {
     /// An emulator as `config` describes it (seed, settle window, mutants, detector,
-    /// region, account); the network, SigV4, throttling and fault settings are ignored.
+    /// region, account); the network, latency, SigV4, throttling and fault settings are
+    /// ignored.
     pub fn new(config: &ServeConfig) -> InProcess {
         InProcess {
             emulator: Emulator::new(config),

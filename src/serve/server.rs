@@ -1,8 +1,9 @@
 //! The HTTP side: listening, reading bounded bodies, the order of checks, answering.
 //!
 //! Per request: read the body (at most 8 MiB) → method and path → SigV4 (when
-//! required) → throttle → injected fault → operation → decode → model → render. Every
-//! answer, including front-end errors, carries `x-amzn-RequestId` and an AWS-shaped body.
+//! required) → throttle → injected fault → operation → decode → model → the simulated
+//! latency (`--latency-ms`) → render. Every answer, including front-end errors, carries
+//! `x-amzn-RequestId` and an AWS-shaped body.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -409,6 +410,10 @@ async fn handle(
             Ok(reply)
         }
     };
+    // Distance: every answer waits, outside any lock, so concurrent calls overlap.
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
     if shared.config.log_requests {
         let (status, error) = match &outcome {
             Ok(reply) => (reply.status, reply.error.clone()),
