@@ -486,6 +486,11 @@ pub struct CleanupArgs {
     /// Only list what would be deleted.
     #[arg(long)]
     pub dry_run: bool,
+    /// Delete exactly what the journals of dead runs name, each on the endpoint it names
+    /// (never a live run's, never anything else), then remove those journals. Journals
+    /// naming real AWS need --aws.
+    #[arg(long, conflicts_with_all = ["prefix", "force_prefix", "endpoint_url"])]
+    pub journal: bool,
 }
 
 /// Everything one `rekcon cleanup` needs, validated.

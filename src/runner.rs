@@ -1144,12 +1144,19 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    let mut settings = RunSettings::new(config.repro());
+    let target = match crate::journal::attach(target, &target_config, &settings.run_id, "run") {
+        Ok(target) => target,
+        Err(e) => {
+            eprintln!("rekcon run: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     if target_config.is_aws() {
         for warning in real_aws_image_warnings(&selection.scenarios) {
             eprintln!("rekcon run: warning: {warning}");
         }
     }
-    let mut settings = RunSettings::new(config.repro());
     settings.fail_fast = options.fail_fast;
     settings.settle_timeout = config.settle_timeout;
     settings.require_run_prefix = target_config.is_aws();
@@ -1179,6 +1186,7 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
     } else {
         runner.cleanup().await
     };
+    crate::journal::finish(runner.target(), "run");
     if let Some(server) = emulator {
         server.shutdown().await;
     }
@@ -1370,9 +1378,11 @@ fn describe_filters(filters: &[String], tags: &[String]) -> String {
 
 /// The exit codes as `rekcon cleanup --help` lists them.
 pub const CLEANUP_EXIT_CODES_HELP: &str = "Exit codes:
-  0    every matching collection was deleted (or, with --dry-run, listed)
+  0    every matching collection was deleted (or, with --dry-run, listed); with --journal,
+       every dead run's journal was finished
   2    bad options (no endpoint, real AWS without --aws, a prefix outside rekcon-)
-  3    the endpoint gave no answer or refused the listing or a deletion; run it again";
+  3    the endpoint gave no answer or refused the listing or a deletion; run it again
+       (with --journal: a journal was kept, for that or because it names real AWS without --aws)";
 
 /// What [`cleanup_collections`] deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1476,6 +1486,14 @@ pub async fn cleanup_collections(
 /// `rekcon cleanup`: validate the options, connect as `rekcon run` would, delete (or
 /// list) the leftover collections, print a summary. Returns the exit code.
 pub fn cleanup_command(args: crate::config::CleanupArgs) -> u8 {
+    if args.journal {
+        let options = crate::journal::JournalCleanupOptions {
+            dry_run: args.dry_run,
+            aws: args.endpoint.aws,
+            profile: args.endpoint.profile,
+        };
+        return crate::journal::cleanup_command(&options);
+    }
     let config = match crate::config::CleanupConfig::from_args(args) {
         Ok(config) => config,
         Err(e) => {

@@ -130,6 +130,8 @@ pub struct Target {
     client: aws_sdk_rekognition::Client,
     region: String,
     description: String,
+    /// The run journal every creating call is written to before it is sent.
+    journal: Option<std::sync::Arc<crate::journal::Journal>>,
 }
 
 /// Per-call state shared between [`Target::send`] and the interceptor.
@@ -457,7 +459,24 @@ impl Target {
         if matches!(config.endpoint, Endpoint::Aws) {
             description = format!("real AWS ({region})");
         }
-        Ok(Target { client: aws_sdk_rekognition::Client::from_conf(conf), region, description })
+        Ok(Target {
+            client: aws_sdk_rekognition::Client::from_conf(conf),
+            region,
+            description,
+            journal: None,
+        })
+    }
+
+    /// This target with `journal`: every call that creates something is journaled (and
+    /// fsync'd) before it is sent, and every answer that deletes something closes it.
+    pub fn with_journal(mut self, journal: std::sync::Arc<crate::journal::Journal>) -> Target {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// The run journal, when the run keeps one.
+    pub fn journal(&self) -> Option<&std::sync::Arc<crate::journal::Journal>> {
+        self.journal.as_ref()
     }
 
     /// The signing region (ARNs the endpoint returns carry it).
@@ -476,6 +495,20 @@ impl Target {
     /// could not be read; throttling and 5xx answers are returned as they are, for the
     /// checks to classify.
     pub async fn send(&self, call: &Call) -> Result<RawResponse, NoAnswer> {
+        // Nothing is created that the journal does not name first.
+        if let Some(journal) = &self.journal {
+            journal.before(call).map_err(|e| NoAnswer::new(format!("{e}; the call was not sent")))?;
+        }
+        let answer = self.send_unjournaled(call).await;
+        if let Some(journal) = &self.journal
+            && let Err(e) = journal.after(call, answer.as_ref().ok())
+        {
+            eprintln!("rekcon: warning: {e}");
+        }
+        answer
+    }
+
+    async fn send_unjournaled(&self, call: &Call) -> Result<RawResponse, NoAnswer> {
         let (replace, typed) = match call {
             Call::Typed(request) => (None, Some(request)),
             Call::Raw { target, body } => (Some((target.clone(), body.as_bytes().to_vec())), None),

@@ -560,6 +560,8 @@ fn executors(plan: &Plan) -> Result<(Vec<Box<dyn Executor + Send>>, String), Err
         };
         let target_config = plan.run.target(emulator.as_ref().map(Server::url).as_deref());
         let target = Target::connect(&target_config).await?;
+        let target = crate::journal::attach(target, &target_config, &run_id, "fuzz")
+            .map_err(|e| Error::Config(e.to_string()))?;
         Ok::<_, Error>((emulator, target))
     })?;
     let mut settings = RunSettings::new(plan.run.repro());
