@@ -158,6 +158,7 @@ impl Runner {
             unknowns: BTreeSet::new(),
             diverged_at: None,
             last_write: None,
+            touched: BTreeMap::new(),
         }
     }
 
@@ -439,6 +440,9 @@ pub struct Session<'r> {
     diverged_at: Option<usize>,
     /// When the last call that may have created something succeeded.
     last_write: Option<Instant>,
+    /// Per collection, the last operation of this session that succeeded on it (a
+    /// vanished collection is only blamed on the endpoint after one that could remove it).
+    touched: BTreeMap<String, Operation>,
 }
 
 /// Where a call sits in its scenario, for its record.
@@ -646,8 +650,22 @@ impl Session<'_> {
         {
             record.findings.push(Finding::new(Layer::Scenario, m));
         }
-        let outcome =
+        let mut outcome =
             self.send_and_judge(&call, request.as_ref(), &allowed, expectation.as_ref(), &mut record).await;
+        if outcome == StepOutcome::Diverged
+            && let Some(hint) = self.removed_by_another(request.as_ref(), &allowed, &record).await
+        {
+            // Not the endpoint's fault: the contract findings of this call go; a protocol
+            // fault of the answer is still the endpoint's.
+            record.findings.retain(|f| f.layer == Layer::Wire);
+            record.setup_problem = Some(hint.clone());
+            outcome = StepOutcome::SetupProblem(hint);
+        }
+        if let (Some(collection), Some(operation), Some(Observed::Success(_))) =
+            (request.as_ref().and_then(Request::collection_id), call.operation(), &record.observed)
+        {
+            self.touched.insert(collection.to_string(), operation);
+        }
         // Any other id is deleted at the end only if this call created it (it may be someone else's).
         if let Some(collection) = creates
             && matches!(record.observed, Some(Observed::Success(_)))
@@ -657,6 +675,74 @@ impl Session<'_> {
         record.duration = started.elapsed();
         self.push(record);
         outcome
+    }
+
+    /// Defect 9: whether a ResourceNotFoundException for a collection this session created,
+    /// never deleted and the model holds was caused by something other than the endpoint
+    /// (another actor, such as `rekcon cleanup`, deleting the run's collections); the
+    /// set-up problem's hint when so.
+    ///
+    /// The rule: DescribeCollection must confirm the collection is gone (else the
+    /// endpoint contradicts itself, a divergence), and nothing of ours could have removed
+    /// it: this session's last answered call on it was a read or its creation, or another
+    /// collection the session holds vanished too. After one of our own writes (a
+    /// DeleteFaces, say) and with nothing else gone, the endpoint lost it: a divergence.
+    async fn removed_by_another(
+        &self,
+        request: Option<&Request>,
+        allowed: &Allowed,
+        record: &StepRecord,
+    ) -> Option<String> {
+        let Some(Observed::Error(error)) = &record.observed else { return None };
+        if error.code != ErrorCode::ResourceNotFoundException
+            || allowed.errors.contains(&ErrorCode::ResourceNotFoundException)
+        {
+            return None;
+        }
+        let collection = request?.collection_id()?.to_string();
+        let ours: Vec<String> = self
+            .runner
+            .created_collections()
+            .into_iter()
+            .filter(|(id, ordinal)| *ordinal == self.ordinal && self.model.collections().contains_key(id))
+            .map(|(id, _)| id)
+            .collect();
+        if !ours.contains(&collection) || !self.collection_gone(&collection).await {
+            return None;
+        }
+        let last = self.touched.get(&collection).copied();
+        let harmless = last.is_none_or(|op| op.is_read_only() || op == Operation::CreateCollection);
+        let why = if harmless {
+            let after = last.map_or_else(|| "its creation".to_string(), |op| format!("a {op} that found it"));
+            format!("it vanished after {after}, and no call of this run in between could remove it")
+        } else {
+            let mut also_gone = None;
+            for other in ours.iter().filter(|id| **id != collection) {
+                if self.collection_gone(other).await {
+                    also_gone = Some(other.clone());
+                    break;
+                }
+            }
+            format!("`{}`, another of the run's collections that it never deleted, vanished too", also_gone?)
+        };
+        Some(format!(
+            "the run's collection `{collection}` was deleted by something else, such as `rekcon cleanup` \
+             (DescribeCollection: ResourceNotFoundException; {why})"
+        ))
+    }
+
+    /// Whether DescribeCollection answers ResourceNotFoundException for `collection` (the
+    /// answer is not judged).
+    async fn collection_gone(&self, collection: &str) -> bool {
+        let describe = Request::DescribeCollection(api::DescribeCollectionRequest {
+            collection_id: Some(collection.to_string()),
+        });
+        let Ok(raw) = self.runner.target.send(&Call::Typed(describe)).await else { return false };
+        matches!(
+            check::wire(&raw, Some(Operation::DescribeCollection)),
+            Ok(check::WireVerdict { observed: Some(Observed::Error(e)), .. })
+                if e.code == ErrorCode::ResourceNotFoundException
+        )
     }
 
     /// Keeps a call's record, noting the first divergence.
