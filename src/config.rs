@@ -185,6 +185,9 @@ pub struct RunArgs {
     /// recording, model (docs/cassettes.md).
     #[arg(long, value_name = "DIR")]
     pub against: Option<PathBuf>,
+    /// Request budgets: --estimate, --max-requests, --yes.
+    #[command(flatten)]
+    pub budget: crate::budget::BudgetArgs,
 }
 
 /// `--faces`: where the model learns which faces an image holds.

@@ -7,6 +7,7 @@
 //! the model advances along what the endpoint actually did.
 
 pub mod api;
+pub mod budget;
 pub mod cause;
 pub mod certify;
 pub mod check;

@@ -66,6 +66,8 @@ pub struct RunSettings {
     pub model: ModelConfig,
     /// `--fail-fast`: start no scenario after one that did not pass.
     pub fail_fast: bool,
+    /// `--max-requests`: the calls the scenarios may still send (see [`crate::budget`]).
+    pub budget: Option<Arc<crate::budget::RequestBudget>>,
 }
 
 impl RunSettings {
@@ -79,6 +81,7 @@ impl RunSettings {
             repro,
             model: ModelConfig::default(),
             fail_fast: false,
+            budget: None,
         }
     }
 }
@@ -110,6 +113,8 @@ pub enum StepOutcome {
     /// The endpoint conformed, but the scenario cannot go on: it needs what the
     /// endpoint's own face detection did not give (`--faces endpoint`).
     NotApplicable(String),
+    /// `--max-requests` was reached before the call was sent: nothing more is judged.
+    BudgetSpent(String),
 }
 
 /// Drives scenarios through the model and one target. Build once per run.
@@ -211,6 +216,7 @@ impl Runner {
         let started = Instant::now();
         let mut session = self.scenario_session(ordinal, scenario);
         let mut stop = None;
+        let mut budget_spent = None;
         for step in &scenario.steps {
             let outcome = session.run_step(step).await;
             let at = |kind: StopKind, reason: String| Stop {
@@ -241,10 +247,20 @@ impl Runner {
                 StepOutcome::CaptureMissing(reason) | StepOutcome::Unfollowable(reason) => {
                     Some(at(StopKind::Unfollowable, reason))
                 }
+                StepOutcome::BudgetSpent(reason) => {
+                    budget_spent = Some(format!("step {}: {reason}", step.index));
+                    None
+                }
             };
             break;
         }
-        let verdict = Verdict::decide(&session.records, stop.as_ref(), &scenario.path);
+        let verdict = match budget_spent {
+            // What was judged before the cap stands; the rest is not run, never a verdict.
+            Some(reason) if !session.records.iter().any(|r| r.diverged() || r.contradicted()) => {
+                Verdict::NotRun { reason }
+            }
+            _ => Verdict::decide(&session.records, stop.as_ref(), &scenario.path),
+        };
         session.cleanup(verdict == Verdict::Pass).await;
         ScenarioReport {
             name: scenario.name.clone(),
@@ -327,15 +343,18 @@ impl Runner {
                     if let Some(&i) = index_of.get(&id) {
                         reports[i] = Some(report);
                     }
-                    let stop = interrupted || (failed && self.settings.fail_fast);
+                    let stop = interrupted || (failed && self.settings.fail_fast) || self.budget_spent();
                     if !stop {
                         spawn_next(&mut tasks, &mut index_of, &mut next);
                     }
                 }
             }
         }
+        let budget_reason = self.settings.budget.as_ref().map(|b| format!("not started: {}", b.reason()));
         let not_started = if interrupted {
             "interrupted"
+        } else if let Some(reason) = budget_reason.as_deref().filter(|_| self.budget_spent()) {
+            reason
         } else {
             "--fail-fast: not started after a scenario that did not pass"
         };
@@ -363,7 +382,7 @@ impl Runner {
     /// answer says "not implemented"; nothing else is judged.
     pub async fn probe_unreached(&self, reports: &[ScenarioReport]) -> Vec<StepRecord> {
         let records = || reports.iter().flat_map(|s| &s.records);
-        if !records().any(|r| r.not_implemented.is_some()) {
+        if !records().any(|r| r.not_implemented.is_some()) || self.budget_spent() {
             return Vec::new();
         }
         let reached: BTreeSet<&str> = records().map(StepRecord::call_name).collect();
@@ -398,6 +417,19 @@ impl Runner {
             }
         }
         summary
+    }
+
+    /// Whether `--max-requests` refused a call.
+    pub fn budget_spent(&self) -> bool {
+        self.settings.budget.as_ref().is_some_and(|b| b.is_spent())
+    }
+
+    /// Takes one request of the budget for a checked call; the reason when none is left.
+    fn take_request(&self) -> Result<(), String> {
+        match &self.settings.budget {
+            Some(budget) if !budget.take() => Err(budget.reason()),
+            _ => Ok(()),
+        }
     }
 
     /// Collections created and not yet deleted by a cleanup, with their scenario ordinal.
@@ -652,6 +684,10 @@ impl Session<'_> {
         }
         let mut outcome =
             self.send_and_judge(&call, request.as_ref(), &allowed, expectation.as_ref(), &mut record).await;
+        if matches!(outcome, StepOutcome::BudgetSpent(_)) {
+            // Not sent (or its answer not judged): no record of it.
+            return outcome;
+        }
         if outcome == StepOutcome::Diverged
             && let Some(hint) = self.removed_by_another(request.as_ref(), &allowed, &record).await
         {
@@ -762,6 +798,9 @@ impl Session<'_> {
         expectation: Option<&Expectation>,
         record: &mut StepRecord,
     ) -> StepOutcome {
+        if let Err(reason) = self.runner.take_request() {
+            return StepOutcome::BudgetSpent(reason);
+        }
         let mut raw = match self.runner.target.send(call).await {
             Ok(raw) => raw,
             Err(no) => {
@@ -779,6 +818,9 @@ impl Session<'_> {
             tokio::time::sleep(delay).await;
             delay *= 2;
             record.lag_retries += 1;
+            if let Err(reason) = self.runner.take_request() {
+                return StepOutcome::BudgetSpent(reason);
+            }
             raw = match self.runner.target.send(call).await {
                 Ok(raw) => raw,
                 Err(no) => {
@@ -1089,6 +1131,8 @@ pub struct RunOptions {
     pub list: bool,
     /// `--fail-fast`.
     pub fail_fast: bool,
+    /// `--estimate`, `--max-requests`, `--yes`.
+    pub budget: crate::budget::BudgetArgs,
 }
 
 impl RunOptions {
@@ -1099,6 +1143,7 @@ impl RunOptions {
             suite: crate::suite::Source::resolve(args.scenarios.clone()),
             list: args.list,
             fail_fast: args.fail_fast,
+            budget: args.budget.clone(),
         })
     }
 }
@@ -1200,6 +1245,23 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
     if options.list {
         return list_selection(&selection);
     }
+    // Before anything is sent: what the run would send, and a confirmation for real AWS.
+    let estimate = crate::budget::Estimate::of_scenarios(&selection.scenarios);
+    if options.budget.estimate {
+        if let Err(e) = crate::output::print(&estimate.render(options.budget.max_requests)) {
+            eprintln!("rekcon run: cannot print the estimate: {e}");
+        }
+        return crate::report::EXIT_CONFORM;
+    }
+    if config.target(None).is_aws() {
+        eprint!("rekcon run: {}", estimate.render(options.budget.max_requests));
+        if let Err(refusal) =
+            crate::budget::confirm(estimate.capped(options.budget.max_requests), options.budget.yes)
+        {
+            eprintln!("rekcon run: {refusal}");
+            return EXIT_BAD_INPUT;
+        }
+    }
     if options.suite == crate::suite::Source::BuiltIn {
         eprintln!(
             "rekcon run: no ./scenarios folder here: running the built-in suite \
@@ -1244,6 +1306,9 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
         }
     }
     settings.fail_fast = options.fail_fast;
+    settings.budget = options.budget.max_requests.map(|n| {
+        Arc::new(crate::budget::RequestBudget::new(n, Arc::new(std::sync::atomic::AtomicBool::new(false))))
+    });
     settings.settle_timeout = config.settle_timeout;
     settings.require_run_prefix = target_config.is_aws();
     settings.model = config.model_config(target.region(), emulator.is_some());
@@ -1287,9 +1352,13 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
         scenarios: reports,
         probes,
         interrupted,
-        // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
-        interrupt_exit: interrupts
-            .exit_code(crate::report::EXIT_INTERRUPTED, crate::report::EXIT_INTERRUPTED),
+        // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM);
+        // one --max-requests stopped, 7.
+        interrupt_exit: if !interrupted && runner.budget_spent() {
+            crate::budget::EXIT_BUDGET_SPENT
+        } else {
+            interrupts.exit_code(crate::report::EXIT_INTERRUPTED, crate::report::EXIT_INTERRUPTED)
+        },
         baseline: None,
         metadata: RunMetadata::now(&selection.scenarios, &region),
         cleanup,
