@@ -138,9 +138,17 @@ enum Line {
     Faces { collection: String, faces: Vec<String> },
     /// An IndexFaces that created nothing (an error answer; closes one `Indexing`).
     Indexed { collection: String },
+    /// The collection's creation succeeded (so a later refused one cannot close it).
+    Created { collection: String },
+    /// A creation was refused; closes the collection unless an earlier one succeeded.
+    NotCreated { collection: String },
     /// The collection is gone: it and everything under it are closed.
     CollectionGone { collection: String },
-    /// The user is gone (or was never created).
+    /// The user's creation succeeded.
+    UserCreated { collection: String, user: String },
+    /// A CreateUser was refused; closes the user unless an earlier one succeeded.
+    UserNotCreated { collection: String, user: String },
+    /// The user is gone.
     UserGone { collection: String, user: String },
     /// These faces are gone.
     FacesGone { collection: String, faces: Vec<String> },
@@ -158,6 +166,9 @@ pub struct Open {
     /// IndexFaces calls to collections the run did not create whose answer never came:
     /// faces may exist whose ids nobody knows.
     pub unanswered_indexing: BTreeMap<String, usize>,
+    /// Collections and users whose creation is known to have succeeded.
+    created: BTreeSet<String>,
+    users_created: BTreeSet<(String, String)>,
 }
 
 impl Open {
@@ -167,6 +178,12 @@ impl Open {
             && self.users.is_empty()
             && self.faces.values().all(BTreeSet::is_empty)
             && self.unanswered_indexing.values().all(|n| *n == 0)
+    }
+
+    /// Whether nothing is left to delete for a run of `prefix` (see
+    /// [`Open::outside_collections`]).
+    pub fn nothing_left(&self, prefix: &str) -> bool {
+        self.collections.is_empty() && self.clone().outside_collections(prefix).is_empty()
     }
 
     fn apply(&mut self, line: Line) {
@@ -184,14 +201,37 @@ impl Open {
                 self.faces.entry(collection).or_default().extend(faces);
             }
             Line::Indexed { collection } => self.close_indexing(&collection),
+            Line::Created { collection } => {
+                self.collections.insert(collection.clone());
+                self.created.insert(collection);
+            }
+            Line::NotCreated { collection } => {
+                if !self.created.contains(&collection) {
+                    self.collections.remove(&collection);
+                }
+            }
+            Line::UserCreated { collection, user } => {
+                self.users.insert((collection.clone(), user.clone()));
+                self.users_created.insert((collection, user));
+            }
+            Line::UserNotCreated { collection, user } => {
+                let key = (collection, user);
+                if !self.users_created.contains(&key) {
+                    self.users.remove(&key);
+                }
+            }
             Line::CollectionGone { collection } => {
+                self.created.remove(&collection);
+                self.users_created.retain(|(c, _)| *c != collection);
                 self.collections.remove(&collection);
                 self.users.retain(|(c, _)| *c != collection);
                 self.faces.remove(&collection);
                 self.unanswered_indexing.remove(&collection);
             }
             Line::UserGone { collection, user } => {
-                self.users.remove(&(collection, user));
+                let key = (collection, user);
+                self.users_created.remove(&key);
+                self.users.remove(&key);
             }
             Line::FacesGone { collection, faces } => {
                 if let Some(open) = self.faces.get_mut(&collection) {
@@ -209,13 +249,16 @@ impl Open {
         }
     }
 
-    /// Users, faces and pending indexing inside the open collections are deleted with
-    /// them: only what lies elsewhere is listed on its own.
-    fn outside_collections(mut self) -> Open {
+    /// What must be deleted on its own: users, faces and pending indexing inside the open
+    /// collections go with them, and a collection of the run's `prefix` that is not open
+    /// does not exist (every creation of one is journaled before it is sent), so nothing
+    /// was created in it.
+    fn outside_collections(mut self, prefix: &str) -> Open {
         let collections = self.collections.clone();
-        self.users.retain(|(c, _)| !collections.contains(c));
-        self.faces.retain(|c, f| !collections.contains(c) && !f.is_empty());
-        self.unanswered_indexing.retain(|c, n| !collections.contains(c) && *n > 0);
+        let elsewhere = |c: &String| !collections.contains(c) && !c.starts_with(prefix);
+        self.users.retain(|(c, _)| elsewhere(c));
+        self.faces.retain(|c, f| elsewhere(c) && !f.is_empty());
+        self.unanswered_indexing.retain(|c, n| elsewhere(c) && *n > 0);
         self
     }
 
@@ -298,7 +341,8 @@ impl Journal {
         let lines: Vec<Line> = match call_request(call) {
             Some(Request::CreateCollection(r)) => r
                 .collection_id
-                .filter(|c| c.starts_with(&self.prefix))
+                // An id outside the CollectionId constraints creates nothing.
+                .filter(|c| c.starts_with(&self.prefix) && crate::runner::is_valid_collection_id(c))
                 .map(|collection| Line::Collection { collection })
                 .into_iter()
                 .collect(),
@@ -330,17 +374,22 @@ impl Journal {
                 let collection = r.collection_id.unwrap_or_default();
                 let scoped = collection.starts_with(&self.prefix);
                 match () {
-                    () if success && !scoped => Some((Line::Collection { collection }, true)),
-                    // Already there: someone else's (or an earlier run's), never this run's to delete.
-                    () if refused && scoped => Some((Line::CollectionGone { collection }, false)),
+                    // Another prefix is journaled only once created (it may be someone else's).
+                    () if success => Some((Line::Created { collection }, !scoped)),
+                    // A run-scoped id that already exists is this run's: it stays open.
+                    () if error.as_deref() == Some("ResourceAlreadyExistsException") => None,
+                    () if refused && scoped => Some((Line::NotCreated { collection }, false)),
                     () => None,
                 }
             }
             Request::DeleteCollection(r) if success || not_found => {
                 r.collection_id.map(|collection| (Line::CollectionGone { collection }, false))
             }
-            Request::CreateUser(r) if refused => match (r.collection_id, r.user_id) {
-                (Some(collection), Some(user)) => Some((Line::UserGone { collection, user }, false)),
+            Request::CreateUser(r) if success || refused => match (r.collection_id, r.user_id) {
+                (Some(collection), Some(user)) if success => {
+                    Some((Line::UserCreated { collection, user }, false))
+                }
+                (Some(collection), Some(user)) => Some((Line::UserNotCreated { collection, user }, false)),
                 _ => None,
             },
             Request::DeleteUser(r) if success => match (r.collection_id, r.user_id) {
@@ -390,7 +439,7 @@ impl Journal {
     /// released, so `rekcon cleanup --journal` takes it up) and what it holds returned.
     pub fn finish(&self) -> Result<Option<Open>, JournalError> {
         let open = self.open()?;
-        if !open.is_empty() {
+        if !open.nothing_left(&self.prefix) {
             return Ok(Some(open));
         }
         std::fs::remove_file(&self.path).map_err(io(&self.path))?;
@@ -557,8 +606,11 @@ pub fn dead_journals(dir: &Path) -> Result<Vec<DeadJournal>, JournalError> {
 /// naming things on an endpoint; `None` when there are none (or they cannot be read).
 pub fn dead_journals_warning() -> Option<String> {
     let dir = journal_dir().ok()?;
-    let dead: Vec<DeadJournal> =
-        dead_journals(&dir).ok()?.into_iter().filter(|d| !d.open.is_empty()).collect();
+    let dead: Vec<DeadJournal> = dead_journals(&dir)
+        .ok()?
+        .into_iter()
+        .filter(|d| d.header.as_ref().is_some_and(|h| !d.open.nothing_left(&h.prefix)))
+        .collect();
     if dead.is_empty() {
         return None;
     }
@@ -737,7 +789,7 @@ pub async fn cleanup_journals(
                 continue;
             }
         };
-        let failures = delete_open(&target, &dead.open, &mut outcome, out).await;
+        let failures = delete_open(&target, &dead.open, &header.prefix, &mut outcome, out).await;
         if failures.is_empty() {
             dead.remove()?;
             outcome.finished += 1;
@@ -754,6 +806,7 @@ pub async fn cleanup_journals(
 async fn delete_open(
     target: &Target,
     open: &Open,
+    prefix: &str,
     outcome: &mut JournalCleanup,
     out: &mut dyn std::io::Write,
 ) -> Vec<String> {
@@ -774,7 +827,7 @@ async fn delete_open(
             }
         }
     }
-    let rest = open.clone().outside_collections();
+    let rest = open.clone().outside_collections(prefix);
     let mut calls: Vec<(String, Request)> = rest
         .users
         .iter()
@@ -917,19 +970,29 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_creation_closes_and_another_prefix_is_journaled_only_once_created() {
+    fn a_refused_creation_closes_only_what_never_existed_and_another_prefix_waits_for_success() {
         let dir = scratch();
         let journal = Journal::create(&dir, "abcd1234", "rekcon-abcd1234-", "run", endpoint()).unwrap();
-        let scoped =
-            typed(serde_json::json!({"CollectionId": "rekcon-abcd1234-1-c"}), Operation::CreateCollection);
+        let create = |id: &str| typed(serde_json::json!({"CollectionId": id}), Operation::CreateCollection);
+        let refused = |code: &str| answer(400, serde_json::json!({"__type": code, "Message": "x"}));
+        // Created, then created again (as fuzz cases do): the duplicate's refusal keeps it open.
+        let scoped = create("rekcon-abcd1234-1-c");
         journal.before(&scoped).unwrap();
-        let exists = serde_json::json!({"__type": "ResourceAlreadyExistsException", "Message": "x"});
-        journal.after(&scoped, Some(&answer(400, exists))).unwrap();
-        let foreign = typed(serde_json::json!({"CollectionId": "theirs"}), Operation::CreateCollection);
+        journal.after(&scoped, Some(&answer(200, serde_json::json!({})))).unwrap();
+        journal.before(&scoped).unwrap();
+        journal.after(&scoped, Some(&refused("ResourceAlreadyExistsException"))).unwrap();
+        assert_eq!(journal.open().unwrap().collections.len(), 1, "{:?}", journal.open());
+        // A refused creation of an id that never existed closes it.
+        let invalid = create("rekcon-abcd1234-2-c x");
+        journal.before(&invalid).unwrap();
+        journal.after(&invalid, Some(&refused("InvalidParameterException"))).unwrap();
+        assert_eq!(journal.open().unwrap().collections.len(), 1, "{:?}", journal.open());
+        let foreign = create("theirs");
         journal.before(&foreign).unwrap();
-        assert!(journal.open().unwrap().is_empty(), "{:?}", journal.open());
+        assert_eq!(journal.open().unwrap().collections.len(), 1, "{:?}", journal.open());
         journal.after(&foreign, Some(&answer(200, serde_json::json!({})))).unwrap();
-        assert_eq!(journal.open().unwrap().collections, BTreeSet::from(["theirs".to_string()]));
+        let expected = BTreeSet::from(["rekcon-abcd1234-1-c".to_string(), "theirs".to_string()]);
+        assert_eq!(journal.open().unwrap().collections, expected);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -950,7 +1013,7 @@ mod tests {
         assert_eq!(dead.len(), 1);
         let header = dead[0].header.clone().unwrap();
         assert_eq!((header.run_id.as_str(), header.command.as_str()), ("dead0001", "fuzz"));
-        let open = dead[0].open.clone().outside_collections();
+        let open = dead[0].open.clone().outside_collections("rekcon-dead0001-");
         assert_eq!(open.faces.get("theirs"), Some(&BTreeSet::from(["f-1".to_string()])));
         assert!(open.unanswered_indexing.is_empty());
         let _ = std::fs::remove_dir_all(&dir);

@@ -353,10 +353,11 @@ impl Runner {
         let budget_reason = self.settings.budget.as_ref().map(|b| format!("not started: {}", b.reason()));
         let not_started = if interrupted {
             "interrupted"
-        } else if let Some(reason) = budget_reason.as_deref().filter(|_| self.budget_spent()) {
-            reason
         } else {
-            "--fail-fast: not started after a scenario that did not pass"
+            budget_reason
+                .as_deref()
+                .filter(|_| self.budget_spent())
+                .unwrap_or("--fail-fast: not started after a scenario that did not pass")
         };
         let reports = reports
             .into_iter()
@@ -641,6 +642,9 @@ impl Session<'_> {
                     ),
                 );
             }
+            if let Err(reason) = self.runner.take_request() {
+                return StepOutcome::BudgetSpent(reason);
+            }
             // Run-scoped ids are remembered before the call, so a crash mid-call still cleans up.
             if scoped {
                 self.runner.remember(collection, self.ordinal);
@@ -654,6 +658,13 @@ impl Session<'_> {
                 Ok(polls) => settle_polls = polls,
                 Err(outcome) => return outcome,
             }
+        }
+        // The budget's request for this call, once its polls are done (a creation took it
+        // above, before it was remembered).
+        if creates.is_none()
+            && let Err(reason) = self.runner.take_request()
+        {
+            return StepOutcome::BudgetSpent(reason);
         }
         // Asked after settling: the polls moved the model on.
         let allowed = match &request {
@@ -798,9 +809,6 @@ impl Session<'_> {
         expectation: Option<&Expectation>,
         record: &mut StepRecord,
     ) -> StepOutcome {
-        if let Err(reason) = self.runner.take_request() {
-            return StepOutcome::BudgetSpent(reason);
-        }
         let mut raw = match self.runner.target.send(call).await {
             Ok(raw) => raw,
             Err(no) => {
@@ -1013,7 +1021,7 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
 }
 
 /// Whether `id` matches the CollectionId constraints (`[a-zA-Z0-9_.\-]+`, 1 to 255 characters).
-fn is_valid_collection_id(id: &str) -> bool {
+pub(crate) fn is_valid_collection_id(id: &str) -> bool {
     (1..=255).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }

@@ -14,31 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use rekcon::serve::{LogSink, ServeConfig};
 
-/// Six calls: one image call, one collection, one user, and a search that polls ListUsers.
-const SCENARIO: &str = "description: d
-collections: [c]
-images: [alice-1]
-steps:
-  - CreateCollection: { CollectionId: \"${c}\" }
-  - IndexFaces: { CollectionId: \"${c}\", Image: { Bytes: \"${alice-1}\" } }
-    capture: { face: \"FaceRecords[0].Face.FaceId\" }
-  - CreateUser: { CollectionId: \"${c}\", UserId: alice }
-  - AssociateFaces: { CollectionId: \"${c}\", UserId: alice, FaceIds: [\"${face}\"] }
-  - SearchUsers: { CollectionId: \"${c}\", FaceId: \"${face}\" }
-";
-
 /// An AWS host name that resolves nowhere: were anything sent, it would go nowhere.
 const NOT_AWS: &str = "https://rekognition.rekcon-test-nowhere.invalid.amazonaws.com";
 
+/// Six calls each: one image call, one collection, one user, a search that polls ListUsers.
 fn scenarios_root(copies: usize) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("rekcon-budget-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(root.join("images")).expect("temp dir");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/images/alice-1.png");
-    std::fs::copy(fixture, root.join("images/alice-1.png")).expect("fixture image");
-    for i in 0..copies {
-        std::fs::write(root.join(format!("s{i:03}.yaml")), SCENARIO).expect("scenario file");
-    }
-    root
+    serve_support::slow_scenarios(copies)
 }
 
 fn rekcon(root: &Path, args: &[&str]) -> Output {
@@ -75,7 +56,7 @@ fn estimate_counts_the_selected_steps_and_sends_nothing() {
         assert!(stdout.contains(line), "`{line}` in:\n{stdout}");
     }
     // A filter narrows the estimate as it narrows the run.
-    let out = rekcon(&root, &["run", "--estimate", "s000"]);
+    let out = rekcon(&root, &["run", "--estimate", "s/slow000"]);
     assert!(
         String::from_utf8_lossy(&out.stdout).starts_with("estimate: 6 requests (1 image calls)"),
         "{}",

@@ -32,15 +32,7 @@ steps:
 ";
 
 fn scenarios_root() -> PathBuf {
-    let root =
-        std::env::temp_dir().join(format!("rekcon-cleanup-during-run-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(root.join("images")).expect("temp dir");
-    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/images");
-    for name in ["alice-1.png", "bob-1.png"] {
-        std::fs::copy(images.join(name), root.join("images").join(name)).expect("fixture image");
-    }
-    std::fs::write(root.join("vanish.yaml"), SCENARIO).expect("scenario file");
-    root
+    serve_support::scenarios_folder(&[("vanish.yaml".to_string(), SCENARIO)])
 }
 
 fn rekcon(root: &Path) -> std::process::Command {

@@ -15,42 +15,12 @@ use std::time::{Duration, Instant};
 use rand::{Rng as _, SeedableRng as _};
 use rekcon::serve::ServeConfig;
 
-/// A scenario that waits for a user to settle (the emulator below settles in 150 ms).
-const SLOW: &str = "description: d
-collections: [c]
-images: [alice-1]
-steps:
-  - CreateCollection: { CollectionId: \"${c}\" }
-  - IndexFaces: { CollectionId: \"${c}\", Image: { Bytes: \"${alice-1}\" } }
-    capture: { face: \"FaceRecords[0].Face.FaceId\" }
-  - CreateUser: { CollectionId: \"${c}\", UserId: alice }
-  - AssociateFaces: { CollectionId: \"${c}\", UserId: alice, FaceIds: [\"${face}\"] }
-  - SearchUsers: { CollectionId: \"${c}\", FaceId: \"${face}\" }
-";
-
 /// A scratch folder of its own.
 fn scratch(what: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("rekcon-journal-kill-{what}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("scratch folder");
     dir
-}
-
-/// A scenarios folder of `copies` slow scenarios with the fixture images (fuzz sends them).
-fn scenarios_root(copies: usize) -> PathBuf {
-    let root = scratch("scenarios");
-    std::fs::create_dir_all(root.join("images")).expect("images folder");
-    std::fs::create_dir_all(root.join("s")).expect("scenario folder");
-    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/images");
-    for entry in std::fs::read_dir(&images).expect("fixture images").flatten() {
-        if entry.path().extension().is_some_and(|x| x == "png") {
-            std::fs::copy(entry.path(), root.join("images").join(entry.file_name())).expect("copied");
-        }
-    }
-    for i in 0..copies {
-        std::fs::write(root.join(format!("s/slow{i:03}.yaml")), SLOW).expect("scenario file");
-    }
-    root
 }
 
 /// `rekcon` for the loopback emulator, journaling into `journals`.
@@ -99,17 +69,27 @@ fn finish(mut child: Child, what: &str) -> (Option<i32>, String, String) {
     )
 }
 
-/// Starts one `rekcon` per argument list at once and SIGKILLs each after its own random
-/// delay (all within 1.5 s, so the batch is quick); the delays, in order.
+/// Starts one `rekcon` per argument list at once and, once every one has opened its
+/// journal (it is then sending), SIGKILLs each after its own random delay of up to 2 s;
+/// the delays. Counting from the journals, not from the start, keeps the kills inside the
+/// runs on a loaded machine, where starting ten processes takes seconds.
 fn kill_at_random(journals: &Path, runs: &[Vec<String>], rng: &mut rand_chacha::ChaCha8Rng) -> Vec<u64> {
-    let started = Instant::now();
+    let before = journal_ids(journals).len();
     let mut children: Vec<(u64, Child)> = runs
         .iter()
         .map(|args| {
             let child = rekcon(journals).args(args).spawn().expect("rekcon starts");
-            (rng.random_range(150..1_500), child)
+            (rng.random_range(0..2_000), child)
         })
         .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while journal_ids(journals).len() < before + runs.len()
+        && !children.iter_mut().any(|(_, c)| c.try_wait().ok().flatten().is_some())
+    {
+        assert!(Instant::now() < deadline, "the runs opened no journal within 120 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = Instant::now();
     let delays = children.iter().map(|(d, _)| *d).collect();
     children.sort_by_key(|(d, _)| *d);
     for (delay, child) in &mut children {
@@ -136,7 +116,7 @@ fn cleanup_journal_deletes_what_killed_runs_left_and_never_a_live_runs() {
     let server = runtime.block_on(serve_support::start(config));
     let url = server.url();
     let journals = scratch("journals");
-    let root = scenarios_root(40);
+    let root = serve_support::slow_scenarios(80);
     let root_arg = root.to_str().expect("utf-8 path");
 
     // The live run: one scenario at a time, long enough to outlast the kills and the cleanup.
