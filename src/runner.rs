@@ -731,9 +731,10 @@ impl Session<'_> {
     ///
     /// The rule: DescribeCollection must confirm the collection is gone (else the
     /// endpoint contradicts itself, a divergence), and nothing of ours could have removed
-    /// it: this session's last answered call on it was a read or its creation, or another
-    /// collection the session holds vanished too. After one of our own writes (a
-    /// DeleteFaces, say) and with nothing else gone, the endpoint lost it: a divergence.
+    /// it: this session's last call that succeeded on it was a read (which found it), or
+    /// another collection the session holds vanished too. Right after its creation or one
+    /// of our own writes (a DeleteFaces, say) with nothing else gone, the endpoint never
+    /// kept it or lost it: a divergence.
     async fn removed_by_another(
         &self,
         request: Option<&Request>,
@@ -757,11 +758,13 @@ impl Session<'_> {
         if !ours.contains(&collection) || !self.collection_gone(&collection).await {
             return None;
         }
-        let last = self.touched.get(&collection).copied();
-        let harmless = last.is_none_or(|op| op.is_read_only() || op == Operation::CreateCollection);
-        let why = if harmless {
-            let after = last.map_or_else(|| "its creation".to_string(), |op| format!("a {op} that found it"));
-            format!("it vanished after {after}, and no call of this run in between could remove it")
+        // Only a read that found it proves the endpoint held it: after its creation or a
+        // write of ours, an endpoint that never kept it or lost it is the one to blame.
+        let read = self.touched.get(&collection).copied().filter(|op| op.is_read_only());
+        let why = if let Some(op) = read {
+            format!(
+                "it vanished after a {op} that found it, and no call of this run in between could remove it"
+            )
         } else {
             let mut also_gone = None;
             for other in ours.iter().filter(|id| **id != collection) {
