@@ -186,6 +186,9 @@ pub struct RunArgs {
     /// recording, model (docs/cassettes.md).
     #[arg(long, value_name = "DIR")]
     pub against: Option<PathBuf>,
+    /// Request budgets: --estimate, --max-requests, --yes.
+    #[command(flatten)]
+    pub budget: crate::budget::BudgetArgs,
 }
 
 /// `--faces`: where the model learns which faces an image holds.
@@ -504,6 +507,11 @@ pub struct CleanupArgs {
     /// Only list what would be deleted.
     #[arg(long)]
     pub dry_run: bool,
+    /// Delete exactly what the journals of dead runs name, each on the endpoint it names
+    /// (never a live run's, never anything else), then remove those journals. Journals
+    /// naming real AWS need --aws.
+    #[arg(long, conflicts_with_all = ["prefix", "force_prefix", "endpoint_url"])]
+    pub journal: bool,
 }
 
 /// Everything one `rekcon cleanup` needs, validated.

@@ -7,6 +7,7 @@
 //! the model advances along what the endpoint actually did.
 
 pub mod api;
+pub mod budget;
 pub mod cause;
 pub mod certify;
 pub mod check;
@@ -17,6 +18,7 @@ pub mod filter;
 pub mod fuzz;
 pub mod image;
 pub mod interrupt;
+pub mod journal;
 pub mod model;
 pub mod output;
 pub mod progress;

@@ -66,6 +66,8 @@ pub struct RunSettings {
     pub model: ModelConfig,
     /// `--fail-fast`: start no scenario after one that did not pass.
     pub fail_fast: bool,
+    /// `--max-requests`: the calls the scenarios may still send (see [`crate::budget`]).
+    pub budget: Option<Arc<crate::budget::RequestBudget>>,
 }
 
 impl RunSettings {
@@ -79,6 +81,7 @@ impl RunSettings {
             repro,
             model: ModelConfig::default(),
             fail_fast: false,
+            budget: None,
         }
     }
 }
@@ -110,6 +113,8 @@ pub enum StepOutcome {
     /// The endpoint conformed, but the scenario cannot go on: it needs what the
     /// endpoint's own face detection did not give (`--faces endpoint`).
     NotApplicable(String),
+    /// `--max-requests` was reached before the call was sent: nothing more is judged.
+    BudgetSpent(String),
 }
 
 /// Drives scenarios through the model and one target. Build once per run.
@@ -158,6 +163,7 @@ impl Runner {
             unknowns: BTreeSet::new(),
             diverged_at: None,
             last_write: None,
+            touched: BTreeMap::new(),
         }
     }
 
@@ -210,6 +216,7 @@ impl Runner {
         let started = Instant::now();
         let mut session = self.scenario_session(ordinal, scenario);
         let mut stop = None;
+        let mut budget_spent = None;
         for step in &scenario.steps {
             let outcome = session.run_step(step).await;
             let at = |kind: StopKind, reason: String| Stop {
@@ -240,10 +247,20 @@ impl Runner {
                 StepOutcome::CaptureMissing(reason) | StepOutcome::Unfollowable(reason) => {
                     Some(at(StopKind::Unfollowable, reason))
                 }
+                StepOutcome::BudgetSpent(reason) => {
+                    budget_spent = Some(format!("step {}: {reason}", step.index));
+                    None
+                }
             };
             break;
         }
-        let verdict = Verdict::decide(&session.records, stop.as_ref(), &scenario.path);
+        let verdict = match budget_spent {
+            // What was judged before the cap stands; the rest is not run, never a verdict.
+            Some(reason) if !session.records.iter().any(|r| r.diverged() || r.contradicted()) => {
+                Verdict::NotRun { reason }
+            }
+            _ => Verdict::decide(&session.records, stop.as_ref(), &scenario.path),
+        };
         session.cleanup(verdict == Verdict::Pass).await;
         ScenarioReport {
             name: scenario.name.clone(),
@@ -326,17 +343,21 @@ impl Runner {
                     if let Some(&i) = index_of.get(&id) {
                         reports[i] = Some(report);
                     }
-                    let stop = interrupted || (failed && self.settings.fail_fast);
+                    let stop = interrupted || (failed && self.settings.fail_fast) || self.budget_spent();
                     if !stop {
                         spawn_next(&mut tasks, &mut index_of, &mut next);
                     }
                 }
             }
         }
+        let budget_reason = self.settings.budget.as_ref().map(|b| format!("not started: {}", b.reason()));
         let not_started = if interrupted {
             "interrupted"
         } else {
-            "--fail-fast: not started after a scenario that did not pass"
+            budget_reason
+                .as_deref()
+                .filter(|_| self.budget_spent())
+                .unwrap_or("--fail-fast: not started after a scenario that did not pass")
         };
         let reports = reports
             .into_iter()
@@ -362,7 +383,7 @@ impl Runner {
     /// answer says "not implemented"; nothing else is judged.
     pub async fn probe_unreached(&self, reports: &[ScenarioReport]) -> Vec<StepRecord> {
         let records = || reports.iter().flat_map(|s| &s.records);
-        if !records().any(|r| r.not_implemented.is_some()) {
+        if !records().any(|r| r.not_implemented.is_some()) || self.budget_spent() {
             return Vec::new();
         }
         let reached: BTreeSet<&str> = records().map(StepRecord::call_name).collect();
@@ -397,6 +418,19 @@ impl Runner {
             }
         }
         summary
+    }
+
+    /// Whether `--max-requests` refused a call.
+    pub fn budget_spent(&self) -> bool {
+        self.settings.budget.as_ref().is_some_and(|b| b.is_spent())
+    }
+
+    /// Takes one request of the budget for a checked call; the reason when none is left.
+    fn take_request(&self) -> Result<(), String> {
+        match &self.settings.budget {
+            Some(budget) if !budget.take() => Err(budget.reason()),
+            _ => Ok(()),
+        }
     }
 
     /// Collections created and not yet deleted by a cleanup, with their scenario ordinal.
@@ -439,6 +473,9 @@ pub struct Session<'r> {
     diverged_at: Option<usize>,
     /// When the last call that may have created something succeeded.
     last_write: Option<Instant>,
+    /// Per collection, the last operation of this session that succeeded on it (a
+    /// vanished collection is only blamed on the endpoint after one that could remove it).
+    touched: BTreeMap<String, Operation>,
 }
 
 /// Where a call sits in its scenario, for its record.
@@ -605,6 +642,9 @@ impl Session<'_> {
                     ),
                 );
             }
+            if let Err(reason) = self.runner.take_request() {
+                return StepOutcome::BudgetSpent(reason);
+            }
             // Run-scoped ids are remembered before the call, so a crash mid-call still cleans up.
             if scoped {
                 self.runner.remember(collection, self.ordinal);
@@ -618,6 +658,13 @@ impl Session<'_> {
                 Ok(polls) => settle_polls = polls,
                 Err(outcome) => return outcome,
             }
+        }
+        // The budget's request for this call, once its polls are done (a creation took it
+        // above, before it was remembered).
+        if creates.is_none()
+            && let Err(reason) = self.runner.take_request()
+        {
+            return StepOutcome::BudgetSpent(reason);
         }
         // Asked after settling: the polls moved the model on.
         let allowed = match &request {
@@ -646,8 +693,26 @@ impl Session<'_> {
         {
             record.findings.push(Finding::new(Layer::Scenario, m));
         }
-        let outcome =
+        let mut outcome =
             self.send_and_judge(&call, request.as_ref(), &allowed, expectation.as_ref(), &mut record).await;
+        if matches!(outcome, StepOutcome::BudgetSpent(_)) {
+            // Not sent (or its answer not judged): no record of it.
+            return outcome;
+        }
+        if outcome == StepOutcome::Diverged
+            && let Some(hint) = self.removed_by_another(request.as_ref(), &allowed, &record).await
+        {
+            // Not the endpoint's fault: the contract findings of this call go; a protocol
+            // fault of the answer is still the endpoint's.
+            record.findings.retain(|f| f.layer == Layer::Wire);
+            record.setup_problem = Some(hint.clone());
+            outcome = StepOutcome::SetupProblem(hint);
+        }
+        if let (Some(collection), Some(operation), Some(Observed::Success(_))) =
+            (request.as_ref().and_then(Request::collection_id), call.operation(), &record.observed)
+        {
+            self.touched.insert(collection.to_string(), operation);
+        }
         // Any other id is deleted at the end only if this call created it (it may be someone else's).
         if let Some(collection) = creates
             && matches!(record.observed, Some(Observed::Success(_)))
@@ -657,6 +722,77 @@ impl Session<'_> {
         record.duration = started.elapsed();
         self.push(record);
         outcome
+    }
+
+    /// Defect 9: whether a ResourceNotFoundException for a collection this session created,
+    /// never deleted and the model holds was caused by something other than the endpoint
+    /// (another actor, such as `rekcon cleanup`, deleting the run's collections); the
+    /// set-up problem's hint when so.
+    ///
+    /// The rule: DescribeCollection must confirm the collection is gone (else the
+    /// endpoint contradicts itself, a divergence), and nothing of ours could have removed
+    /// it: this session's last call that succeeded on it was a read (which found it), or
+    /// another collection the session holds vanished too. Right after its creation or one
+    /// of our own writes (a DeleteFaces, say) with nothing else gone, the endpoint never
+    /// kept it or lost it: a divergence.
+    async fn removed_by_another(
+        &self,
+        request: Option<&Request>,
+        allowed: &Allowed,
+        record: &StepRecord,
+    ) -> Option<String> {
+        let Some(Observed::Error(error)) = &record.observed else { return None };
+        if error.code != ErrorCode::ResourceNotFoundException
+            || allowed.errors.contains(&ErrorCode::ResourceNotFoundException)
+        {
+            return None;
+        }
+        let collection = request?.collection_id()?.to_string();
+        let ours: Vec<String> = self
+            .runner
+            .created_collections()
+            .into_iter()
+            .filter(|(id, ordinal)| *ordinal == self.ordinal && self.model.collections().contains_key(id))
+            .map(|(id, _)| id)
+            .collect();
+        if !ours.contains(&collection) || !self.collection_gone(&collection).await {
+            return None;
+        }
+        // Only a read that found it proves the endpoint held it: after its creation or a
+        // write of ours, an endpoint that never kept it or lost it is the one to blame.
+        let read = self.touched.get(&collection).copied().filter(|op| op.is_read_only());
+        let why = if let Some(op) = read {
+            format!(
+                "it vanished after a {op} that found it, and no call of this run in between could remove it"
+            )
+        } else {
+            let mut also_gone = None;
+            for other in ours.iter().filter(|id| **id != collection) {
+                if self.collection_gone(other).await {
+                    also_gone = Some(other.clone());
+                    break;
+                }
+            }
+            format!("`{}`, another of the run's collections that it never deleted, vanished too", also_gone?)
+        };
+        Some(format!(
+            "the run's collection `{collection}` was deleted by something else, such as `rekcon cleanup` \
+             (DescribeCollection: ResourceNotFoundException; {why})"
+        ))
+    }
+
+    /// Whether DescribeCollection answers ResourceNotFoundException for `collection` (the
+    /// answer is not judged).
+    async fn collection_gone(&self, collection: &str) -> bool {
+        let describe = Request::DescribeCollection(api::DescribeCollectionRequest {
+            collection_id: Some(collection.to_string()),
+        });
+        let Ok(raw) = self.runner.target.send(&Call::Typed(describe)).await else { return false };
+        matches!(
+            check::wire(&raw, Some(Operation::DescribeCollection)),
+            Ok(check::WireVerdict { observed: Some(Observed::Error(e)), .. })
+                if e.code == ErrorCode::ResourceNotFoundException
+        )
     }
 
     /// Keeps a call's record, noting the first divergence.
@@ -693,6 +829,9 @@ impl Session<'_> {
             tokio::time::sleep(delay).await;
             delay *= 2;
             record.lag_retries += 1;
+            if let Err(reason) = self.runner.take_request() {
+                return StepOutcome::BudgetSpent(reason);
+            }
             raw = match self.runner.target.send(call).await {
                 Ok(raw) => raw,
                 Err(no) => {
@@ -885,7 +1024,7 @@ fn blank_record(place: Place, call: Option<&Call>) -> StepRecord {
 }
 
 /// Whether `id` matches the CollectionId constraints (`[a-zA-Z0-9_.\-]+`, 1 to 255 characters).
-fn is_valid_collection_id(id: &str) -> bool {
+pub(crate) fn is_valid_collection_id(id: &str) -> bool {
     (1..=255).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
@@ -1003,6 +1142,8 @@ pub struct RunOptions {
     pub list: bool,
     /// `--fail-fast`.
     pub fail_fast: bool,
+    /// `--estimate`, `--max-requests`, `--yes`.
+    pub budget: crate::budget::BudgetArgs,
 }
 
 impl RunOptions {
@@ -1013,6 +1154,7 @@ impl RunOptions {
             suite: crate::suite::Source::resolve(args.scenarios.clone()),
             list: args.list,
             fail_fast: args.fail_fast,
+            budget: args.budget.clone(),
         })
     }
 }
@@ -1114,6 +1256,23 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
     if options.list {
         return list_selection(&selection);
     }
+    // Before anything is sent: what the run would send, and a confirmation for real AWS.
+    let estimate = crate::budget::Estimate::of_scenarios(&selection.scenarios);
+    if options.budget.estimate {
+        if let Err(e) = crate::output::print(&estimate.render(options.budget.max_requests)) {
+            eprintln!("rekcon run: cannot print the estimate: {e}");
+        }
+        return crate::report::EXIT_CONFORM;
+    }
+    if config.target(None).is_aws() {
+        eprint!("rekcon run: {}", estimate.render(options.budget.max_requests));
+        if let Err(refusal) =
+            crate::budget::confirm(estimate.capped(options.budget.max_requests), options.budget.yes)
+        {
+            eprintln!("rekcon run: {refusal}");
+            return EXIT_BAD_INPUT;
+        }
+    }
     if options.suite == crate::suite::Source::BuiltIn {
         eprintln!(
             "rekcon run: no ./scenarios folder here: running the built-in suite \
@@ -1144,13 +1303,23 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    let mut settings = RunSettings::new(config.repro());
+    let target = match crate::journal::attach(target, &target_config, &settings.run_id, "run") {
+        Ok(target) => target,
+        Err(e) => {
+            eprintln!("rekcon run: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     if target_config.is_aws() {
         for warning in real_aws_image_warnings(&selection.scenarios) {
             eprintln!("rekcon run: warning: {warning}");
         }
     }
-    let mut settings = RunSettings::new(config.repro());
     settings.fail_fast = options.fail_fast;
+    settings.budget = options.budget.max_requests.map(|n| {
+        Arc::new(crate::budget::RequestBudget::new(n, Arc::new(std::sync::atomic::AtomicBool::new(false))))
+    });
     settings.settle_timeout = config.settle_timeout;
     settings.require_run_prefix = target_config.is_aws();
     settings.model = config.model_config(target.region(), emulator.is_some());
@@ -1179,6 +1348,7 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
     } else {
         runner.cleanup().await
     };
+    crate::journal::finish(runner.target(), "run");
     if let Some(server) = emulator {
         server.shutdown().await;
     }
@@ -1193,9 +1363,13 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
         scenarios: reports,
         probes,
         interrupted,
-        // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
-        interrupt_exit: interrupts
-            .exit_code(crate::report::EXIT_INTERRUPTED, crate::report::EXIT_INTERRUPTED),
+        // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM);
+        // one --max-requests stopped, 7.
+        interrupt_exit: if !interrupted && runner.budget_spent() {
+            crate::budget::EXIT_BUDGET_SPENT
+        } else {
+            interrupts.exit_code(crate::report::EXIT_INTERRUPTED, crate::report::EXIT_INTERRUPTED)
+        },
         baseline: None,
         metadata: RunMetadata::now(&selection.scenarios, &region),
         cleanup,
@@ -1371,9 +1545,11 @@ fn describe_filters(filters: &[String], tags: &[String]) -> String {
 
 /// The exit codes as `rekcon cleanup --help` lists them.
 pub const CLEANUP_EXIT_CODES_HELP: &str = "Exit codes:
-  0    every matching collection was deleted (or, with --dry-run, listed)
+  0    every matching collection was deleted (or, with --dry-run, listed); with --journal,
+       every dead run's journal was finished
   2    bad options (no endpoint, real AWS without --aws, a prefix outside rekcon-)
-  3    the endpoint gave no answer or refused the listing or a deletion; run it again";
+  3    the endpoint gave no answer or refused the listing or a deletion; run it again
+       (with --journal: a journal was kept, for that or because it names real AWS without --aws)";
 
 /// What [`cleanup_collections`] deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1477,6 +1653,14 @@ pub async fn cleanup_collections(
 /// `rekcon cleanup`: validate the options, connect as `rekcon run` would, delete (or
 /// list) the leftover collections, print a summary. Returns the exit code.
 pub fn cleanup_command(args: crate::config::CleanupArgs) -> u8 {
+    if args.journal {
+        let options = crate::journal::JournalCleanupOptions {
+            dry_run: args.dry_run,
+            aws: args.endpoint.aws,
+            profile: args.endpoint.profile,
+        };
+        return crate::journal::cleanup_command(&options);
+    }
     let config = match crate::config::CleanupConfig::from_args(args) {
         Ok(config) => config,
         Err(e) => {

@@ -140,6 +140,8 @@ pub struct Target {
     limiter: Arc<Limiter>,
     /// Longest time a call is sent again after throttling ([`TargetConfig::operation_timeout`]).
     resend_for: Duration,
+    /// The run journal every creating call is written to before it is sent.
+    journal: Option<Arc<crate::journal::Journal>>,
 }
 
 /// Per-call state shared between [`Target::send`] and the interceptor.
@@ -516,7 +518,20 @@ impl Target {
             description,
             limiter: Arc::new(Limiter::new()),
             resend_for: config.operation_timeout,
+            journal: None,
         })
+    }
+
+    /// This target with `journal`: every call that creates something is journaled (and
+    /// fsync'd) before it is sent, and every answer that deletes something closes it.
+    pub fn with_journal(mut self, journal: Arc<crate::journal::Journal>) -> Target {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// The run journal, when the run keeps one.
+    pub fn journal(&self) -> Option<&Arc<crate::journal::Journal>> {
+        self.journal.as_ref()
     }
 
     /// The signing region (ARNs the endpoint returns carry it).
@@ -548,6 +563,22 @@ impl Target {
     /// could not be read; throttling and 5xx answers are returned as they are, for the
     /// checks to classify.
     pub async fn send(&self, call: &Call) -> Result<RawResponse, NoAnswer> {
+        // Nothing is created that the journal does not name first.
+        if let Some(journal) = &self.journal {
+            journal.before(call).map_err(|e| NoAnswer::new(format!("{e}; the call was not sent")))?;
+        }
+        let answer = self.send_paced(call).await;
+        if let Some(journal) = &self.journal
+            && let Err(e) = journal.after(call, answer.as_ref().ok())
+        {
+            eprintln!("rekcon: warning: {e}");
+        }
+        answer
+    }
+
+    /// [`Target::send`] without the journal: paced by the rate limiter, and sent again
+    /// after throttling.
+    async fn send_paced(&self, call: &Call) -> Result<RawResponse, NoAnswer> {
         let operation = call.operation().map_or_else(|| call.target_header(), |op| op.name().to_string());
         let started = Instant::now();
         let mut resends = 0;

@@ -1,6 +1,8 @@
 //! `rekcon run` as a user meets it: exit codes, the printed report, and the JSON and
 //! JUnit reports, which are written whatever the outcome.
 
+mod serve_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -220,17 +222,7 @@ async fn ctrl_c_writes_reports_cleans_up_and_exits_130() {
     let config = ServeConfig { settle: Duration::from_secs(3), ..ServeConfig::default() };
     let server = Server::start(config).await.expect("the emulator starts");
     let url = server.url();
-    let slow = "description: d
-collections: [c]
-images: [alice-1]
-steps:
-  - CreateCollection: { CollectionId: \"${c}\" }
-  - IndexFaces: { CollectionId: \"${c}\", Image: { Bytes: \"${alice-1}\" } }
-    capture: { face: \"FaceRecords[0].Face.FaceId\" }
-  - CreateUser: { CollectionId: \"${c}\", UserId: alice }
-  - AssociateFaces: { CollectionId: \"${c}\", UserId: alice, FaceIds: [\"${face}\"] }
-  - SearchUsers: { CollectionId: \"${c}\", FaceId: \"${face}\" }
-";
+    let slow = serve_support::SLOW_SCENARIO;
     let root = scenarios_root(&[("c/slow.yaml", slow)]);
     let report = root.join("report.json");
     let child = Command::new(REKCON)

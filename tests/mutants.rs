@@ -56,6 +56,7 @@ const CATCHERS: &[(&str, &str)] = &[
     ("status-code-missing", "collections/create_collection"),
     ("timestamp-in-millis", "collections/describe_collection_counts"),
     ("list-faces-drops-user-id", "faces/list_faces"),
+    ("delete-faces-drops-collection", "faces/delete_faces"),
 ];
 
 /// How a mutant fared.

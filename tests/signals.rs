@@ -15,30 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// A scenario that waits for a user to settle (a second on this emulator).
-const SLOW: &str = "description: d
-collections: [c]
-images: [alice-1]
-steps:
-  - CreateCollection: { CollectionId: \"${c}\" }
-  - IndexFaces: { CollectionId: \"${c}\", Image: { Bytes: \"${alice-1}\" } }
-    capture: { face: \"FaceRecords[0].Face.FaceId\" }
-  - CreateUser: { CollectionId: \"${c}\", UserId: alice }
-  - AssociateFaces: { CollectionId: \"${c}\", UserId: alice, FaceIds: [\"${face}\"] }
-  - SearchUsers: { CollectionId: \"${c}\", FaceId: \"${face}\" }
-";
-
-/// A scenarios folder with `copies` slow scenarios and the fixture image.
+/// A scenarios folder with `copies` slow scenarios and the fixture images.
 fn scenarios_root(copies: usize) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("rekcon-signals-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(root.join("images")).expect("temp dir");
-    std::fs::create_dir_all(root.join("s")).expect("temp dir");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/images/alice-1.png");
-    std::fs::copy(fixture, root.join("images/alice-1.png")).expect("fixture image");
-    for i in 0..copies {
-        std::fs::write(root.join(format!("s/slow{i}.yaml")), SLOW).expect("scenario file");
-    }
-    root
+    serve_support::slow_scenarios(copies)
 }
 
 /// `rekcon serve --settle-ms 1000` on a free port, and its URL.

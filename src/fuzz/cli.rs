@@ -141,6 +141,9 @@ pub struct FuzzArgs {
     /// Longest time shrinking one divergence.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
     pub shrink_time: Duration,
+    /// Request budgets: --estimate, --max-requests (required with --aws), --yes.
+    #[command(flatten)]
+    pub budget: crate::budget::BudgetArgs,
 }
 
 /// Runs `rekcon fuzz` (or `rekcon fuzz merge`); returns the exit code.
@@ -185,6 +188,7 @@ pub fn merge_command(args: &MergeArgs) -> u8 {
 /// A validated fuzz run.
 #[derive(Debug)]
 struct Plan {
+    budget: crate::budget::BudgetArgs,
     drive: DriveConfig,
     run: RunConfig,
     target: TargetKind,
@@ -314,8 +318,16 @@ impl Plan {
             TargetKind::Http => (cores * 2).min(8),
             _ => cores.min(8),
         });
+        if run.target(None).is_aws() && args.budget.max_requests.is_none() && !args.budget.estimate {
+            return Err(Error::Config(
+                "rekcon fuzz against real AWS needs --max-requests N: a campaign's calls are drawn as it \
+                 runs, and every one may cost money (--estimate prints the case budget's bound)"
+                    .into(),
+            ));
+        }
         let reproduce = reproduce_run(&args, seed, &run);
         Ok(Plan {
+            budget: args.budget.clone(),
             drive,
             run,
             target: args.target,
@@ -443,6 +455,22 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    let estimate = crate::budget::Estimate::of_fuzz(plan.drive.cases, plan.drive.max_steps);
+    if plan.budget.estimate {
+        if let Err(e) = crate::output::print(&estimate.render(plan.budget.max_requests)) {
+            eprintln!("rekcon fuzz: cannot print the estimate: {e}");
+        }
+        return EXIT_CONFORM;
+    }
+    if plan.run.target(None).is_aws() {
+        eprint!("rekcon fuzz: {}", estimate.render(plan.budget.max_requests));
+        if let Err(refusal) =
+            crate::budget::confirm(estimate.capped(plan.budget.max_requests), plan.budget.yes)
+        {
+            eprintln!("rekcon fuzz: {refusal}");
+            return EXIT_BAD_INPUT;
+        }
+    }
     // Watched from before anything is created on the endpoint to the end of the report.
     let interrupts = watch_signals();
     plan.drive.interrupt = Some(interrupts.flag());
@@ -487,8 +515,13 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
+    // A run a signal ended exits 128 + its number (130 for Ctrl-C, 143 for SIGTERM); one
+    // that --max-requests stopped (it raises the same flag, without a signal), 7.
     let mut code = interrupts.exit_code(report.exit_code(), EXIT_INTERRUPTED);
+    if code == EXIT_INTERRUPTED && interrupts.first().is_none() && plan.budget.max_requests.is_some() {
+        eprintln!("rekcon fuzz: stopped at --max-requests {}", plan.budget.max_requests.unwrap_or_default());
+        code = crate::budget::EXIT_BUDGET_SPENT;
+    }
     // The report file first: a closed stdout must not lose it.
     let written = [
         plan.json.as_ref().map(|path| report.write_json(path)),
@@ -563,12 +596,19 @@ fn executors(plan: &Plan) -> Result<(Vec<Box<dyn Executor + Send>>, String), Err
         };
         let target_config = plan.run.target(emulator.as_ref().map(Server::url).as_deref());
         let target = Target::connect(&target_config).await?;
+        let target = crate::journal::attach(target, &target_config, &run_id, "fuzz")
+            .map_err(|e| Error::Config(e.to_string()))?;
         Ok::<_, Error>((emulator, target))
     })?;
     let mut settings = RunSettings::new(plan.run.repro());
     settings.run_id = run_id;
     settings.settle_timeout = plan.run.settle_timeout;
     settings.require_run_prefix = plan.run.target(None).is_aws();
+    // The cap raises the interrupt flag: the campaign stops starting cases, as on Ctrl-C.
+    settings.budget = plan.budget.max_requests.map(|n| {
+        let flag = plan.drive.interrupt.clone().unwrap_or_default();
+        std::sync::Arc::new(crate::budget::RequestBudget::new(n, flag))
+    });
     settings.model = ModelConfig { region: Some(target.region().to_string()), ..ModelConfig::default() };
     if emulator.is_some() {
         settings.model.account = Some(plan.serve.account.clone());

@@ -121,6 +121,7 @@ impl Executor for EndpointExecutor {
             return CleanupSummary::default();
         }
         let summary = self.runtime.block_on(self.runner.cleanup());
+        crate::journal::finish(self.runner.target(), "fuzz");
         if let Some(server) = self.emulator.take() {
             self.runtime.block_on(server.shutdown());
         }

@@ -62,6 +62,8 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
        or IAM permissions (never blamed on the endpoint); fix the set-up, run again
   6    with --against: nothing diverged from AWS, but the model disagrees with what AWS
        answered (a rekcon bug, reported apart; never blamed on the endpoint)
+  7    --max-requests stopped the run and nothing it judged diverged (the rest is not run;
+       collections deleted, reports written)
   130  interrupted by Ctrl-C (reports are still written, collections deleted);
        143 by SIGTERM, 129 by SIGHUP";
 

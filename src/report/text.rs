@@ -154,7 +154,11 @@ impl RunReport {
             1 => ", 1 cause".to_string(),
             n => format!(", {n} causes"),
         };
-        let interrupted = if self.interrupted { " (interrupted)" } else { "" };
+        let interrupted = match (self.interrupted, self.interrupt_exit) {
+            (true, _) => " (interrupted)",
+            (false, crate::budget::EXIT_BUDGET_SPENT) => " (stopped at --max-requests)",
+            _ => "",
+        };
         let _ = writeln!(out, "{parts}{causes_part} in {:.2}s{interrupted}", self.duration.as_secs_f64());
         out
     }

@@ -99,6 +99,8 @@ mutants! {
         "DescribeCollection's CreationTimestamp is in epoch milliseconds (as its field doc says) instead of seconds",
     ListFacesDropsUserId = "list-faces-drops-user-id":
         "ListFaces omits Face.UserId for associated faces",
+    DeleteFacesDropsCollection = "delete-faces-drops-collection":
+        "DeleteFaces deletes the whole collection after deleting the faces asked for",
 }
 
 impl Mutant {
@@ -474,6 +476,16 @@ fn transform(
                     .extra
                     .push((Request::DeleteFaces(delete), Observed::Success(json!({"DeletedFaces": ids}))));
             }
+            outcome
+        }
+        (Mutant::DeleteFacesDropsCollection, Observed::Success(body))
+            if matches!(request, Request::DeleteFaces(_)) =>
+        {
+            let mut outcome = Outcome::same(Observed::Success(body));
+            let delete = crate::api::DeleteCollectionRequest { collection_id: Some(collection.to_string()) };
+            outcome
+                .extra
+                .push((Request::DeleteCollection(delete), Observed::Success(json!({"StatusCode": 200}))));
             outcome
         }
         (Mutant::UserCountAlwaysZero, Observed::Success(mut body))

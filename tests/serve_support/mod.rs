@@ -222,3 +222,43 @@ pub fn rekcon_for_loopback() -> std::process::Command {
         .env("AWS_EC2_METADATA_DISABLED", "true");
     command
 }
+
+/// A scenario that waits for a user to settle before its search (as long as the
+/// emulator's settle time): a run of it is reliably mid-way for a while.
+pub const SLOW_SCENARIO: &str = "description: d
+collections: [c]
+images: [alice-1]
+steps:
+  - CreateCollection: { CollectionId: \"${c}\" }
+  - IndexFaces: { CollectionId: \"${c}\", Image: { Bytes: \"${alice-1}\" } }
+    capture: { face: \"FaceRecords[0].Face.FaceId\" }
+  - CreateUser: { CollectionId: \"${c}\", UserId: alice }
+  - AssociateFaces: { CollectionId: \"${c}\", UserId: alice, FaceIds: [\"${face}\"] }
+  - SearchUsers: { CollectionId: \"${c}\", FaceId: \"${face}\" }
+";
+
+/// A scenarios folder of its own in the temp dir: every fixture image, and `files`
+/// (a path inside the folder, the scenario's text).
+pub fn scenarios_folder(files: &[(String, &str)]) -> std::path::PathBuf {
+    let root = std::env::temp_dir().join(format!("rekcon-scenarios-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(root.join("images")).expect("temp dir");
+    let images = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/images");
+    for entry in std::fs::read_dir(&images).expect("fixture images").flatten() {
+        if entry.path().extension().is_some_and(|x| x == "png") {
+            std::fs::copy(entry.path(), root.join("images").join(entry.file_name())).expect("fixture image");
+        }
+    }
+    for (name, text) in files {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("temp dir");
+        std::fs::write(path, text).expect("scenario file");
+    }
+    root
+}
+
+/// [`scenarios_folder`] with `copies` of [`SLOW_SCENARIO`] in `s/`.
+pub fn slow_scenarios(copies: usize) -> std::path::PathBuf {
+    let files: Vec<(String, &str)> =
+        (0..copies).map(|i| (format!("s/slow{i:03}.yaml"), SLOW_SCENARIO)).collect();
+    scenarios_folder(&files)
+}

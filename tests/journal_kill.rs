@@ -1,0 +1,205 @@
+//! The crash-safe journal under SIGKILL: `rekcon run` and `rekcon fuzz` killed outright at
+//! 10 random points each (seeded; the seed is printed, `REKCON_KILL_SEED=N` repeats it),
+//! then one `rekcon cleanup --journal` leaves no collection of theirs on the endpoint,
+//! while a live run against the same endpoint, started before the kills, keeps its
+//! journal and its collections and finishes passing.
+
+#![cfg(unix)]
+
+mod serve_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::{Rng as _, SeedableRng as _};
+use rekcon::serve::ServeConfig;
+
+/// A scratch folder of its own.
+fn scratch(what: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("rekcon-journal-kill-{what}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+/// `rekcon` for the loopback emulator, journaling into `journals`.
+fn rekcon(journals: &Path) -> std::process::Command {
+    let mut command = serve_support::rekcon_for_loopback();
+    command.env("REKCON_JOURNAL_DIR", journals).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+fn collections(runtime: &tokio::runtime::Runtime, url: &str) -> Vec<String> {
+    let client = serve_support::sdk_client(url);
+    runtime.block_on(async {
+        let page = client.list_collections().max_results(4096).send().await.expect("listed");
+        assert!(page.next_token().is_none(), "one page holds them all");
+        page.collection_ids().to_vec()
+    })
+}
+
+/// The run ids of the journals in `dir`.
+fn journal_ids(dir: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    e.file_name().to_str().and_then(|n| n.strip_suffix(".journal")).map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn finish(mut child: Child, what: &str) -> (Option<i32>, String, String) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait().expect("waits").is_none() {
+        assert!(Instant::now() < deadline, "{what} did not end within 300 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Starts one `rekcon` per argument list at once and, once every one has opened its
+/// journal (it is then sending), SIGKILLs each after its own random delay of up to 2 s;
+/// the delays. Counting from the journals, not from the start, keeps the kills inside the
+/// runs on a loaded machine, where starting ten processes takes seconds.
+fn kill_at_random(journals: &Path, runs: &[Vec<String>], rng: &mut rand_chacha::ChaCha8Rng) -> Vec<u64> {
+    let before = journal_ids(journals).len();
+    let mut children: Vec<(u64, Child)> = runs
+        .iter()
+        .map(|args| {
+            let child = rekcon(journals).args(args).spawn().expect("rekcon starts");
+            (rng.random_range(0..2_000), child)
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while journal_ids(journals).len() < before + runs.len()
+        && !children.iter_mut().any(|(_, c)| c.try_wait().ok().flatten().is_some())
+    {
+        assert!(Instant::now() < deadline, "the runs opened no journal within 120 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = Instant::now();
+    let delays = children.iter().map(|(d, _)| *d).collect();
+    children.sort_by_key(|(d, _)| *d);
+    for (delay, child) in &mut children {
+        let at = started + Duration::from_millis(*delay);
+        std::thread::sleep(at.saturating_duration_since(Instant::now()));
+        // SIGKILL: no handler runs, nothing is cleaned up.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    delays
+}
+
+#[test]
+fn cleanup_journal_deletes_what_killed_runs_left_and_never_a_live_runs() {
+    let seed: u64 = std::env::var("REKCON_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    println!("journal_kill seed {seed} (repeat with REKCON_KILL_SEED={seed})");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let config = ServeConfig { settle: Duration::from_millis(150), ..ServeConfig::default() };
+    let server = runtime.block_on(serve_support::start(config));
+    let url = server.url();
+    let journals = scratch("journals");
+    let root = serve_support::slow_scenarios(80);
+    let root_arg = root.to_str().expect("utf-8 path");
+
+    // The live run: one scenario at a time, long enough to outlast the kills and the cleanup.
+    let mut live = rekcon(&journals)
+        .args(["run", "--endpoint-url", &url, "--jobs", "1", "--scenarios", root_arg])
+        .spawn()
+        .expect("the live run starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while journal_ids(&journals).is_empty() {
+        assert!(Instant::now() < deadline, "the live run wrote no journal within 60 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let live_id = journal_ids(&journals).remove(0);
+    let live_prefix = format!("rekcon-{live_id}-");
+
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let suite_arg = suite.to_str().expect("utf-8 path");
+    let strings = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<String>>();
+    let run = strings(&[
+        "run",
+        "--endpoint-url",
+        &url,
+        "--scenarios",
+        suite_arg,
+        "--jobs",
+        "4",
+        "users",
+        "associate",
+    ]);
+    let delays = kill_at_random(&journals, &vec![run; 10], &mut rng);
+    println!("rekcon run: SIGKILL after {delays:?} ms");
+    let out_dir = root.join("regressions");
+    let out_dir = out_dir.to_str().expect("utf-8 path");
+    let fuzz: Vec<Vec<String>> = (0..10)
+        .map(|_| {
+            let seed = rng.random::<u32>().to_string();
+            strings(&[
+                "fuzz",
+                "--endpoint-url",
+                &url,
+                "--scenarios",
+                root_arg,
+                "--out-dir",
+                out_dir,
+                "--cases",
+                "100000",
+                "--jobs",
+                "4",
+                "--seed",
+                &seed,
+            ])
+        })
+        .collect();
+    let delays = kill_at_random(&journals, &fuzz, &mut rng);
+    println!("rekcon fuzz: SIGKILL after {delays:?} ms");
+    let killed_left: Vec<String> =
+        collections(&runtime, &url).into_iter().filter(|c| !c.starts_with(&live_prefix)).collect();
+    println!("the killed runs left {} collection(s)", killed_left.len());
+
+    let cleanup = rekcon(&journals).args(["cleanup", "--journal"]).spawn().expect("cleanup starts");
+    let (code, out, err) = finish(cleanup, "rekcon cleanup --journal");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(!out.contains(&live_id), "the live run's journal is never touched:\n{out}");
+
+    let left = collections(&runtime, &url);
+    let foreign: Vec<&String> = left.iter().filter(|c| !c.starts_with(&live_prefix)).collect();
+    assert!(foreign.is_empty(), "left behind by killed runs: {foreign:?}\n{out}");
+    assert_eq!(journal_ids(&journals), vec![live_id.clone()], "only the live run's journal is left");
+    assert!(
+        live.try_wait().expect("waits").is_none(),
+        "the live run must still be running after the cleanup, or the test proves nothing (raise its scenario count)"
+    );
+
+    let (code, out, err) = finish(live, "the live run");
+    assert!(
+        code == Some(0),
+        "the live run was disturbed (or ended before the cleanup; raise its scenario count): {code:?}\n{out}\n{err}"
+    );
+    assert!(!err.contains("rekcon cleanup --journal"), "the live run found nothing to warn about: {err}");
+    assert!(journal_ids(&journals).is_empty(), "a run that ends normally removes its journal");
+    assert!(collections(&runtime, &url).is_empty());
+    assert!(!killed_left.is_empty(), "the kills left something for the cleanup to delete");
+    runtime.block_on(server.shutdown());
+    let _ = std::fs::remove_dir_all(&journals);
+    let _ = std::fs::remove_dir_all(&root);
+}
