@@ -17,6 +17,7 @@ pub mod filter;
 pub mod fuzz;
 pub mod image;
 pub mod interrupt;
+pub mod linearize;
 pub mod model;
 pub mod output;
 pub mod progress;
