@@ -193,15 +193,6 @@ impl Session<'_> {
             }
             Verdict::NotLinearizable(violation) => {
                 let explanation = violation.explain(&history);
-                // The model follows the endpoint as far as it can: the calls in the order sent.
-                let mut sent: Vec<usize> = (0..history.len()).collect();
-                sent.sort_by_key(|&i| history[i].invoked);
-                for i in sent {
-                    let call = &history[i];
-                    let allowed = self.model.allowed(&call.request);
-                    let judgement = self.model.observe(&call.request, &allowed, &call.observed);
-                    records[i].unknowns.extend(judgement.unknowns);
-                }
                 let at = violation.refused.first().map_or(0, |(i, _)| *i);
                 records[at].findings.push(Finding::new(
                     Layer::Model,
@@ -213,7 +204,11 @@ impl Session<'_> {
                         actual: format!("no such order ({} model steps): {explanation}", violation.steps),
                     },
                 ));
-                None
+                // No order fits, so the state the endpoint is in is unknown: judging later
+                // steps against a guess would blame them for this divergence.
+                Some(StepOutcome::Unfollowable(format!(
+                    "no order of concurrent steps {first}-{last} fits their answers, so the state after them is unknown"
+                )))
             }
             Verdict::Undecided { steps, reason } => Some(StepOutcome::Unfollowable(format!(
                 "linearizability of concurrent steps {first}-{last} undecided: {reason} ({steps} model steps); \
