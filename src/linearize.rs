@@ -134,9 +134,7 @@ pub fn check(model: &Model, calls: &[Call], budget: Budget) -> Verdict {
     };
     let mut order = Vec::with_capacity(calls.len());
     match search.place(model, 0, &mut order, &BTreeSet::new()) {
-        Found::Yes(model, unknowns) => {
-            Verdict::Linearizable { order, model: Box::new(model), unknowns, steps: search.steps }
-        }
+        Found::Yes(model, unknowns) => Verdict::Linearizable { order, model, unknowns, steps: search.steps },
         Found::No => Verdict::NotLinearizable(Violation { steps: search.steps, ..search.best }),
         Found::OutOfBudget => Verdict::Undecided {
             steps: search.steps,
@@ -146,7 +144,7 @@ pub fn check(model: &Model, calls: &[Call], budget: Budget) -> Verdict {
 }
 
 enum Found {
-    Yes(Model, BTreeSet<Unknown>),
+    Yes(Box<Model>, BTreeSet<Unknown>),
     No,
     OutOfBudget,
 }
@@ -171,7 +169,7 @@ impl Search<'_> {
     ) -> Found {
         let n = self.calls.len();
         if order.len() == n {
-            return Found::Yes(model.clone(), unknowns.clone());
+            return Found::Yes(Box::new(model.clone()), unknowns.clone());
         }
         if !self.seen.insert((fingerprint(model), placed)) {
             return Found::No;

@@ -21,7 +21,7 @@ pub const WINDOW: Duration = Duration::from_millis(20);
 #[derive(Debug)]
 pub(super) enum Window {
     /// Decided on the state as it was; acted on as it will be.
-    Stale(Decided),
+    Stale(Box<Decided>),
     /// The ClientRequestToken was looked up (found or not); the call has not run yet.
     LateToken {
         /// The token.
@@ -37,7 +37,7 @@ pub(super) fn check(mutants: &[Mutant], request: &Request, emulator: &mut Emulat
     mutants.iter().find_map(|m| match (m, request) {
         (Mutant::RaceAssociateOwnerCheck, Request::AssociateFaces(_))
         | (Mutant::RaceCreateUserTwice, Request::CreateUser(_)) => {
-            Some(Window::Stale(emulator.decide(request, Instant::now())))
+            Some(Window::Stale(Box::new(emulator.decide(request, Instant::now()))))
         }
         (Mutant::RaceTokenRecordedLate, _) => request.client_request_token().map(|token| Window::LateToken {
             token: token.to_string(),
@@ -56,7 +56,7 @@ pub(super) fn act(
 ) -> Observed {
     let now = Instant::now();
     match window {
-        Window::Stale(decided) => emulator.commit(request, decided, now, epoch_seconds),
+        Window::Stale(decided) => emulator.commit(request, *decided, now, epoch_seconds),
         Window::LateToken { token, known } => {
             // Recorded by a racing call since the lookup: this one never saw it.
             if !known && emulator.token_recorded(&token) {
