@@ -7,8 +7,11 @@
 //! ([`Model::allowed`], then [`Model::observe`]) and goes deeper only when the model
 //! allows what the endpoint answered. Pruning: a branch ends at the first outcome the
 //! model does not allow, and a (state fingerprint, set of calls already placed) pair seen
-//! once is never searched again. The search is bounded by a number of model steps; a
-//! history it cannot decide within them is [`Verdict::Undecided`], never a violation.
+//! once is never searched again. The search goes on after the first valid order: orders
+//! that explain the same answers may leave different states, and the calls after them
+//! must be judged against each ([`check_from`]). It is bounded by a number of model
+//! steps; a history it cannot decide within them is [`Verdict::Undecided`], never a
+//! violation.
 //!
 //! The checker only judges. The runner executes the calls and records the history
 //! ([`crate::runner`]); `rekcon fuzz --concurrency` generates the histories.
@@ -58,16 +61,21 @@ impl Default for Budget {
     }
 }
 
+/// Most distinct states a history may leave: each is judged against every later call.
+pub const MAX_STATES: usize = 64;
+
 /// What the search found.
 #[derive(Debug, Clone)]
 pub enum Verdict {
-    /// An order exists; the model after it, and the facts its allowances leaned on.
+    /// Orders exist. Every distinct state they leave the model in (different orders may
+    /// leave different states: later calls must decide between them), the first order
+    /// found, and the facts the allowances leaned on.
     Linearizable {
-        /// Positions in the history, in the order found.
+        /// Positions in the history, in the first order found.
         order: Vec<usize>,
-        /// The model advanced along that order.
-        model: Box<Model>,
-        /// Unsettled facts of the contract the order's allowances leaned on.
+        /// The distinct states the valid orders leave, the first order's first.
+        models: Vec<Model>,
+        /// Unsettled facts of the contract the orders' allowances leaned on.
         unknowns: BTreeSet<Unknown>,
         /// Model steps the search took.
         steps: u64,
@@ -118,6 +126,12 @@ impl Violation {
 
 /// Searches for an order of `calls` from `model`'s state, within `budget`.
 pub fn check(model: &Model, calls: &[Call], budget: Budget) -> Verdict {
+    check_from(std::slice::from_ref(model), calls, budget)
+}
+
+/// Searches for an order of `calls` from any of the states `starts` (the states earlier
+/// concurrent calls may have left), within `budget`; every distinct end state is kept.
+pub fn check_from(starts: &[Model], calls: &[Call], budget: Budget) -> Verdict {
     if calls.len() > MAX_CALLS {
         return Verdict::Undecided {
             steps: 0,
@@ -131,48 +145,68 @@ pub fn check(model: &Model, calls: &[Call], budget: Budget) -> Verdict {
         seen: HashSet::new(),
         best: Violation { prefix: Vec::new(), refused: Vec::new(), steps: 0 },
         best_len: None,
+        first_order: None,
+        finals: Vec::new(),
+        final_prints: HashSet::new(),
+        unknowns: BTreeSet::new(),
     };
-    let mut order = Vec::with_capacity(calls.len());
-    match search.place(model, 0, &mut order, &BTreeSet::new()) {
-        Found::Yes(model, unknowns) => Verdict::Linearizable { order, model, unknowns, steps: search.steps },
-        Found::No => Verdict::NotLinearizable(Violation { steps: search.steps, ..search.best }),
-        Found::OutOfBudget => Verdict::Undecided {
-            steps: search.steps,
-            reason: format!("the search budget of {} model steps ran out", budget.steps),
-        },
+    for start in starts {
+        let mut order = Vec::with_capacity(calls.len());
+        if let Err(reason) = search.place(start, 0, &mut order, &BTreeSet::new()) {
+            return Verdict::Undecided { steps: search.steps, reason };
+        }
     }
-}
-
-enum Found {
-    Yes(Box<Model>, BTreeSet<Unknown>),
-    No,
-    OutOfBudget,
+    match search.first_order {
+        Some(order) => Verdict::Linearizable {
+            order,
+            models: search.finals,
+            unknowns: search.unknowns,
+            steps: search.steps,
+        },
+        None => Verdict::NotLinearizable(Violation { steps: search.steps, ..search.best }),
+    }
 }
 
 struct Search<'a> {
     calls: &'a [Call],
     budget: u64,
     steps: u64,
-    /// (state fingerprint, placed calls) pairs already searched without success.
+    /// (state fingerprint, placed calls) pairs already searched.
     seen: HashSet<([u8; 16], u128)>,
     best: Violation,
     best_len: Option<usize>,
+    first_order: Option<Vec<usize>>,
+    finals: Vec<Model>,
+    final_prints: HashSet<[u8; 16]>,
+    unknowns: BTreeSet<Unknown>,
 }
 
 impl Search<'_> {
+    /// Searches every order from `model` with the calls in `placed` done; `Err` when the
+    /// budget or the state limit is exceeded.
     fn place(
         &mut self,
         model: &Model,
         placed: u128,
         order: &mut Vec<usize>,
         unknowns: &BTreeSet<Unknown>,
-    ) -> Found {
+    ) -> Result<(), String> {
         let n = self.calls.len();
+        let print = fingerprint(model);
         if order.len() == n {
-            return Found::Yes(Box::new(model.clone()), unknowns.clone());
+            self.first_order.get_or_insert_with(|| order.clone());
+            self.unknowns.extend(unknowns.iter().copied());
+            if self.final_prints.insert(print) {
+                if self.finals.len() == MAX_STATES {
+                    return Err(format!("the calls leave more than {MAX_STATES} possible states"));
+                }
+                self.finals.push(model.clone());
+            }
+            return Ok(());
         }
-        if !self.seen.insert((fingerprint(model), placed)) {
-            return Found::No;
+        // Searched before: whatever it leads to is already known.
+        if !self.seen.insert((print, placed)) {
+            return Ok(());
         }
         let pending = |i: usize| placed & (1u128 << i) == 0;
         // A call may come next when no pending call completed before it was invoked.
@@ -181,7 +215,7 @@ impl Search<'_> {
         let mut refused = Vec::new();
         for i in (0..n).filter(|&i| pending(i) && self.calls[i].invoked <= earliest_completion) {
             if self.steps >= self.budget {
-                return Found::OutOfBudget;
+                return Err(format!("the search budget of {} model steps ran out", self.budget));
             }
             self.steps += 1;
             let call = &self.calls[i];
@@ -195,18 +229,15 @@ impl Search<'_> {
             order.push(i);
             let mut touched = unknowns.clone();
             touched.extend(judgement.unknowns);
-            match self.place(&next, placed | (1u128 << i), order, &touched) {
-                Found::No => {
-                    order.pop();
-                }
-                found => return found,
-            }
+            let searched = self.place(&next, placed | (1u128 << i), order, &touched);
+            order.pop();
+            searched?;
         }
         if self.best_len.is_none_or(|len| order.len() > len) && !refused.is_empty() {
             self.best_len = Some(order.len());
             self.best = Violation { prefix: order.clone(), refused, steps: 0 };
         }
-        Found::No
+        Ok(())
     }
 }
 

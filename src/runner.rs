@@ -164,6 +164,7 @@ impl Runner {
             unknowns: BTreeSet::new(),
             diverged_at: None,
             last_write: None,
+            others: Vec::new(),
         }
     }
 
@@ -220,9 +221,11 @@ impl Runner {
         while let Some(block) = concurrent::block_at(&scenario.steps, next) {
             next += block.len();
             let step = &block[block.len() - 1];
+            // While earlier racing calls leave several possible states, every step is
+            // judged against all of them, as a block of one.
             let outcome = match step.concurrent {
-                Some(_) => session.run_concurrent(block).await,
-                None => session.run_step(step).await,
+                None if session.others.is_empty() => session.run_step(step).await,
+                _ => session.run_concurrent(block).await,
             };
             let at = |kind: StopKind, reason: String| Stop {
                 step: step.index,
@@ -451,6 +454,10 @@ pub struct Session<'r> {
     diverged_at: Option<usize>,
     /// When the last call that may have created something succeeded.
     last_write: Option<Instant>,
+    /// Other states the endpoint may be in besides `model`: a `concurrent:` block whose
+    /// answers more than one order explains leaves each; later steps keep those that
+    /// allow their answers (see `concurrent.rs`).
+    others: Vec<Model>,
 }
 
 /// Where a call sits in its scenario, for its record.
@@ -494,6 +501,12 @@ impl Session<'_> {
             },
         };
         let outcome = self.call(call, request, expectation, place).await;
+        self.bind_captures(step, outcome)
+    }
+
+    /// Binds `step`'s captures from its answer (the last record) when the state was
+    /// followed; the step's outcome, or why a capture found nothing.
+    fn bind_captures(&mut self, step: &Step, outcome: StepOutcome) -> StepOutcome {
         let followed =
             matches!(outcome, StepOutcome::Conformed | StepOutcome::Diverged | StepOutcome::Contradiction);
         if !followed || step.captures.is_empty() {

@@ -82,9 +82,10 @@ fn overlapping_calls_are_linearizable_in_the_order_their_answers_need() {
     // B is listed (and invoked) first, but overlaps A: A then B explains both answers.
     let history = vec![call("B", b, answer_b, 0, 10), call("A", a, answer_a, 1, 9)];
     match linearize::check(&model, &history, Budget::default()) {
-        Verdict::Linearizable { order, model, .. } => {
+        Verdict::Linearizable { order, models, .. } => {
             assert_eq!(order, vec![1, 0], "A must come first");
-            let owner = model.collections()[C].faces.values().next().and_then(|f| f.user.clone());
+            assert_eq!(models.len(), 1, "one order, one state");
+            let owner = models[0].collections()[C].faces.values().next().and_then(|f| f.user.clone());
             assert_eq!(owner.as_deref(), Some("u1"), "the model follows the order found");
         }
         other => panic!("expected linearizable, got {other:?}"),
@@ -122,6 +123,40 @@ fn one_face_taken_by_two_users_at_once_is_not_linearizable() {
         matches!(linearize::check(&model, &history, Budget::default()), Verdict::NotLinearizable(_)),
         "both users got the face"
     );
+}
+
+#[test]
+fn orders_that_leave_different_states_are_all_kept_for_the_calls_after() {
+    let (mut world, face) = World::new();
+    let before = world.model.clone();
+    let delete = request(Operation::DeleteUser, json!({ "CollectionId": C, "UserId": "u2" }));
+    let create = request(Operation::CreateUser, json!({ "CollectionId": C, "UserId": "u2" }));
+    let take = associate("u2", &face);
+    // The endpoint deleted u2, created it again, then gave it the face. The same answers
+    // fit the face going to the old u2 before the deletion, which frees it.
+    let (deleted, created, taken) =
+        (world.emulator.answer(&delete), world.emulator.answer(&create), world.emulator.answer(&take));
+    let racing = vec![
+        call("take", take, taken, 0, 10),
+        call("delete", delete, deleted, 1, 10),
+        call("create", create, created, 2, 10),
+    ];
+    let Verdict::Linearizable { models, .. } = linearize::check(&before, &racing, Budget::default()) else {
+        panic!("the racing calls are linearizable")
+    };
+    assert_eq!(models.len(), 2, "two orders, two states");
+    // Later, u1 is told the face belongs to u2: true in one of the two states only.
+    let later = associate("u1", &face);
+    let answer = world.emulator.answer(&later);
+    let after = vec![call("later", later, answer, 20, 30)];
+    assert!(matches!(
+        linearize::check_from(&models, &after, Budget::default()),
+        Verdict::Linearizable { .. }
+    ));
+    let refusing = models
+        .iter()
+        .filter(|m| matches!(linearize::check(m, &after, Budget::default()), Verdict::NotLinearizable(_)));
+    assert_eq!(refusing.count(), 1, "kept to one state, the later call would be a false divergence");
 }
 
 /// `users` CreateUser calls at once (all succeed) and a DescribeCollection at once with

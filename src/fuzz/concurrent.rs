@@ -510,8 +510,9 @@ impl Explorer<'_> {
             match &report.verdict {
                 Verdict::Diverged { .. } => {
                     let time_to_find = started.elapsed();
+                    let found = first_divergence(&report);
                     let finding =
-                        self.shrink_and_write(case, outcome.findings.len() + 1, time_to_find).await?;
+                        self.shrink_and_write(case, found, outcome.findings.len() + 1, time_to_find).await?;
                     outcome.findings.push(finding);
                 }
                 Verdict::NoAnswer { .. } => outcome.no_answer += 1,
@@ -553,6 +554,7 @@ impl Explorer<'_> {
     async fn shrink_and_write(
         &mut self,
         found: Case,
+        found_divergence: String,
         n: usize,
         time_to_find: Duration,
     ) -> Result<RaceFinding, Error> {
@@ -581,7 +583,7 @@ impl Explorer<'_> {
             }
         }
         let first =
-            first.unwrap_or_else(|| "the divergence did not show again in the confirmation runs".into());
+            first.unwrap_or_else(|| format!("{found_divergence} (the case as found; not shown again)"));
         let operation = case
             .ops()
             .find(|op| !matches!(op, Op::CreateUser { token: None, .. }))

@@ -1,19 +1,22 @@
 //! Running a `concurrent:` block: its steps are sent at once, each call's invocation and
 //! completion instants recorded on one monotonic clock, every answer checked on the wire,
 //! and the history judged by [`crate::linearize`] from the model's state before the block.
-//! A linearizable block moves the model along the order found; a block with no valid order
-//! is one divergence; a block the search cannot decide within its budget is counted as
-//! undecided and ends the scenario without blaming the endpoint.
+//! A linearizable block leaves every distinct state its valid orders lead to; while there
+//! is more than one, each later step is run here too, as a block of one judged against
+//! all of them, and the states that do not allow its answer are dropped. A block with no
+//! valid order is one divergence, and ends the scenario (the state is then unknown); a
+//! block the search cannot decide within its budget is counted as undecided and ends the
+//! scenario without blaming the endpoint.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Instant;
 
-use crate::check::{self, Finding, Layer, Unjudgeable};
+use crate::check::{self, Expectation, Finding, Layer, Unjudgeable};
 use crate::expect::{Mismatch, Observed};
 use crate::linearize::{self, Budget, Verdict};
-use crate::scenario::Step;
+use crate::scenario::{Expect, Step};
 
 use super::{Place, Session, StepOutcome, blank_record};
 
@@ -77,11 +80,12 @@ impl Session<'_> {
                     built.push((place, call, request));
                 }
                 Ok((call, None)) => {
-                    return self.bad_step(
-                        place,
-                        Some(&call),
-                        "a concurrent step needs a typed request".into(),
-                    );
+                    let why = if step.concurrent.is_some() {
+                        "a concurrent step needs a typed request"
+                    } else {
+                        "a raw step cannot be judged while earlier concurrent steps leave several possible states"
+                    };
+                    return self.bad_step(place, Some(&call), why.into());
                 }
                 Err(reason) => return self.bad_step(place, None, reason),
             }
@@ -174,18 +178,59 @@ impl Session<'_> {
             return outcome;
         }
 
-        let verdict = linearize::check(&self.model, &history, Budget::default());
+        // A step after a block (run as a block of one) may state an expectation and capture.
+        let single = match steps {
+            [step] if step.concurrent.is_none() => Some(step),
+            _ => None,
+        };
+        if let Some(step) = single
+            && let Some(expect) = &step.expect
+            && let Some(call) = history.first()
+        {
+            let expectation = match expect {
+                Expect::Success => Expectation::Success,
+                Expect::Errors(codes) => Expectation::Errors(codes.clone()),
+                Expect::Response(template) => match template.render(&self.bindings) {
+                    Ok(body) => Expectation::Response(body),
+                    Err(e) => return self.bad_step(built[0].0, Some(&built[0].1), e.0),
+                },
+            };
+            let unmet = check::expectation_met(&expectation, &call.observed);
+            records[0].findings.extend(unmet.into_iter().map(|m| Finding::new(Layer::Scenario, m)));
+            records[0].expectation = Some(expectation);
+        }
+
+        let mut starts = vec![self.model.clone()];
+        starts.append(&mut self.others);
+        let verdict = linearize::check_from(&starts, &history, Budget::default());
         self.runner.count(&verdict);
         let first = steps.first().map_or(0, |s| s.index);
         let last = steps.last().map_or(0, |s| s.index);
+        let what = match single {
+            Some(_) => format!(
+                "an answer to step {first} the model allows in one of the {} states the concurrent steps before it may have left",
+                starts.len()
+            ),
+            None => format!(
+                "an order of concurrent steps {first}-{last}, consistent with real time, in which the model allows every answer"
+            ),
+        };
         let outcome = match verdict {
-            Verdict::Linearizable { order, model, unknowns, steps } => {
-                self.model = *model;
+            Verdict::Linearizable { order, models, unknowns, steps } => {
+                let mut models = models.into_iter();
+                if let Some(model) = models.next() {
+                    self.model = model;
+                }
+                self.others = models.collect();
                 if let Some(record) = records.first_mut() {
                     record.unknowns.extend(unknowns);
                     let order: Vec<&str> = order.iter().map(|&i| history[i].label.as_str()).collect();
+                    let states = match self.others.len() {
+                        0 => String::new(),
+                        n => format!("; {} possible states follow", n + 1),
+                    };
                     record.note = Some(format!(
-                        "concurrent steps {first}-{last} linearizable as {} ({steps} model steps)",
+                        "concurrent steps {first}-{last} linearizable, e.g. as {} ({steps} model steps{states})",
                         order.join(", ")
                     ));
                 }
@@ -198,29 +243,33 @@ impl Session<'_> {
                     Layer::Model,
                     Mismatch {
                         path: String::new(),
-                        expected: format!(
-                            "an order of concurrent steps {first}-{last}, consistent with real time, in which the model allows every answer"
-                        ),
+                        expected: what,
                         actual: format!("no such order ({} model steps): {explanation}", violation.steps),
                     },
                 ));
                 // No order fits, so the state the endpoint is in is unknown: judging later
                 // steps against a guess would blame them for this divergence.
                 Some(StepOutcome::Unfollowable(format!(
-                    "no order of concurrent steps {first}-{last} fits their answers, so the state after them is unknown"
+                    "no order of steps {first}-{last} fits their answers, so the state after them is unknown"
                 )))
             }
             Verdict::Undecided { steps, reason } => Some(StepOutcome::Unfollowable(format!(
-                "linearizability of concurrent steps {first}-{last} undecided: {reason} ({steps} model steps); \
+                "linearizability of steps {first}-{last} undecided: {reason} ({steps} model steps); \
                  not a finding, but the state can no longer be followed"
             ))),
         };
         let diverged = records.iter().any(|r| r.findings.iter().any(Finding::is_divergence));
+        let contradicted = records.iter().any(|r| r.findings.iter().any(|f| f.layer == Layer::Scenario));
         records.into_iter().for_each(|r| self.push(r));
-        match outcome {
+        let outcome = match outcome {
             Some(outcome) => outcome,
             None if diverged => StepOutcome::Diverged,
+            None if contradicted => StepOutcome::Contradiction,
             None => StepOutcome::Conformed,
+        };
+        match single {
+            Some(step) => self.bind_captures(step, outcome),
+            None => outcome,
         }
     }
 }
