@@ -325,9 +325,14 @@ impl Plan {
                     "--concurrency sends calls at once over HTTP: drop --target".into(),
                 ));
             }
-            if args.json.is_some() || args.junit.is_some() || args.baseline.is_some() {
+            if args.json.is_some()
+                || args.junit.is_some()
+                || args.baseline.is_some()
+                || args.partition.count > 1
+            {
                 return Err(Error::Config(
-                    "--concurrency prints a text report; --json, --junit and --baseline are not supported with it yet"
+                    "--concurrency prints a text report; --json, --junit, --baseline and --partition are not \
+                     supported with it yet"
                         .into(),
                 ));
             }
