@@ -55,9 +55,9 @@ macro_rules! mutants {
 mutants! {
     races {
         RaceAssociateOwnerCheck = "race-associate-owner-check":
-            "AssociateFaces checks a face's owner, yields, then acts on what it read: two at once can both take one face",
+            "AssociateFaces checks a face's owner, waits, then acts on what it read: two at once can both take one face",
         RaceCreateUserTwice = "race-create-user-twice":
-            "CreateUser checks that the UserId is free, yields, then creates: two at once with one UserId both succeed",
+            "CreateUser checks that the UserId is free, waits, then creates: two at once with one UserId both succeed",
         RaceTokenRecordedLate = "race-token-recorded-late":
             "a ClientRequestToken is looked up before a call and recorded after it: the same token twice at once runs twice",
     }
