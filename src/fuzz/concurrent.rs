@@ -500,6 +500,7 @@ impl Explorer<'_> {
             }
             let case = generate(&mut rng, self.config.concurrency);
             outcome.cases += 1;
+            let undecided_before = self.runner.linear_counts().undecided;
             let report = match self.run_case(&case, 1).await {
                 Ok(report) => report,
                 Err(bug) => {
@@ -518,7 +519,10 @@ impl Explorer<'_> {
                 Verdict::NoAnswer { .. } => outcome.no_answer += 1,
                 Verdict::Pass => {}
                 // An undecided block ends its case without a verdict on the endpoint.
-                Verdict::BadScenario { reason, .. } if reason.contains("undecided") => {}
+                Verdict::BadScenario { .. } if self.runner.linear_counts().undecided > undecided_before => {}
+                Verdict::BadScenario { reason, .. } => {
+                    outcome.generator_bugs.push(format!("case {}: {reason}", outcome.cases));
+                }
                 other => outcome.generator_bugs.push(format!("case {}: {}", outcome.cases, other.label())),
             }
         }
