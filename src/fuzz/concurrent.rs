@@ -367,8 +367,11 @@ pub struct RaceFinding {
 pub struct ConcurrencyOutcome {
     /// Cases explored.
     pub cases: u64,
-    /// Cases not judged: no answer from the endpoint.
+    /// Cases not judged: no answer from the endpoint, an operation it does not
+    /// implement, or a set-up problem (never a finding).
     pub no_answer: u64,
+    /// Why the first case not judged was not.
+    pub first_not_judged: Option<String>,
     /// Cases that were not loadable or could not be run as written: rekcon's bugs.
     pub generator_bugs: Vec<String>,
     /// How the concurrent blocks were judged (shrinking and confirming included).
@@ -382,12 +385,14 @@ pub struct ConcurrencyOutcome {
 }
 
 impl ConcurrencyOutcome {
-    /// 1 with a finding, 2 with a generator bug, else 0.
+    /// 1 with a finding, 2 with a generator bug, 3 when no case could be judged, else 0.
     pub fn exit_code(&self) -> u8 {
         if !self.findings.is_empty() {
             crate::report::EXIT_DIVERGENCE
         } else if !self.generator_bugs.is_empty() {
             crate::report::EXIT_BAD_INPUT
+        } else if self.cases > 0 && self.no_answer == self.cases {
+            crate::report::EXIT_NO_ANSWER
         } else {
             crate::report::EXIT_CONFORM
         }
@@ -407,6 +412,9 @@ impl ConcurrencyOutcome {
             self.linear.steps,
             self.no_answer,
         );
+        if let Some(why) = &self.first_not_judged {
+            out.push_str(&format!("not judged (the first): {why}\n"));
+        }
         for bug in &self.generator_bugs {
             out.push_str(&format!("generator bug: {bug}\n"));
         }
@@ -423,7 +431,12 @@ impl ConcurrencyOutcome {
                 f.reproduce
             ));
         }
-        let verdict = if self.findings.is_empty() { "no finding" } else { "diverged" };
+        let verdict = match self.exit_code() {
+            crate::report::EXIT_DIVERGENCE => "diverged",
+            crate::report::EXIT_NO_ANSWER => "no answer: nothing was judged",
+            crate::report::EXIT_BAD_INPUT => "generator bug",
+            _ => "no finding",
+        };
         out.push_str(&format!(
             "{verdict}: {} findings, seed {}{}\n",
             self.findings.len(),
@@ -516,7 +529,12 @@ impl Explorer<'_> {
                         self.shrink_and_write(case, found, outcome.findings.len() + 1, time_to_find).await?;
                     outcome.findings.push(finding);
                 }
-                Verdict::NoAnswer { .. } => outcome.no_answer += 1,
+                Verdict::NoAnswer { reason, .. }
+                | Verdict::Blocked { evidence: reason, .. }
+                | Verdict::SetupProblem { hint: reason, .. } => {
+                    outcome.no_answer += 1;
+                    outcome.first_not_judged.get_or_insert_with(|| reason.clone());
+                }
                 Verdict::Pass => {}
                 // An undecided block ends its case without a verdict on the endpoint.
                 Verdict::BadScenario { .. } if self.runner.linear_counts().undecided > undecided_before => {}
