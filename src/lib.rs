@@ -19,6 +19,7 @@ pub mod fuzz;
 pub mod image;
 pub mod interrupt;
 pub mod journal;
+pub mod linearize;
 pub mod model;
 pub mod output;
 pub mod progress;

@@ -33,6 +33,10 @@ use crate::scenario::{self, Action, Bindings, Expect, RawBody, Scenario, Step};
 use crate::target::{Call, Target};
 use crate::unknown::Unknown;
 
+mod concurrent;
+
+pub use concurrent::LinearCounts;
+
 /// First wait between ListUsers polls while users settle.
 const SETTLE_FIRST_DELAY: Duration = Duration::from_millis(25);
 /// Longest wait between ListUsers polls.
@@ -124,12 +128,14 @@ pub struct Runner {
     settings: RunSettings,
     /// Every collection a CreateCollection was sent for, with the scenario ordinal that sent it.
     created: Mutex<BTreeMap<String, usize>>,
+    /// How the `concurrent:` blocks run so far were judged.
+    linear: Mutex<LinearCounts>,
 }
 
 impl Runner {
     /// A runner over `target`.
     pub fn new(target: Target, settings: RunSettings) -> Runner {
-        Runner { target, settings, created: Mutex::new(BTreeMap::new()) }
+        Runner { target, settings, created: Mutex::new(BTreeMap::new()), linear: Mutex::default() }
     }
 
     /// The target calls go to.
@@ -164,6 +170,7 @@ impl Runner {
             diverged_at: None,
             last_write: None,
             touched: BTreeMap::new(),
+            others: Vec::new(),
         }
     }
 
@@ -217,8 +224,16 @@ impl Runner {
         let mut session = self.scenario_session(ordinal, scenario);
         let mut stop = None;
         let mut budget_spent = None;
-        for step in &scenario.steps {
-            let outcome = session.run_step(step).await;
+        let mut next = 0;
+        while let Some(block) = concurrent::block_at(&scenario.steps, next) {
+            next += block.len();
+            let step = &block[block.len() - 1];
+            // While earlier racing calls leave several possible states, every step is
+            // judged against all of them, as a block of one.
+            let outcome = match step.concurrent {
+                None if session.others.is_empty() => session.run_step(step).await,
+                _ => session.run_concurrent(block).await,
+            };
             let at = |kind: StopKind, reason: String| Stop {
                 step: step.index,
                 line: step.line,
@@ -476,6 +491,10 @@ pub struct Session<'r> {
     /// Per collection, the last operation of this session that succeeded on it (a
     /// vanished collection is only blamed on the endpoint after one that could remove it).
     touched: BTreeMap<String, Operation>,
+    /// Other states the endpoint may be in besides `model`: a `concurrent:` block whose
+    /// answers more than one order explains leaves each; later steps keep those that
+    /// allow their answers (see `concurrent.rs`).
+    others: Vec<Model>,
 }
 
 /// Where a call sits in its scenario, for its record.
@@ -519,6 +538,12 @@ impl Session<'_> {
             },
         };
         let outcome = self.call(call, request, expectation, place).await;
+        self.bind_captures(step, outcome)
+    }
+
+    /// Binds `step`'s captures from its answer (the last record) when the state was
+    /// followed; the step's outcome, or why a capture found nothing.
+    fn bind_captures(&mut self, step: &Step, outcome: StepOutcome) -> StepOutcome {
         let followed =
             matches!(outcome, StepOutcome::Conformed | StepOutcome::Diverged | StepOutcome::Contradiction);
         if !followed || step.captures.is_empty() {
@@ -628,28 +653,10 @@ impl Session<'_> {
         place: Place,
     ) -> StepOutcome {
         let started = Instant::now();
-        let creates = created_collection(&call, request.as_ref());
-        if let Some(collection) = &creates {
-            let scoped = collection.starts_with(&self.runner.run_prefix());
-            // An invalid id creates nothing, so validation scenarios may still send one.
-            if self.runner.settings.require_run_prefix && !scoped && is_valid_collection_id(collection) {
-                return self.bad_step(
-                    place,
-                    Some(&call),
-                    format!(
-                        "refusing to create collection `{collection}` on real AWS: every resource must carry the run prefix {} (use a `${{name}}` collection)",
-                        self.runner.run_prefix()
-                    ),
-                );
-            }
-            if let Err(reason) = self.runner.take_request() {
-                return StepOutcome::BudgetSpent(reason);
-            }
-            // Run-scoped ids are remembered before the call, so a crash mid-call still cleans up.
-            if scoped {
-                self.runner.remember(collection, self.ordinal);
-            }
-        }
+        let creates = match self.guard_creation(&call, request.as_ref(), place) {
+            Ok(creates) => creates,
+            Err(outcome) => return outcome,
+        };
         let mut settle_polls = 0;
         if let Some(r) = &request
             && self.model.needs_settled_users(r)
@@ -793,6 +800,39 @@ impl Session<'_> {
             Ok(check::WireVerdict { observed: Some(Observed::Error(e)), .. })
                 if e.code == ErrorCode::ResourceNotFoundException
         )
+    }
+
+    /// The collection `call` would create, remembered for cleanup before it is sent when
+    /// run-scoped; refused (a bad step) on real AWS without the run prefix.
+    fn guard_creation(
+        &mut self,
+        call: &Call,
+        request: Option<&Request>,
+        place: Place,
+    ) -> Result<Option<String>, StepOutcome> {
+        let creates = created_collection(call, request);
+        if let Some(collection) = &creates {
+            let scoped = collection.starts_with(&self.runner.run_prefix());
+            // An invalid id creates nothing, so validation scenarios may still send one.
+            if self.runner.settings.require_run_prefix && !scoped && is_valid_collection_id(collection) {
+                return Err(self.bad_step(
+                    place,
+                    Some(call),
+                    format!(
+                        "refusing to create collection `{collection}` on real AWS: every resource must carry the run prefix {} (use a `${{name}}` collection)",
+                        self.runner.run_prefix()
+                    ),
+                ));
+            }
+            if let Err(reason) = self.runner.take_request() {
+                return Err(StepOutcome::BudgetSpent(reason));
+            }
+            // Run-scoped ids are remembered before the call, so a crash mid-call still cleans up.
+            if scoped {
+                self.runner.remember(collection, self.ordinal);
+            }
+        }
+        Ok(creates)
     }
 
     /// Keeps a call's record, noting the first divergence.

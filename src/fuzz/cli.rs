@@ -16,7 +16,7 @@ use crate::config::{EndpointChoice, RunConfig, parse_duration, redact_url, resol
 use crate::error::Error;
 use crate::interrupt::Interrupts;
 use crate::model::ModelConfig;
-use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_INTERRUPTED, Repro};
+use crate::report::{EXIT_BAD_INPUT, EXIT_CONFORM, EXIT_INTERRUPTED, EXIT_NO_ANSWER, Repro};
 use crate::runner::{RunSettings, Runner};
 use crate::serve::cli::parse_mutant;
 use crate::serve::{Mutant, ServeConfig, Server};
@@ -144,6 +144,10 @@ pub struct FuzzArgs {
     /// Request budgets: --estimate, --max-requests (required with --aws), --yes.
     #[command(flatten)]
     pub budget: crate::budget::BudgetArgs,
+    /// Keep K calls in flight at once on one collection's users and faces (2 to 16), and
+    /// check each group's history for linearizability against the model (over HTTP).
+    #[arg(long, value_name = "K")]
+    pub concurrency: Option<usize>,
 }
 
 /// Runs `rekcon fuzz` (or `rekcon fuzz merge`); returns the exit code.
@@ -198,6 +202,7 @@ struct Plan {
     junit: Option<PathBuf>,
     reproduce: String,
     jobs: usize,
+    concurrency: Option<usize>,
 }
 
 impl Plan {
@@ -325,6 +330,27 @@ impl Plan {
                     .into(),
             ));
         }
+        if let Some(k) = args.concurrency {
+            if !(2..=16).contains(&k) {
+                return Err(Error::Config(format!("--concurrency must be 2 to 16 calls at once, got {k}")));
+            }
+            if args.target != TargetKind::Http {
+                return Err(Error::Config(
+                    "--concurrency sends calls at once over HTTP: drop --target".into(),
+                ));
+            }
+            if args.json.is_some()
+                || args.junit.is_some()
+                || args.baseline.is_some()
+                || args.partition.count > 1
+            {
+                return Err(Error::Config(
+                    "--concurrency prints a text report; --json, --junit, --baseline and --partition are not \
+                     supported with it yet"
+                        .into(),
+                ));
+            }
+        }
         let reproduce = reproduce_run(&args, seed, &run);
         Ok(Plan {
             budget: args.budget.clone(),
@@ -337,6 +363,7 @@ impl Plan {
             junit: args.junit,
             reproduce,
             jobs,
+            concurrency: args.concurrency,
         })
     }
 
@@ -391,6 +418,9 @@ fn reproduce_run(args: &FuzzArgs, seed: u64, run: &RunConfig) -> String {
     }
     if args.max_findings > 0 {
         cmd.push_str(&format!(" --max-findings {}", args.max_findings));
+    }
+    if let Some(k) = args.concurrency {
+        cmd.push_str(&format!(" --concurrency {k}"));
     }
     match args.target {
         TargetKind::Http => {}
@@ -478,6 +508,9 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
         "rekcon fuzz: seed {} partition {} (repeat with: {})",
         plan.drive.seed, plan.drive.partition, plan.reproduce
     );
+    if let Some(concurrency) = plan.concurrency {
+        return concurrency_command(&plan, concurrency, &interrupts);
+    }
     let fixtures = match Fixture::load_dir(&plan.run.scenarios.join(crate::scenario::IMAGES_DIR)) {
         Ok(f) => f,
         Err(e) => {
@@ -537,6 +570,35 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
         eprintln!("rekcon fuzz: cannot print the report: {e}");
     }
     code
+}
+
+/// `rekcon fuzz --concurrency K`: racing calls, judged for linearizability.
+fn concurrency_command(plan: &Plan, concurrency: usize, interrupts: &Interrupts) -> u8 {
+    let config = super::concurrent::ConcurrencyConfig {
+        concurrency,
+        seed: plan.drive.seed,
+        cases: plan.drive.cases,
+        time: plan.drive.time,
+        max_findings: plan.drive.max_findings,
+        shrink_time: plan.drive.max_shrink_time,
+        scenarios: plan.run.scenarios.clone(),
+        out_dir: plan.out_dir.clone(),
+        replay_flags: plan.replay().flags,
+        mutants: plan.serve.mutants.iter().map(|m| m.name().to_string()).collect(),
+        interrupt: Some(interrupts.flag()),
+    };
+    match super::concurrent::run(&config, &plan.run, &plan.serve) {
+        Ok(outcome) => {
+            if let Err(e) = crate::output::print(&outcome.render(&config)) {
+                eprintln!("rekcon fuzz: cannot print the report: {e}");
+            }
+            interrupts.exit_code(outcome.exit_code(), EXIT_INTERRUPTED)
+        }
+        Err(e) => {
+            eprintln!("rekcon fuzz: {e}");
+            if matches!(e, Error::Config(_)) { EXIT_BAD_INPUT } else { EXIT_NO_ANSWER }
+        }
+    }
 }
 
 /// Watches SIGINT, SIGTERM and SIGHUP: the first ends the run early (the cases under way

@@ -502,8 +502,23 @@ fn regression_path(
     config: &DriveConfig,
     divergence: &Divergence,
 ) -> Result<(PathBuf, String), Error> {
-    let operation: String = divergence
-        .operation
+    free_regression_path(
+        root,
+        out_dir,
+        &format!("fuzz_{}_{}", config.seed, config.partition.index),
+        &divergence.operation,
+    )
+}
+
+/// A free file name `<prefix>_<operation in snake case>.yaml` under `out_dir` (with
+/// `_2`, `_3`… when taken), and its scenario name.
+pub(super) fn free_regression_path(
+    root: &Path,
+    out_dir: &Path,
+    prefix: &str,
+    operation: &str,
+) -> Result<(PathBuf, String), Error> {
+    let operation: String = operation
         .chars()
         .flat_map(|c| {
             if c.is_ascii_uppercase() {
@@ -515,7 +530,7 @@ fn regression_path(
             }
         })
         .collect();
-    let stem = format!("fuzz_{}_{}{operation}", config.seed, config.partition.index);
+    let stem = format!("{prefix}{operation}");
     for n in 1.. {
         let file = if n == 1 { format!("{stem}.yaml") } else { format!("{stem}_{n}.yaml") };
         let path = out_dir.join(&file);

@@ -291,6 +291,17 @@ impl Model {
         self.collections.values().any(|c| c.faces.contains_key(id))
     }
 
+    /// Whether a response is recorded for this ClientRequestToken.
+    pub fn token_recorded(&self, token: &str) -> bool {
+        self.tokens.contains_key(token)
+    }
+
+    /// Forgets the response recorded for a ClientRequestToken. Only the emulator's
+    /// planted race `race-token-recorded-late` does this; the harness never does.
+    pub fn forget_token(&mut self, token: &str) {
+        self.tokens.remove(token);
+    }
+
     fn fingerprint(request: &Request) -> String {
         let mut json = request.to_json();
         if let Some(map) = json.as_object_mut() {

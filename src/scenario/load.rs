@@ -206,7 +206,9 @@ struct FileParser<'a> {
 }
 
 const TOP_KEYS: [&str; 5] = ["description", "tags", "collections", "images", "steps"];
-const STEP_KEYS: [&str; 3] = ["raw", "expect", "capture"];
+const STEP_KEYS: [&str; 4] = ["raw", "expect", "capture", "concurrent"];
+/// Most steps one `concurrent:` block may hold: the linearizability search grows fast.
+const MAX_CONCURRENT: usize = 16;
 
 impl FileParser<'_> {
     fn scenario(&mut self, name: &str, root: Node) -> Result<Scenario, Fail> {
@@ -265,8 +267,16 @@ impl FileParser<'_> {
             return Err((steps_node.at, "`steps` is empty".into()));
         }
         let mut steps = Vec::with_capacity(step_nodes.len());
-        for (i, node) in step_nodes.into_iter().enumerate() {
-            steps.push(self.step(i + 1, node, &mut names)?);
+        let mut groups = 0;
+        for node in step_nodes {
+            match concurrent_block(node)? {
+                Ok(block) => {
+                    groups += 1;
+                    let block = self.concurrent(steps.len() + 1, block, groups, &mut names)?;
+                    steps.extend(block);
+                }
+                Err(node) => steps.push(self.step(steps.len() + 1, node, &mut names)?),
+            }
         }
         Ok(Scenario {
             name: name.to_string(),
@@ -339,7 +349,53 @@ impl FileParser<'_> {
         for capture in &captures {
             names.captures.insert(capture.name.clone());
         }
-        Ok(Step { index, line: at.line, column: at.column, action, expect, captures })
+        Ok(Step { index, line: at.line, column: at.column, action, expect, captures, concurrent: None })
+    }
+
+    /// The steps of a `concurrent:` block (its list node), numbered from `first`, in group
+    /// `group`: operation calls only, with neither `expect` nor `capture` — what a racing
+    /// call may answer depends on the order the endpoint took, which the linearizability
+    /// check judges.
+    fn concurrent(
+        &mut self,
+        first: usize,
+        block: Node,
+        group: usize,
+        names: &mut Names,
+    ) -> Result<Vec<Step>, Fail> {
+        let NodeValue::Seq(nodes) = block.value else {
+            return Err((block.at, format!("`concurrent` takes a list of steps, not {}", block.kind())));
+        };
+        if nodes.len() < 2 || nodes.len() > MAX_CONCURRENT {
+            return Err((
+                block.at,
+                format!("a `concurrent` block holds 2 to {MAX_CONCURRENT} steps, not {}", nodes.len()),
+            ));
+        }
+        let mut steps = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            if let NodeValue::Map(entries) = &node.value {
+                for (key, _) in entries {
+                    let why = match key.name.as_str() {
+                        "expect" | "capture" => {
+                            "the outcome of a racing call depends on the order the endpoint took; the \
+                             linearizability check judges it (capture in a step after the block)"
+                        }
+                        "raw" => "the linearizability check needs a typed request",
+                        "concurrent" => "`concurrent` blocks do not nest",
+                        _ => continue,
+                    };
+                    return Err((
+                        key.at,
+                        format!("`{}` is not allowed inside `concurrent`: {why}", key.name),
+                    ));
+                }
+            }
+            let mut step = self.step(first + steps.len(), node, names)?;
+            step.concurrent = Some(group);
+            steps.push(step);
+        }
+        Ok(steps)
     }
 
     fn raw(&mut self, node: Node, key_at: Pos, names: &Names) -> Result<(RawTarget, RawBody), Fail> {
@@ -409,6 +465,23 @@ impl FileParser<'_> {
         let body = body.ok_or((key_at, "`raw` needs a `body`".to_string()))?;
         Ok((target, body))
     }
+}
+
+/// `Ok(list)` when `node` is a `- concurrent: [...]` step, else `Err(node)` given back; a
+/// `concurrent` key beside other keys is an error.
+fn concurrent_block(node: Node) -> Result<Result<Node, Node>, Fail> {
+    let NodeValue::Map(entries) = &node.value else { return Ok(Err(node)) };
+    let Some(at) = entries.iter().position(|(key, _)| key.name == "concurrent") else { return Ok(Err(node)) };
+    if entries.len() > 1 {
+        let other = entries.iter().find(|(key, _)| key.name != "concurrent").map(|(key, _)| key);
+        let (pos, name) = other.map_or((node.at, String::new()), |k| (k.at, k.name.clone()));
+        return Err((
+            pos,
+            format!("a `concurrent` step holds only its list of steps, not `{name}` beside it"),
+        ));
+    }
+    let NodeValue::Map(mut entries) = node.value else { return Ok(Err(node)) };
+    Ok(Ok(entries.swap_remove(at).1))
 }
 
 pub(super) fn string(node: &Node, what: &str) -> Result<String, Fail> {

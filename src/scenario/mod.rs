@@ -109,6 +109,9 @@ pub struct Step {
     pub expect: Option<Expect>,
     /// Values of the response to bind for later steps.
     pub captures: Vec<Capture>,
+    /// The `concurrent:` block the step belongs to (numbered from 1 in the file): the
+    /// steps of one block are sent at once and judged together for linearizability.
+    pub concurrent: Option<usize>,
 }
 
 impl Step {

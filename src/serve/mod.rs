@@ -20,6 +20,7 @@ mod log;
 mod mutant;
 mod paging;
 mod pipeline;
+mod race;
 mod server;
 mod sigv4;
 mod wire;

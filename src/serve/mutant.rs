@@ -17,32 +17,50 @@ use crate::model::{Model, ModelConfig, Status};
 
 /// Generates `Mutant` with its names and descriptions from one table.
 macro_rules! mutants {
-    ($($variant:ident = $name:literal : $description:literal,)*) => {
+    (
+        races { $($race:ident = $race_name:literal : $race_description:literal,)* }
+        $($variant:ident = $name:literal : $description:literal,)*
+    ) => {
         /// One planted bug (see `rekcon serve --list-mutants`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Mutant {$(
             #[doc = $description]
             $variant,
+        )* $(
+            #[doc = $race_description]
+            $race,
         )*}
 
         impl Mutant {
-            /// Every mutant, in catalogue order.
+            /// Every mutant a sequence of calls can expose, in catalogue order.
             pub const ALL: &'static [Mutant] = &[$(Mutant::$variant),*];
+
+            /// The planted races (`race-…`): only calls at once expose them
+            /// (`rekcon fuzz --concurrency`); see [`super::race`].
+            pub const RACES: &'static [Mutant] = &[$(Mutant::$race),*];
 
             /// The kebab-case name used on the command line.
             pub fn name(self) -> &'static str {
-                match self {$(Mutant::$variant => $name,)*}
+                match self {$(Mutant::$variant => $name,)* $(Mutant::$race => $race_name,)*}
             }
 
             /// What the mutant gets wrong, in one line.
             pub fn description(self) -> &'static str {
-                match self {$(Mutant::$variant => $description,)*}
+                match self {$(Mutant::$variant => $description,)* $(Mutant::$race => $race_description,)*}
             }
         }
     };
 }
 
 mutants! {
+    races {
+        RaceAssociateOwnerCheck = "race-associate-owner-check":
+            "AssociateFaces checks a face's owner, waits, then acts on what it read: two at once can both take one face",
+        RaceCreateUserTwice = "race-create-user-twice":
+            "CreateUser checks that the UserId is free, waits, then creates: two at once with one UserId both succeed",
+        RaceTokenRecordedLate = "race-token-recorded-late":
+            "a ClientRequestToken is looked up before a call and recorded after it: the same token twice at once runs twice",
+    }
     UserActiveAtOnce = "user-active-at-once":
         "AssociateFaces/DisassociateFaces answer UserStatus ACTIVE instead of UPDATING after a change",
     StealAssociatedFace = "steal-associated-face":
@@ -106,7 +124,7 @@ mutants! {
 impl Mutant {
     /// Looks a mutant up by its kebab-case name.
     pub fn from_name(name: &str) -> Option<Mutant> {
-        Mutant::ALL.iter().copied().find(|m| m.name() == name)
+        Mutant::ALL.iter().chain(Mutant::RACES).copied().find(|m| m.name() == name)
     }
 
     /// Bends the server model's configuration, for mutants that are limits or defaults.

@@ -34,6 +34,14 @@ pub(super) struct Emulator {
     changes: Vec<Change>,
 }
 
+/// A call's answer, decided and not yet acted on.
+#[derive(Debug)]
+pub(super) struct Decided {
+    /// The request as a mutant misread it, when it did.
+    rewritten: Option<Request>,
+    outcome: mutant::Outcome,
+}
+
 /// One call that changed state, as `--state` saves it.
 #[derive(Debug, Clone)]
 struct Change {
@@ -166,6 +174,24 @@ impl Emulator {
 
     /// Answers `request` at `now`; `epoch_seconds` is the wall clock for CreationTimestamp.
     pub(super) fn answer(&mut self, request: &Request, now: Instant, epoch_seconds: f64) -> Observed {
+        let decided = self.decide(request, now);
+        self.commit(request, decided, now, epoch_seconds)
+    }
+
+    /// Whether the model holds a response for this ClientRequestToken (planted races).
+    pub(super) fn token_recorded(&self, token: &str) -> bool {
+        self.model.token_recorded(token)
+    }
+
+    /// Forgets a ClientRequestToken's response (planted races).
+    pub(super) fn forget_token(&mut self, token: &str) {
+        self.model.forget_token(token);
+    }
+
+    /// The check half of a call: the answer decided on the state as it stands, nothing
+    /// advanced yet. [`Emulator::commit`] acts on it; a planted race lets other calls in
+    /// between.
+    pub(super) fn decide(&mut self, request: &Request, now: Instant) -> Decided {
         let rewritten = mutant::rewrite_request(&self.mutants, request);
         let request = rewritten.as_ref().unwrap_or(request);
         let mut allowed = self.model.allowed(request);
@@ -184,6 +210,21 @@ impl Emulator {
             Observed::Error(_) => {}
             Observed::Success(body) => self.cursors.record(request, body),
         }
+        Decided { rewritten, outcome: mutant::Outcome { answer, ..outcome } }
+    }
+
+    /// The act half of a call: advances the state along what [`Emulator::decide`]
+    /// decided, and gives the answer to send.
+    pub(super) fn commit(
+        &mut self,
+        request: &Request,
+        decided: Decided,
+        now: Instant,
+        epoch_seconds: f64,
+    ) -> Observed {
+        let Decided { rewritten, outcome } = decided;
+        let request = rewritten.as_ref().unwrap_or(request);
+        let answer = outcome.answer;
         let follow = outcome.follow.as_ref().unwrap_or(&answer);
 
         let collection = request.collection_id().unwrap_or_default().to_string();

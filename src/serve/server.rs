@@ -481,22 +481,37 @@ async fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Reply, D
         Ok(request) => request,
         Err(err) => return Ok(wire::error(&err, style)),
     };
-    let observed = {
-        let mut emulator = lock(&shared.emulator);
-        // A model bug must cost one 500, not the connection or the server.
-        std::panic::catch_unwind(AssertUnwindSafe(|| {
-            emulator.answer(&request, Instant::now(), now_epoch_seconds())
-        }))
-        .unwrap_or_else(|_| {
-            Observed::Error(api_error(
-                ErrorCode::InternalServerError,
-                "Internal server error (the emulator's model failed on this request: a rekcon bug)",
-            ))
-        })
+    // A planted race checks and acts under two holds of the lock, with a wait between.
+    let observed = match guarded(|| {
+        Ok(super::race::check(&shared.config.mutants, &request, &mut lock(&shared.emulator)))
+    }) {
+        Err(failed) => failed,
+        Ok(Some(window)) => {
+            tokio::time::sleep(super::race::WINDOW).await;
+            guarded(|| {
+                Ok(super::race::act(window, &request, &mut lock(&shared.emulator), now_epoch_seconds()))
+            })
+            .unwrap_or_else(|failed| failed)
+        }
+        Ok(None) => {
+            guarded(|| Ok(lock(&shared.emulator).answer(&request, Instant::now(), now_epoch_seconds())))
+                .unwrap_or_else(|failed| failed)
+        }
     };
     Ok(match observed {
         Observed::Success(body) => wire::success(op, body, style),
         Observed::Error(err) => wire::error(&err, style),
+    })
+}
+
+/// Runs one step of the emulator; a model bug costs one 500 (the `Err`), not the
+/// connection or the server.
+fn guarded<T>(f: impl FnOnce() -> Result<T, Observed>) -> Result<T, Observed> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(Observed::Error(api_error(
+            ErrorCode::InternalServerError,
+            "Internal server error (the emulator's model failed on this request: a rekcon bug)",
+        )))
     })
 }
 
