@@ -124,6 +124,7 @@ async fn run(scenario: &str, lagging: usize) -> (ScenarioReport, RunReport) {
         baseline: None,
         metadata: Default::default(),
         cleanup: CleanupSummary::default(),
+        verification: None,
         duration: Duration::ZERO,
     };
     (report, run)

@@ -181,3 +181,92 @@ async fn unknowns_lists_the_recordings_that_answer_each_point() {
     let out = rekcon(args(&["unknowns", &empty.display().to_string()])).await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A run's JSON report (checked against its committed schema) and its JUnit failure count.
+fn reports_of(json: &Path, junit: &Path) -> (serde_json::Value, usize) {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).expect("the JSON report")).expect("JSON");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schemas/run-report.schema.json"),
+        )
+        .expect("the committed schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let problems: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+    assert!(problems.is_empty(), "the --against report breaks its schema: {problems:?}");
+    let junit = std::fs::read_to_string(junit).expect("the JUnit report");
+    (json, junit.matches("<failure").count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_answers_as_aws_did_is_never_called_diverged() {
+    // "AWS" (a planted bug) and the endpoint answer alike; the model rejects both.
+    let dir = scratch("absolved");
+    record(&dir, &["associate-default-threshold-80"]).await;
+    let against = dir.display().to_string();
+    let json = dir.join("run.json");
+    let junit = dir.join("run.xml");
+    let run = |mutant: &'static str| {
+        args(&[
+            "run",
+            "--against",
+            &against,
+            "--mutant",
+            mutant,
+            "--json",
+            &json.display().to_string(),
+            "--junit",
+            &junit.display().to_string(),
+        ])
+    };
+    let out = rekcon(run("associate-default-threshold-80")).await;
+    let stdout = text(&out.stdout);
+    // Exit code: 6, the model's disagreement, not 1.
+    assert_eq!(out.status.code(), Some(6), "{stdout}\n{}", text(&out.stderr));
+    // Text: the step is the model's disagreement with the endpoint agreeing with AWS, and
+    // nothing is printed as diverged.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("model disagrees with AWS"))
+        .unwrap_or_else(|| panic!("no model disagreement:\n{stdout}"));
+    assert!(line.contains("associate/associate_lookalike_default_75 step 7 AssociateFaces"), "{line}");
+    assert!(line.contains("the endpoint agrees with AWS"), "{line}");
+    assert!(!stdout.contains("diverged") && !stdout.contains("endpoint diverges from AWS"), "{stdout}");
+    // JSON: no scenario diverged, the exit code is 6, the three-way section classifies it.
+    let (report, failures) = reports_of(&json, &junit);
+    assert_eq!(report["exit_code"], 6, "{report:#}");
+    assert!(report["summary"].get("diverged").is_none(), "{:#}", report["summary"]);
+    assert!(report["causes"].as_array().is_some_and(Vec::is_empty), "{:#}", report["causes"]);
+    let lookalike = report["scenarios"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == SCENARIOS[1]))
+        .expect("the scenario in the JSON report");
+    assert_eq!(lookalike["verdict"]["verdict"], "pass", "{lookalike:#}");
+    assert!(lookalike["divergences"].as_array().is_some_and(Vec::is_empty), "{lookalike:#}");
+    let three_way = &report["three_way"];
+    assert_eq!(three_way["counts"]["model disagrees with AWS"], 1, "{three_way:#}");
+    assert!(three_way["counts"].get("endpoint diverges from AWS").is_none(), "{three_way:#}");
+    let step = three_way["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["class"] == "model-disagrees-with-aws"))
+        .expect("the step in the JSON report");
+    assert_eq!((step["step"].as_u64(), step["section"].as_str()), (Some(7), Some("§6.5")), "{step:#}");
+    assert_eq!(step["endpoint_agrees_with_aws"], true, "{step:#}");
+    assert!(step["findings"].as_array().is_some_and(|f| !f.is_empty()), "the model's findings are kept");
+    assert_eq!(three_way["recorded_from"]["endpoint_kind"], "endpoint-url", "{three_way:#}");
+    // JUnit: no failure.
+    assert_eq!(failures, 0, "{}", std::fs::read_to_string(&junit).unwrap_or_default());
+
+    // The same recording, an endpoint with another bug: that one is the endpoint's, in
+    // every report.
+    let out = rekcon(run("steal-associated-face")).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (report, failures) = reports_of(&json, &junit);
+    assert_eq!(report["exit_code"], 1);
+    assert!(report["three_way"]["counts"]["endpoint diverges from AWS"].as_u64() >= Some(1), "{report:#}");
+    assert!(report["summary"]["diverged"].as_u64() >= Some(1), "{:#}", report["summary"]);
+    assert!(failures >= 1);
+}

@@ -69,7 +69,7 @@ pub fn safe_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Ve
 }
 
 /// Where and how a recording was made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Provenance {
     /// `aws`, `endpoint-url` or `built-in`.
     pub endpoint_kind: String,

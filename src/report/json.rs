@@ -53,6 +53,21 @@ pub struct RunJson {
     pub unsettled: Vec<UnsettledJson>,
     /// What the final cleanup did.
     pub cleanup: CleanupSummary,
+    /// Under `--against DIR`: each step compared three ways (endpoint, recording, model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub three_way: Option<ThreeWayJson>,
+}
+
+/// The three-way verification of `rekcon run --against DIR`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThreeWayJson {
+    /// Steps per class label (`endpoint diverges from AWS`, `model disagrees with AWS`,
+    /// `recordings disagree`, `agrees`).
+    pub counts: BTreeMap<String, usize>,
+    /// Everything compared: the recordings, each step's class, the unknowns settled.
+    #[serde(flatten)]
+    pub verification: crate::verify::Verification,
 }
 
 /// One root cause.
@@ -319,6 +334,10 @@ impl RunReport {
                 .map(|u| UnsettledJson { tag: u.tag().to_string(), question: u.question().to_string() })
                 .collect(),
             cleanup: self.cleanup.clone(),
+            three_way: self.verification.as_ref().map(|v| ThreeWayJson {
+                counts: v.counts().into_iter().map(|(c, n)| (c.label().to_string(), n)).collect(),
+                verification: v.clone(),
+            }),
         }
     }
 

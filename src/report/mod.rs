@@ -599,6 +599,9 @@ pub struct RunReport {
     pub metadata: RunMetadata,
     /// What the cleanup did.
     pub cleanup: CleanupSummary,
+    /// Under `--against DIR`: each step compared with the recording and the model.
+    #[serde(skip)]
+    pub verification: Option<crate::verify::Verification>,
     /// Wall time of the run.
     #[serde(serialize_with = "millis")]
     pub duration: Duration,
@@ -615,12 +618,14 @@ impl RunReport {
         }
         let codes: BTreeSet<u8> = self.scenarios.iter().map(|s| self.scenario_exit_code(s)).collect();
         let interrupted = self.interrupted.then_some(self.interrupt_exit);
-        [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_SETUP_PROBLEM, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED]
-            .into_iter()
-            .find(|code| codes.contains(code))
-            .or(interrupted)
-            .or(codes.contains(&EXIT_INTERRUPTED).then_some(self.interrupt_exit))
-            .unwrap_or(EXIT_CONFORM)
+        let code =
+            [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_SETUP_PROBLEM, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED]
+                .into_iter()
+                .find(|code| codes.contains(code))
+                .or(interrupted)
+                .or(codes.contains(&EXIT_INTERRUPTED).then_some(self.interrupt_exit))
+                .unwrap_or(EXIT_CONFORM);
+        self.verification.as_ref().map_or(code, |v| v.exit_code(code))
     }
 
     /// A scenario's exit code; against a baseline, a divergence whose every cause is
@@ -803,6 +808,7 @@ mod tests {
             metadata: RunMetadata::default(),
             interrupted: false,
             cleanup: CleanupSummary::default(),
+            verification: None,
             duration: Duration::ZERO,
         };
         assert_eq!(run(vec![Verdict::Pass]).exit_code(), EXIT_CONFORM);

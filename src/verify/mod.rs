@@ -74,7 +74,7 @@ pub fn rule(name: Option<&str>) -> Rule {
 }
 
 /// How one step compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Class {
     /// The endpoint answered otherwise than AWS did, and the model does not allow its
@@ -103,7 +103,7 @@ impl Class {
 }
 
 /// One classified step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StepVerdict {
     /// The scenario.
     pub scenario: String,
@@ -120,10 +120,12 @@ pub struct StepVerdict {
     pub findings: Vec<String>,
     /// The contract section the model rests on for this call.
     pub section: &'static str,
+    /// Whether the endpoint answered as AWS did (after normalisation and the field table).
+    pub endpoint_agrees_with_aws: bool,
 }
 
 /// An `unknown:*` point a recording answers.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Settled {
     /// The tag.
     pub tag: String,
@@ -134,8 +136,12 @@ pub struct Settled {
 }
 
 /// Everything a verification found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Verification {
+    /// The folder of recordings (`--against DIR`).
+    pub dir: String,
+    /// Where the first recording was made.
+    pub recorded_from: Option<crate::record::Provenance>,
     /// Every step compared, in scenario and step order.
     pub steps: Vec<StepVerdict>,
     /// Unknown points the recordings answer.
@@ -369,6 +375,7 @@ pub fn verify_scenario(
             section: contract_section(&op, layer),
             call,
             class,
+            endpoint_agrees_with_aws: same,
             differences: diff,
             findings,
         });
@@ -377,13 +384,18 @@ pub fn verify_scenario(
 }
 
 impl Verification {
-    /// Compares every run scenario that has a recording.
+    /// Compares every run scenario that has a recording in `dir`.
     pub fn of(
+        dir: &str,
         reports: &[ScenarioReport],
         cassettes: &BTreeMap<String, Vec<Cassette>>,
         fixtures: &dyn Fn(&str) -> Vec<Fixture>,
     ) -> Verification {
-        let mut v = Verification::default();
+        let mut v = Verification {
+            dir: dir.to_string(),
+            recorded_from: cassettes.values().flatten().next().map(|c| c.provenance.clone()),
+            ..Verification::default()
+        };
         for (name, recorded) in cassettes {
             let Some(report) = reports.iter().find(|r| &r.name == name) else {
                 v.missing.push(name.clone());
@@ -409,17 +421,37 @@ impl Verification {
         out
     }
 
-    /// 1 when the endpoint diverges from AWS anywhere, else 6 when only the model
-    /// disagrees with AWS, else `otherwise` (the run's own code, a divergence from the
-    /// model alone no longer counting as one).
+    /// The steps where the model rejected an answer that AWS gave too: the endpoint
+    /// agreed with AWS, so what the model found there is rekcon's bug, not the endpoint's.
+    fn absolved(&self) -> impl Iterator<Item = &StepVerdict> {
+        self.steps.iter().filter(|s| s.class == Class::ModelDisagreesWithAws && s.endpoint_agrees_with_aws)
+    }
+
+    /// Takes the model's findings off every step where the endpoint agreed with AWS and
+    /// the model disagreed with both (they are kept in [`StepVerdict::findings`]), and
+    /// decides those scenarios' verdicts again: no report, count or exit code then calls
+    /// them the endpoint's divergence.
+    pub fn absolve(&self, reports: &mut [ScenarioReport]) {
+        for verdict in self.absolved() {
+            let Some(report) = reports.iter_mut().find(|r| r.name == verdict.scenario) else { continue };
+            for record in report.records.iter_mut().filter(|r| r.step == verdict.step && !r.settle_poll) {
+                record.findings.retain(|f| !f.is_divergence());
+            }
+            report.verdict =
+                crate::report::Verdict::decide(&report.records, report.stop.as_ref(), &report.path);
+        }
+    }
+
+    /// 1 when the endpoint diverges from AWS anywhere (or from the model where nothing
+    /// was recorded), else 6 when only the model disagrees with AWS, else `otherwise`
+    /// (the run's own code, after [`Verification::absolve`]).
     pub fn exit_code(&self, otherwise: u8) -> u8 {
         let counts = self.counts();
-        if counts.contains_key(&Class::EndpointDivergesFromAws) {
+        if counts.contains_key(&Class::EndpointDivergesFromAws) || otherwise == crate::report::EXIT_DIVERGENCE
+        {
             crate::report::EXIT_DIVERGENCE
         } else if counts.contains_key(&Class::ModelDisagreesWithAws) {
             EXIT_MODEL_DISAGREES
-        } else if otherwise == crate::report::EXIT_DIVERGENCE {
-            crate::report::EXIT_CONFORM
         } else {
             otherwise
         }
@@ -427,9 +459,12 @@ impl Verification {
 
     /// The human section: the endpoint's divergences from AWS, the model's disagreements
     /// with AWS apart, the recordings that disagree, the unknowns settled, the count.
-    pub fn render(&self, dir: &str, provenance: Option<&crate::record::Provenance>) -> String {
+    pub fn render(&self) -> String {
         let mut out = String::new();
-        let from = provenance
+        let dir = &self.dir;
+        let from = self
+            .recorded_from
+            .as_ref()
             .map(|p| {
                 format!(
                     " (recorded from {} [{}], {}, at {} Unix, rekcon {}, SDK {})",
@@ -450,7 +485,7 @@ impl Verification {
                     Class::ModelDisagreesWithAws => format!(
                         " — rekcon's bug, not the endpoint's: the model ({}) does not allow what AWS answered{}",
                         s.section,
-                        if s.differences.is_empty() {
+                        if s.endpoint_agrees_with_aws {
                             "; the endpoint agrees with AWS"
                         } else {
                             "; the endpoint agrees with the model"
