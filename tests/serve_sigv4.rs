@@ -116,13 +116,13 @@ async fn a_hand_signed_request_is_accepted_only_in_the_servers_region_with_its_t
         body,
     );
     let raw = send_raw(server.addr(), &elsewhere).await.expect("answer");
-    assert_eq!(raw.status, 403, "{}", raw.text());
+    assert_eq!(raw.status, 400, "{}", raw.text());
     assert_eq!(raw.error_type().as_deref(), Some("InvalidSignatureException"));
     // Signed without X-Amz-Target, which is then rewritten: never executed.
     let retargeted =
         hand_signed("us-east-1", &["host", "x-amz-date"], "RekognitionService.DeleteCollection", body);
     let raw = send_raw(server.addr(), &retargeted).await.expect("answer");
-    assert_eq!(raw.status, 403, "{}", raw.text());
+    assert_eq!(raw.status, 400, "{}", raw.text());
     assert_eq!(raw.error_type().as_deref(), Some("IncompleteSignatureException"));
     assert!(raw.text().contains("X-Amz-Target") || raw.text().contains("x-amz-target"), "{}", raw.text());
     let rek = client(&server.url(), ACCESS_KEY, SECRET, "us-east-1");
@@ -175,10 +175,10 @@ async fn unknown_access_key_is_unrecognized_client() {
 }
 
 #[tokio::test]
-async fn unsigned_and_tampered_requests_are_refused_with_403() {
+async fn unsigned_and_tampered_requests_are_refused_with_400() {
     let (server, _) = signed_server().await;
     let raw = call(&server, Operation::ListCollections, serde_json::json!({})).await;
-    assert_eq!(raw.status, 403);
+    assert_eq!(raw.status, 400);
     assert_eq!(raw.error_type().as_deref(), Some("MissingAuthenticationTokenException"));
 
     let garbage = request_bytes(
@@ -187,7 +187,7 @@ async fn unsigned_and_tampered_requests_are_refused_with_403() {
         b"{}",
     );
     let raw = send_raw(server.addr(), &garbage).await.expect("answer");
-    assert_eq!(raw.status, 403);
+    assert_eq!(raw.status, 400);
     assert_eq!(raw.error_type().as_deref(), Some("IncompleteSignatureException"));
 
     let stale = request_bytes(
@@ -202,9 +202,15 @@ async fn unsigned_and_tampered_requests_are_refused_with_403() {
         b"{}",
     );
     let raw = send_raw(server.addr(), &stale).await.expect("answer");
-    assert_eq!(raw.status, 403);
+    assert_eq!(raw.status, 400);
     assert_eq!(raw.error_type().as_deref(), Some("InvalidSignatureException"));
-    assert!(raw.json()["Message"].as_str().is_some_and(|m| m.contains("expired")));
+    assert!(
+        raw.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Signature expired: 20200101T000000Z is now earlier than ")),
+        "{}",
+        raw.text()
+    );
 }
 
 #[tokio::test]
@@ -231,7 +237,7 @@ async fn request_log_never_holds_secrets_or_bodies() {
     assert_eq!(lines.len(), 3, "one line per request: {lines:?}");
     assert_eq!(lines[0].target, "RekognitionService.CreateCollection");
     assert_eq!(lines[0].status, 200);
-    assert_eq!(lines[2].status, 403);
+    assert_eq!(lines[2].status, 400);
     assert_eq!(lines[2].error.as_deref(), Some("InvalidSignatureException"));
     for line in &lines {
         assert!(uuid::Uuid::parse_str(&line.request_id).is_ok());
