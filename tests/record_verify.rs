@@ -35,11 +35,18 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-/// Records SCENARIOS into `dir` against an emulator with `mutants` playing AWS.
+/// Records SCENARIOS into `dir` against an emulator with `mutants` playing AWS, users
+/// settling in 30 ms (real variation).
 async fn record(dir: &Path, mutants: &[&str]) {
+    record_settling(dir, mutants, std::time::Duration::from_millis(30)).await;
+}
+
+/// [`record`] with users settling in `settle` (zero: as the built-in emulator of
+/// `rekcon run`, so that a comparison does not hang on timing).
+async fn record_settling(dir: &Path, mutants: &[&str], settle: std::time::Duration) {
     let config = ServeConfig {
         mutants: mutants.iter().map(|m| Mutant::from_name(m).expect("a mutant")).collect(),
-        settle: std::time::Duration::from_millis(30),
+        settle,
         ..ServeConfig::default()
     };
     let server = Server::start(config).await.expect("the emulator starts");
@@ -204,7 +211,8 @@ fn reports_of(json: &Path, junit: &Path) -> (serde_json::Value, usize) {
 async fn an_endpoint_that_answers_as_aws_did_is_never_called_diverged() {
     // "AWS" (a planted bug) and the endpoint answer alike; the model rejects both.
     let dir = scratch("absolved");
-    record(&dir, &["associate-default-threshold-80"]).await;
+    // Settling as the endpoint does: the answers compare alike, not by luck of timing.
+    record_settling(&dir, &["associate-default-threshold-80"], std::time::Duration::ZERO).await;
     let against = dir.display().to_string();
     let json = dir.join("run.json");
     let junit = dir.join("run.xml");
@@ -269,4 +277,74 @@ async fn an_endpoint_that_answers_as_aws_did_is_never_called_diverged() {
     assert!(report["three_way"]["counts"]["endpoint diverges from AWS"].as_u64() >= Some(1), "{report:#}");
     assert!(report["summary"]["diverged"].as_u64() >= Some(1), "{:#}", report["summary"]);
     assert!(failures >= 1);
+}
+
+/// The hand-made cassettes committed under tests/cassettes/ (see its README.md).
+fn hand_made() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cassettes")
+}
+
+#[test]
+fn the_hand_made_front_end_refusal_has_aws_shape_and_is_a_setup_problem() {
+    // Contract §1.1 and §8's front-end row (aws/aws-sdk-php#1780): 400, `__type` and a
+    // lower-case `message`, no `Code`.
+    let cassettes = load_dir(&hand_made()).expect("the hand-made cassettes load");
+    let refused = &cassettes["collections/create_collection"][0].exchanges[0];
+    let response = refused.response.as_ref().expect("a response");
+    assert_eq!(response.status, 400);
+    let body: serde_json::Value =
+        serde_json::from_str(response.body.as_deref().unwrap_or_default()).expect("a JSON body");
+    let keys: Vec<&str> =
+        body.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    assert_eq!(keys, ["__type", "message"]);
+    let raw = refused.raw_response().expect("readable");
+    match rekcon::check::wire(&raw, Some(rekcon::api::Operation::CreateCollection)) {
+        Err(rekcon::check::Unjudgeable::SetupProblem(hint)) => assert!(hint.contains("clock"), "{hint}"),
+        other => panic!("{other:?}"),
+    }
+    // The lagging not-found of §9.20: asked again, still not found.
+    let lagged = &cassettes["search/search_faces_by_image"][0].exchanges[6];
+    assert_eq!((lagged.lag_retries, lagged.response.as_ref().map(|r| r.status)), (4, Some(400)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_made_cassettes_a_front_end_refusal_and_a_lagging_not_found_are_never_judged_against_aws() {
+    let dir = scratch("hand-made");
+    let json = dir.join("run.json").display().to_string();
+    let against = hand_made().display().to_string();
+    let out = rekcon(args(&["run", "--against", &against, "--json", &json])).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    let line = |start: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no {start}:\n{stdout}"))
+            .to_string()
+    };
+    // The refusal: the recording is unusable from there, and says so; nothing blamed.
+    let refused = line("not judged against AWS      collections/create_collection step 1");
+    assert!(refused.contains("AWS refused rekcon's own set-up") && refused.contains("clock"), "{refused}");
+    // The lag that never settled: neither the model's disagreement nor the endpoint's.
+    let lag = line("not judged against AWS      search/search_faces_by_image step 7");
+    assert!(lag.contains("read-after-write lag (§9.20)"), "{lag}");
+    assert!(!stdout.contains("model disagrees with AWS  "), "{stdout}");
+    // The lag that settled: compared as usual, and the report says AWS lagged.
+    let settled = line("agrees                      search/search_faces_by_image_largest_face step 4");
+    assert!(settled.contains("AWS lagged: asked 2 more time(s)"), "{settled}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON report")).expect("JSON");
+    assert_eq!(report["three_way"]["counts"]["not judged against AWS"], 2, "{:#}", report["three_way"]);
+
+    // Detection: an endpoint with a wire fault diverges from AWS where AWS answered, and
+    // is judged by the model alone (an ordinary divergence) where the recording is unusable.
+    let out = rekcon(args(&["run", "--against", &against, "--mutant", "wrong-content-type"])).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("endpoint diverges from AWS  search/search_faces_by_image_largest_face step 4"),
+        "alike bodies, a header AWS got right:\n{stdout}"
+    );
+    assert!(!stdout.contains("endpoint diverges from AWS  collections/create_collection"), "{stdout}");
+    assert!(stdout.contains("not judged against AWS      collections/create_collection step 1"), "{stdout}");
 }

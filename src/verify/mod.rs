@@ -85,6 +85,10 @@ pub enum Class {
     ModelDisagreesWithAws,
     /// Two recordings of the scenario differ here: AWS itself varies.
     RecordingsDisagree,
+    /// The recording has no answer to compare with here ([`StepVerdict::note`] says why:
+    /// not recorded, AWS refused rekcon's own set-up, or AWS still lagged, §9.20): the
+    /// step is judged by the model alone, as without a recording.
+    NotJudged,
     /// The endpoint, the recording and the model agree (or differ only where the model
     /// allows both).
     Agrees,
@@ -97,6 +101,7 @@ impl Class {
             Class::EndpointDivergesFromAws => "endpoint diverges from AWS",
             Class::ModelDisagreesWithAws => "model disagrees with AWS",
             Class::RecordingsDisagree => "recordings disagree",
+            Class::NotJudged => "not judged against AWS",
             Class::Agrees => "agrees",
         }
     }
@@ -122,6 +127,10 @@ pub struct StepVerdict {
     pub section: &'static str,
     /// Whether the endpoint answered as AWS did (after normalisation and the field table).
     pub endpoint_agrees_with_aws: bool,
+    /// Why the recording could not be compared with ([`Class::NotJudged`]), or what it
+    /// shows beside the answer (AWS lagged before it found the thing, §9.20).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// An `unknown:*` point a recording answers.
@@ -304,6 +313,15 @@ fn differences(recorded: Option<&Entry>, endpoint: Option<&Entry>) -> Vec<String
     }
 }
 
+/// What a finding line (`Layer: path: expected …, got …`) is about: its layer and path.
+fn finding_key(line: &str) -> &str {
+    let mut parts = line.match_indices(": ");
+    match parts.nth(1) {
+        Some((end, _)) => &line[..end],
+        None => line,
+    }
+}
+
 fn findings_at(records: &[StepRecord], step: usize) -> (Vec<String>, Option<Layer>) {
     let mut out = Vec::new();
     let mut layer = None;
@@ -334,6 +352,17 @@ pub fn verify_scenario(
         cassettes[1..].iter().map(|c| by_step(Transcript::new(&recorded_report(c), fixtures))).collect();
     let ours = by_step(Transcript::new(endpoint, fixtures));
     let steps: BTreeSet<usize> = recorded.keys().chain(ours.keys()).copied().collect();
+    let answered = |step: usize| first.exchanges.iter().rev().find(|e| e.step == step && !e.settle_poll);
+    // AWS refused rekcon's own signature, credentials or clock: nothing from there on is
+    // an answer about the contract (§1.1, §8's front-end row).
+    let refused = first.exchanges.iter().filter(|e| !e.settle_poll).find_map(|e| {
+        let operation =
+            e.target.strip_prefix("RekognitionService.").and_then(crate::api::Operation::from_name);
+        match crate::check::wire(&e.raw_response()?, operation) {
+            Err(crate::check::Unjudgeable::SetupProblem(hint)) => Some((e.step, hint)),
+            _ => None,
+        }
+    });
     let mut out = Vec::new();
     for step in steps {
         let call =
@@ -350,21 +379,43 @@ pub fn verify_scenario(
         let diff = differences(recorded.get(&step), ours.get(&step));
         let (aws_ok, endpoint_ok, same) =
             (aws_findings.is_empty(), endpoint_findings.is_empty(), diff.is_empty());
-        let class = if recordings_differ && endpoint_ok {
+        let lag = answered(step).map_or(0, |e| e.lag_retries);
+        let not_judged = match (&refused, recorded.contains_key(&step)) {
+            (Some((at, hint)), _) if step >= *at => Some(format!(
+                "the recording stopped at step {at}: AWS refused rekcon's own set-up ({hint}); record again"
+            )),
+            (_, false) => Some("not in the recording".to_string()),
+            // Still not found after every retry: AWS lagged (§9.20), the model is not wrong.
+            _ if lag > 0 && !aws_ok => Some(format!(
+                "AWS still answered not-found after {lag} retries: read-after-write lag (§9.20), not an answer about the contract"
+            )),
+            _ => None,
+        };
+        let note = not_judged.clone().or_else(|| {
+            (lag > 0)
+                .then(|| format!("AWS lagged: asked {lag} more time(s) before it found the thing (§9.20)"))
+        });
+        // The endpoint's findings that AWS's answer did not have too (by layer and path).
+        let aws_keys: BTreeSet<&str> = aws_findings.iter().map(|f| finding_key(f)).collect();
+        let unexplained = endpoint_findings.iter().any(|f| !aws_keys.contains(finding_key(f)));
+        let class = if not_judged.is_some() {
+            Class::NotJudged
+        } else if recordings_differ && endpoint_ok {
             Class::RecordingsDisagree
-        } else if !aws_ok && (same || endpoint_ok) {
-            Class::ModelDisagreesWithAws
-        } else if !same && !endpoint_ok {
+        } else if !endpoint_ok && (!same || unexplained) {
+            // Otherwise than AWS, or alike where compared but faulted where AWS was not
+            // (a header, say): the endpoint's bug.
             Class::EndpointDivergesFromAws
-        } else if same && !endpoint_ok {
-            // The endpoint answered as AWS did, and the model rejects that answer.
+        } else if !aws_ok {
+            // AWS answered what the model rejects; the endpoint agrees with AWS (and the
+            // model rejects it for the same reasons) or with the model.
             Class::ModelDisagreesWithAws
         } else {
             Class::Agrees
         };
         let findings = match class {
-            Class::ModelDisagreesWithAws if !aws_ok => aws_findings,
-            Class::ModelDisagreesWithAws | Class::EndpointDivergesFromAws => endpoint_findings,
+            Class::ModelDisagreesWithAws => aws_findings,
+            Class::EndpointDivergesFromAws => endpoint_findings,
             _ => Vec::new(),
         };
         let op =
@@ -376,6 +427,7 @@ pub fn verify_scenario(
             call,
             class,
             endpoint_agrees_with_aws: same,
+            note,
             differences: diff,
             findings,
         });
@@ -428,14 +480,18 @@ impl Verification {
     }
 
     /// Takes the model's findings off every step where the endpoint agreed with AWS and
-    /// the model disagreed with both (they are kept in [`StepVerdict::findings`]), and
+    /// the model rejected both for the same reasons (kept in [`StepVerdict::findings`]), and
     /// decides those scenarios' verdicts again: no report, count or exit code then calls
     /// them the endpoint's divergence.
     pub fn absolve(&self, reports: &mut [ScenarioReport]) {
         for verdict in self.absolved() {
             let Some(report) = reports.iter_mut().find(|r| r.name == verdict.scenario) else { continue };
+            let aws: BTreeSet<&str> = verdict.findings.iter().map(|f| finding_key(f)).collect();
             for record in report.records.iter_mut().filter(|r| r.step == verdict.step && !r.settle_poll) {
-                record.findings.retain(|f| !f.is_divergence());
+                record.findings.retain(|f| {
+                    !f.is_divergence()
+                        || !aws.contains(format!("{:?}: {}", f.layer, f.mismatch.path).as_str())
+                });
             }
             report.verdict =
                 crate::report::Verdict::decide(&report.records, report.stop.as_ref(), &report.path);
@@ -478,8 +534,12 @@ impl Verification {
             })
             .unwrap_or_default();
         let _ = writeln!(out, "verified against the recordings in {dir}{from}");
-        for class in [Class::EndpointDivergesFromAws, Class::ModelDisagreesWithAws, Class::RecordingsDisagree]
-        {
+        for class in [
+            Class::EndpointDivergesFromAws,
+            Class::ModelDisagreesWithAws,
+            Class::RecordingsDisagree,
+            Class::NotJudged,
+        ] {
             for s in self.steps.iter().filter(|s| s.class == class) {
                 let what = match class {
                     Class::ModelDisagreesWithAws => format!(
@@ -492,16 +552,22 @@ impl Verification {
                         }
                     ),
                     Class::EndpointDivergesFromAws => " — the endpoint's bug".to_string(),
+                    Class::NotJudged => format!(" — {}", s.note.as_deref().unwrap_or("no recorded answer")),
                     _ => " — AWS varies here; not judged".to_string(),
                 };
                 let _ =
                     writeln!(out, "{:<27} {} step {} {}{what}", class.label(), s.scenario, s.step, s.call);
-                for d in s.differences.iter().take(5) {
+                for d in s.differences.iter().take(if class == Class::NotJudged { 0 } else { 5 }) {
                     let _ = writeln!(out, "    {d}");
                 }
                 for f in s.findings.iter().take(5) {
                     let _ = writeln!(out, "    model: {f}");
                 }
+            }
+        }
+        for s in self.steps.iter().filter(|s| s.class == Class::Agrees) {
+            if let Some(note) = &s.note {
+                let _ = writeln!(out, "{:<27} {} step {} {} — {note}", "agrees", s.scenario, s.step, s.call);
             }
         }
         for s in &self.settled {
@@ -573,6 +639,19 @@ mod tests {
             ["UserStatus: recorded \"ACTIVE\", endpoint \"UPDATING\""]
         );
         assert_eq!(diff(json!({"NextToken": "<token:1>"}), json!({})).len(), 1);
+    }
+
+    #[test]
+    fn a_finding_is_about_its_layer_and_path() {
+        assert_eq!(
+            finding_key("Model: Users[0].UserStatus: expected \"A: b\", got \"C\""),
+            "Model: Users[0].UserStatus"
+        );
+        assert_eq!(
+            finding_key("Wire: (header) Content-Type: expected x, got y"),
+            "Wire: (header) Content-Type"
+        );
+        assert_eq!(finding_key("odd"), "odd");
     }
 
     #[test]
