@@ -6,10 +6,12 @@
 //! in-process), [`drive`] lets proptest shrink a divergence to a minimal case and
 //! confirms it, [`report`] writes the minimal case as a regression scenario that
 //! `rekcon run` replays, [`coverage`] says what the run reached, and [`merge`] joins the
-//! reports of `--partition` workers. [`cli`] is `rekcon fuzz`.
+//! reports of `--partition` workers, and [`confirm`] replays each finding on a second
+//! endpoint (real AWS) to say whose bug it is. [`cli`] is `rekcon fuzz`.
 
 pub mod case;
 pub mod cli;
+pub mod confirm;
 pub mod coverage;
 pub mod drive;
 pub mod exec;
