@@ -1204,11 +1204,16 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
     };
     let mut report = report;
     if let (Some(recordings), Some(dir)) = (&recordings, &config.against) {
-        let fixtures = |name: &str| {
-            selection.scenarios.iter().find(|s| s.name == name).map(|s| s.images.clone()).unwrap_or_default()
+        let scenario = |name: &str| {
+            selection
+                .scenarios
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.images.clone(), s.compare.clone()))
+                .unwrap_or_default()
         };
         let dir = dir.display().to_string();
-        let v = crate::verify::Verification::of(&dir, &report.scenarios, recordings, &fixtures);
+        let v = crate::verify::Verification::of(&dir, &report.scenarios, recordings, &scenario);
         v.absolve(&mut report.scenarios);
         report.verification = Some(v);
     }

@@ -348,3 +348,45 @@ async fn hand_made_cassettes_a_front_end_refusal_and_a_lagging_not_found_are_nev
     assert!(!stdout.contains("endpoint diverges from AWS  collections/create_collection"), "{stdout}");
     assert!(stdout.contains("not judged against AWS      collections/create_collection step 1"), "{stdout}");
 }
+
+#[test]
+fn a_field_override_needs_a_written_reason() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let path = Path::new("scenarios/x/override.yaml");
+    let scenario = |compare: &str| {
+        format!(
+            "description: d\ncollections: [c]\ncompare:\n{compare}steps:\n  - CreateCollection: {{ CollectionId: \"${{c}}\" }}\n"
+        )
+    };
+    let loaded = rekcon::scenario::parse(
+        &root,
+        "x/override",
+        path,
+        &scenario("  \"FaceMatches[].Similarity\": { tolerance: 5, reason: \"the lookalike photo scores 93 to 97\" }\n"),
+    )
+    .expect("loads");
+    assert_eq!(loaded.compare.len(), 1);
+    assert_eq!(loaded.compare[0].path, "FaceMatches[].Similarity");
+    assert_eq!(loaded.compare[0].how, rekcon::scenario::Comparison::Tolerance(5.0));
+    // No reason: an error at the override, file:line:col.
+    let err = rekcon::scenario::parse(
+        &root,
+        "x/override",
+        path,
+        &scenario("  \"FaceMatches[].Similarity\": { tolerance: 5 }\n"),
+    )
+    .expect_err("a reason is mandatory");
+    let text = err.to_string();
+    assert!(text.starts_with("scenarios/x/override.yaml:4:"), "{text}");
+    assert!(text.contains("needs a `reason`"), "{text}");
+    for (bad, says) in [
+        ("  UserStatus: { reason: \"r\" }\n", "needs one of tolerance"),
+        ("  UserStatus: { ignore: true, exact: true, reason: \"r\" }\n", "twice"),
+        ("  UserStatus: { tolerence: 1, reason: \"r\" }\n", "did you mean `tolerance`"),
+        ("  UserStatus: { ignore: true, reason: \"\" }\n", "must say why"),
+    ] {
+        let err = rekcon::scenario::parse(&root, "x/override", path, &scenario(bad)).expect_err(bad);
+        assert!(err.to_string().contains(says), "{bad}: {err}");
+        assert!(err.line == 4 && err.column > 0, "{bad}: {err}");
+    }
+}

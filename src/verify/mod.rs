@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::check::Layer;
 use crate::record::Cassette;
 use crate::report::{ScenarioReport, StepRecord};
-use crate::scenario::Fixture;
+use crate::scenario::{Comparison, FieldOverride, Fixture};
 use crate::transcript::{Entry, Transcript};
 
 /// How one field is compared.
@@ -157,6 +157,24 @@ pub struct Verification {
     pub settled: Vec<Settled>,
     /// Scenarios recorded but not run (not in the scenarios folder any more).
     pub missing: Vec<String>,
+    /// The scenarios' own comparison rules that applied instead of the table's.
+    pub overrides: Vec<OverrideUsed>,
+}
+
+/// What verifying needs of a scenario: its fixture images and its field overrides.
+pub type ScenarioParts = (Vec<Fixture>, Vec<FieldOverride>);
+
+/// A scenario's field override, as reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct OverrideUsed {
+    /// The scenario.
+    pub scenario: String,
+    /// The field path (`FaceMatches[].Similarity`).
+    pub path: String,
+    /// How it was compared (`within 5`, `ignored`, `as a set`, `exactly`).
+    pub compared: String,
+    /// The scenario's written reason.
+    pub reason: String,
 }
 
 /// The contract section (of docs' contract reference) the model rests on for a call.
@@ -220,6 +238,50 @@ fn entry_value(entry: &Entry) -> Value {
 
 /// The differences between a recorded and an endpoint value, by [`FIELDS`].
 pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str, out: &mut Vec<String>) {
+    compare_with(&[], key, recorded, endpoint, path, out);
+}
+
+/// A path with its list positions dropped (`FaceMatches[0].Similarity` →
+/// `FaceMatches[].Similarity`), as scenario overrides name it.
+pub fn general_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_brackets = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_brackets = true,
+            ']' => in_brackets = false,
+            _ if in_brackets && c.is_ascii_digit() => continue,
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The rule for the field at `path` (member `key`): a scenario's override for the path
+/// when it has one, else the table's.
+fn rule_at(overrides: &[FieldOverride], key: Option<&str>, path: &str) -> Rule {
+    let general = general_path(path);
+    match overrides.iter().find(|o| o.path == general) {
+        Some(o) => match o.how {
+            Comparison::Tolerance(t) => Rule::Within(t),
+            Comparison::Ignore => Rule::Ignored,
+            Comparison::Unordered => Rule::Set,
+            Comparison::Exact => Rule::Exact,
+        },
+        None => rule(key),
+    }
+}
+
+/// [`compare`] with a scenario's field overrides.
+pub fn compare_with(
+    overrides: &[FieldOverride],
+    key: Option<&str>,
+    recorded: &Value,
+    endpoint: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
     let here = |out: &mut Vec<String>| {
         out.push(format!(
             "{}: recorded {}, endpoint {}",
@@ -228,7 +290,7 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
             crate::expect::render(endpoint)
         ))
     };
-    match rule(key) {
+    match rule_at(overrides, key, path) {
         Rule::Ignored => return,
         Rule::SameType => {
             if std::mem::discriminant(recorded) != std::mem::discriminant(endpoint) {
@@ -263,7 +325,7 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
                         return;
                     }
                     for (i, (x, y)) in sorted_a.iter().zip(&sorted_b).enumerate() {
-                        compare(None, x, y, &format!("{path}[{i}]"), out);
+                        compare_with(overrides, None, x, y, &format!("{path}[{i}]"), out);
                     }
                 }
                 return;
@@ -277,8 +339,8 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
             for k in keys {
                 let sub = if path.is_empty() || path == "(body)" { k.clone() } else { format!("{path}.{k}") };
                 match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => compare(Some(k), x, y, &sub, out),
-                    (x, y) if rule(Some(k)) == Rule::Ignored => {
+                    (Some(x), Some(y)) => compare_with(overrides, Some(k), x, y, &sub, out),
+                    (x, y) if rule_at(overrides, Some(k), &sub) == Rule::Ignored => {
                         let _ = (x, y);
                     }
                     (x, y) => out.push(format!(
@@ -291,7 +353,7 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
         }
         (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                compare(key, x, y, &format!("{path}[{i}]"), out);
+                compare_with(overrides, key, x, y, &format!("{path}[{i}]"), out);
             }
         }
         (a, b) if a == b => {}
@@ -300,11 +362,15 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
 }
 
 /// The differences between two transcripts' step `step` (an empty list when they agree).
-fn differences(recorded: Option<&Entry>, endpoint: Option<&Entry>) -> Vec<String> {
+fn differences(
+    overrides: &[FieldOverride],
+    recorded: Option<&Entry>,
+    endpoint: Option<&Entry>,
+) -> Vec<String> {
     match (recorded, endpoint) {
         (Some(r), Some(e)) => {
             let mut out = Vec::new();
-            compare(None, &entry_value(r), &entry_value(e), "", &mut out);
+            compare_with(overrides, None, &entry_value(r), &entry_value(e), "", &mut out);
             out
         }
         (Some(_), None) => vec!["the endpoint's run did not reach this step".into()],
@@ -338,11 +404,13 @@ fn findings_at(records: &[StepRecord], step: usize) -> (Vec<String>, Option<Laye
 }
 
 /// Classifies every step of `endpoint` (a run of the recorded scenario) against its
-/// `cassettes` (one or more recordings). `fixtures` name the image bytes.
+/// `cassettes` (one or more recordings). `fixtures` name the image bytes; `overrides`
+/// are the scenario's own comparison rules, before the table's.
 pub fn verify_scenario(
     endpoint: &ScenarioReport,
     cassettes: &[Cassette],
     fixtures: &[Fixture],
+    overrides: &[FieldOverride],
 ) -> Vec<StepVerdict> {
     let Some(first) = cassettes.first() else { return Vec::new() };
     let by_step =
@@ -375,8 +443,8 @@ pub fn verify_scenario(
             .collect();
         let (endpoint_findings, layer) = findings_at(&endpoint.records, step);
         let recordings_differ =
-            others.iter().any(|o| !differences(recorded.get(&step), o.get(&step)).is_empty());
-        let diff = differences(recorded.get(&step), ours.get(&step));
+            others.iter().any(|o| !differences(overrides, recorded.get(&step), o.get(&step)).is_empty());
+        let diff = differences(overrides, recorded.get(&step), ours.get(&step));
         let (aws_ok, endpoint_ok, same) =
             (aws_findings.is_empty(), endpoint_findings.is_empty(), diff.is_empty());
         let lag = answered(step).map_or(0, |e| e.lag_retries);
@@ -436,12 +504,13 @@ pub fn verify_scenario(
 }
 
 impl Verification {
-    /// Compares every run scenario that has a recording in `dir`.
+    /// Compares every run scenario that has a recording in `dir`; `scenario` gives a
+    /// scenario's fixtures and field overrides by name.
     pub fn of(
         dir: &str,
         reports: &[ScenarioReport],
         cassettes: &BTreeMap<String, Vec<Cassette>>,
-        fixtures: &dyn Fn(&str) -> Vec<Fixture>,
+        scenario: &dyn Fn(&str) -> ScenarioParts,
     ) -> Verification {
         let mut v = Verification {
             dir: dir.to_string(),
@@ -453,7 +522,19 @@ impl Verification {
                 v.missing.push(name.clone());
                 continue;
             };
-            v.steps.extend(verify_scenario(report, recorded, &fixtures(name)));
+            let (fixtures, overrides) = scenario(name);
+            v.steps.extend(verify_scenario(report, recorded, &fixtures, &overrides));
+            v.overrides.extend(overrides.into_iter().map(|o| OverrideUsed {
+                scenario: name.clone(),
+                compared: match o.how {
+                    Comparison::Tolerance(t) => format!("within {t}"),
+                    Comparison::Ignore => "ignored".into(),
+                    Comparison::Unordered => "as a set".into(),
+                    Comparison::Exact => "exactly".into(),
+                },
+                path: o.path,
+                reason: o.reason,
+            }));
             for cassette in recorded.iter().take(1) {
                 for (tag, steps) in cassette.unknowns() {
                     v.settled.push(Settled { tag, scenario: name.clone(), steps });
@@ -581,6 +662,13 @@ impl Verification {
                 steps.join(", ")
             );
         }
+        for o in &self.overrides {
+            let _ = writeln!(
+                out,
+                "{:<27} {} {} {}: {}",
+                "compared otherwise", o.scenario, o.path, o.compared, o.reason
+            );
+        }
         for name in &self.missing {
             let _ = writeln!(out, "not run: {name} is recorded but not in the scenarios folder");
         }
@@ -639,6 +727,34 @@ mod tests {
             ["UserStatus: recorded \"ACTIVE\", endpoint \"UPDATING\""]
         );
         assert_eq!(diff(json!({"NextToken": "<token:1>"}), json!({})).len(), 1);
+    }
+
+    #[test]
+    fn a_scenarios_override_comes_before_the_table() {
+        let o = |path: &str, how| FieldOverride { path: path.into(), how, reason: "why".into() };
+        let recorded =
+            json!({"FaceMatches": [{"Similarity": 99.0}, {"Similarity": 90.0}], "UserStatus": "ACTIVE"});
+        let endpoint =
+            json!({"FaceMatches": [{"Similarity": 96.0}, {"Similarity": 90.0}], "UserStatus": "UPDATING"});
+        let diff = |overrides: &[FieldOverride]| {
+            let mut out = Vec::new();
+            compare_with(overrides, None, &recorded, &endpoint, "", &mut out);
+            out
+        };
+        // The table: Similarity within 1, so 99 against 96 differs; UserStatus exactly.
+        assert_eq!(diff(&[]).len(), 2, "{:?}", diff(&[]));
+        // Within 5 for every match, UserStatus ignored: nothing differs.
+        let wide =
+            [o("FaceMatches[].Similarity", Comparison::Tolerance(5.0)), o("UserStatus", Comparison::Ignore)];
+        assert!(diff(&wide).is_empty(), "{:?}", diff(&wide));
+        // An override of another path changes nothing here.
+        assert_eq!(diff(&[o("Faces[].Similarity", Comparison::Tolerance(5.0))]).len(), 2);
+        // Exact where the table has a tolerance: a difference the table would hide.
+        let (a, b) = (json!({"Confidence": 99.5}), json!({"Confidence": 99.9}));
+        let mut out = Vec::new();
+        compare_with(&[o("Confidence", Comparison::Exact)], None, &a, &b, "", &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(general_path("A[12].B[0].C"), "A[].B[].C");
     }
 
     #[test]
