@@ -148,7 +148,7 @@ pub struct FuzzArgs {
     /// Most calls confirming may make (default: the printed budget).
     #[arg(long, value_name = "N", requires = "confirm_on")]
     pub confirm_cap: Option<usize>,
-    /// Where confirming records its cassettes (default: OUT_DIR/confirmed).
+    /// Where confirming records its cassettes (default: SCENARIOS/confirmed).
     #[arg(long, value_name = "DIR", requires = "confirm_on")]
     pub confirm_record: Option<PathBuf>,
 }
@@ -336,7 +336,7 @@ impl Plan {
                 ..run.clone()
             },
             root: args.scenarios.clone(),
-            record: args.confirm_record.clone().unwrap_or_else(|| out_dir.join("confirmed")),
+            record: args.confirm_record.clone().unwrap_or_else(|| args.scenarios.join("confirmed")),
             cap: args.confirm_cap,
         });
         Ok(Plan {
