@@ -132,19 +132,27 @@ async fn a_planted_bug_in_the_endpoint_diverges_from_aws() {
     assert!(!stdout.contains("diverges from AWS  ") && stdout.contains("three-way:"), "{stdout}");
 }
 
+/// The stdout of a run that exits 6, and its line for associate_lookalike_default_75's
+/// step 7, a model disagreement.
+fn model_disagreement(out: &Output) -> (String, String) {
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{stdout}\n{}", text(&out.stderr));
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("model disagrees with AWS"))
+        .unwrap_or_else(|| panic!("no model disagreement:\n{stdout}"))
+        .to_string();
+    assert!(line.contains("associate/associate_lookalike_default_75 step 7 AssociateFaces"), "{line}");
+    (stdout, line)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bug_in_the_recorded_aws_is_the_models_disagreement_not_the_endpoints() {
     let dir = scratch("model-bug");
     record(&dir, &["associate-default-threshold-80"]).await;
     let against = dir.display().to_string();
     let out = rekcon(args(&["run", "--against", &against])).await;
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(6), "{stdout}\n{}", text(&out.stderr));
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("model disagrees with AWS"))
-        .unwrap_or_else(|| panic!("no model disagreement:\n{stdout}"));
-    assert!(line.contains("associate/associate_lookalike_default_75 step 7 AssociateFaces"), "{line}");
+    let (stdout, line) = model_disagreement(&out);
     assert!(line.contains("(§6.5)") && line.contains("the endpoint agrees with the model"), "{line}");
     assert!(!stdout.contains("endpoint diverges from AWS"), "{stdout}");
     assert!(!stdout.lines().any(|l| l.starts_with("diverged ")), "not an ordinary divergence:\n{stdout}");
@@ -230,16 +238,9 @@ async fn an_endpoint_that_answers_as_aws_did_is_never_called_diverged() {
         ])
     };
     let out = rekcon(run("associate-default-threshold-80")).await;
-    let stdout = text(&out.stdout);
-    // Exit code: 6, the model's disagreement, not 1.
-    assert_eq!(out.status.code(), Some(6), "{stdout}\n{}", text(&out.stderr));
-    // Text: the step is the model's disagreement with the endpoint agreeing with AWS, and
-    // nothing is printed as diverged.
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("model disagrees with AWS"))
-        .unwrap_or_else(|| panic!("no model disagreement:\n{stdout}"));
-    assert!(line.contains("associate/associate_lookalike_default_75 step 7 AssociateFaces"), "{line}");
+    // Exit code 6, the model's disagreement, not 1; the step is the model's disagreement
+    // with the endpoint agreeing with AWS, and nothing is printed as diverged.
+    let (stdout, line) = model_disagreement(&out);
     assert!(line.contains("the endpoint agrees with AWS"), "{line}");
     assert!(!stdout.contains("diverged") && !stdout.contains("endpoint diverges from AWS"), "{stdout}");
     // JSON: no scenario diverged, the exit code is 6, the three-way section classifies it.

@@ -46,22 +46,7 @@ fn hand_signed(region: &str, signed: &[&str], target: &str, body: &[u8]) -> Vec<
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     use aws_sigv4::sign::v4;
     let now = std::time::SystemTime::now();
-    let secs = now.duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
-    let amz_date = {
-        let days = (secs / 86_400) as i64;
-        // Civil from days (Howard Hinnant's algorithm).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        let t = secs % 86_400;
-        format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", t / 3600, t / 60 % 60, t % 60)
-    };
+    let amz_date = rekcon::serve::format_amz_date(now);
     let all = [("host", "127.0.0.1"), ("x-amz-date", amz_date.as_str()), ("x-amz-target", target)];
     let headers: Vec<(&str, &str)> = all.iter().copied().filter(|(k, _)| signed.contains(k)).collect();
     let identity = aws_credential_types::Credentials::new(ACCESS_KEY, SECRET, None, None, "test").into();

@@ -104,8 +104,8 @@ fn skew_message(amz_date: &str, signed: SystemTime, now: SystemTime) -> String {
     }
 }
 
-/// Formats `YYYYMMDDTHHMMSSZ` (UTC).
-fn format_amz_date(time: SystemTime) -> String {
+/// Formats `YYYYMMDDTHHMMSSZ` (UTC), as SigV4's `X-Amz-Date`.
+pub fn format_amz_date(time: SystemTime) -> String {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rest) = (i64::try_from(secs / 86_400).unwrap_or(0), secs % 86_400);
     // Civil from days (Howard Hinnant's algorithm).
