@@ -1071,10 +1071,10 @@ error_codes! {
     ValidationException => 400,
     SerializationException => 400,
     UnknownOperationException => 400,
-    UnrecognizedClientException => 403,
-    InvalidSignatureException => 403,
-    MissingAuthenticationTokenException => 403,
-    IncompleteSignatureException => 403,
+    UnrecognizedClientException => 400,
+    InvalidSignatureException => 400,
+    MissingAuthenticationTokenException => 400,
+    IncompleteSignatureException => 400,
     RequestEntityTooLargeException => 413,
 }
 
@@ -1362,7 +1362,7 @@ mod tests {
         assert_eq!(ErrorCode::InternalServerError.http_status(), 500);
         assert!(ErrorCode::ThrottlingException.is_server_fault());
         assert_eq!(ErrorCode::AccessDeniedException.http_status(), 400);
-        assert_eq!(ErrorCode::InvalidSignatureException.http_status(), 403);
+        assert_eq!(ErrorCode::InvalidSignatureException.http_status(), 400);
         assert_eq!(ErrorCode::RequestEntityTooLargeException.http_status(), 413);
         assert!(!ErrorCode::InvalidParameterException.is_server_fault());
         let json = serde_json::to_value(ErrorCode::ConflictException).expect("serde");

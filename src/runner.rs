@@ -1414,22 +1414,12 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
         metadata: RunMetadata::now(&selection.scenarios, &region),
         cleanup,
         retries: runner.target().retries(),
+        verification: None,
         duration: started.elapsed(),
     };
     let mut report = report;
-    if let (Some(baseline), Some(path)) = (&baseline, &config.reports.baseline) {
-        report.baseline = Some(baseline.check(path, &report.causes(), &report.scenarios, &baseline::today()));
-    }
-    let mut code = report.exit_code();
-    let mut verification = None;
-    if let Some(recordings) = &recordings {
-        let fixtures = |name: &str| {
-            selection.scenarios.iter().find(|s| s.name == name).map(|s| s.images.clone()).unwrap_or_default()
-        };
-        let v = crate::verify::Verification::of(&report.scenarios, recordings, &fixtures);
-        code = v.exit_code(code);
-        verification = Some(v);
-    }
+    // Recorded before verifying: the cassettes keep every finding the model made.
+    let mut record_failed = false;
     if let Some(dir) = &config.record {
         let kind = match (&config.endpoint, target_config.is_aws()) {
             (_, true) => "aws",
@@ -1448,9 +1438,30 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
             Ok(files) => eprintln!("rekcon run: recorded {} cassette(s) in {}", files.len(), dir.display()),
             Err(e) => {
                 eprintln!("rekcon run: --record: {e}");
-                code = code.max(EXIT_BAD_INPUT);
+                record_failed = true;
             }
         }
+    }
+    if let (Some(recordings), Some(dir)) = (&recordings, &config.against) {
+        let scenario = |name: &str| {
+            selection
+                .scenarios
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.images.clone(), s.compare.clone()))
+                .unwrap_or_default()
+        };
+        let dir = dir.display().to_string();
+        let v = crate::verify::Verification::of(&dir, &report.scenarios, recordings, &scenario);
+        v.absolve(&mut report.scenarios);
+        report.verification = Some(v);
+    }
+    if let (Some(baseline), Some(path)) = (&baseline, &config.reports.baseline) {
+        report.baseline = Some(baseline.check(path, &report.causes(), &report.scenarios, &baseline::today()));
+    }
+    let mut code = report.exit_code();
+    if record_failed {
+        code = code.max(EXIT_BAD_INPUT);
     }
     // The reports first: a closed stdout must not lose them.
     for e in write_reports(&report, &config, baseline.as_ref()) {
@@ -1460,14 +1471,9 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
         }
     }
     let mut rendered = report.render();
-    if let (Some(v), Some(dir)) = (&verification, &config.against) {
-        let provenance = recordings
-            .as_ref()
-            .and_then(|r| r.values().next())
-            .and_then(|c| c.first())
-            .map(|c| &c.provenance);
+    if let Some(v) = &report.verification {
         rendered.push('\n');
-        rendered.push_str(&v.render(&dir.display().to_string(), provenance));
+        rendered.push_str(&v.render());
     }
     if let Err(e) = crate::output::print(&rendered) {
         eprintln!("rekcon run: cannot print the report: {e}");

@@ -125,6 +125,7 @@ async fn run(scenario: &str, lagging: usize) -> (ScenarioReport, RunReport) {
         metadata: Default::default(),
         cleanup: CleanupSummary::default(),
         retries: Default::default(),
+        verification: None,
         duration: Duration::ZERO,
     };
     (report, run)

@@ -202,7 +202,7 @@ async fn lowercase_message() {
     .await;
     assert!(a.json().get("Message").is_some() && a.json().get("message").is_none());
     assert!(b.json().get("Message").is_none());
-    assert_eq!(b.json()["message"], "The collection id: x does not exist");
+    assert_eq!(b.json()["message"], "Collection:x not found!");
     assert_eq!(b.json()["__type"], "ResourceNotFoundException");
 }
 

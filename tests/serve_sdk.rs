@@ -105,7 +105,7 @@ async fn sdk_round_trip_collection_faces_users() {
     assert!(service.is_resource_not_found_exception(), "{service:?}");
     assert_eq!(
         aws_sdk_rekognition::error::ProvideErrorMetadata::message(&service),
-        Some("The collection id: sdk does not exist")
+        Some("Collection:sdk not found!")
     );
     server.shutdown().await;
 }

@@ -46,22 +46,7 @@ fn hand_signed(region: &str, signed: &[&str], target: &str, body: &[u8]) -> Vec<
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     use aws_sigv4::sign::v4;
     let now = std::time::SystemTime::now();
-    let secs = now.duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
-    let amz_date = {
-        let days = (secs / 86_400) as i64;
-        // Civil from days (Howard Hinnant's algorithm).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        let t = secs % 86_400;
-        format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", t / 3600, t / 60 % 60, t % 60)
-    };
+    let amz_date = rekcon::serve::format_amz_date(now);
     let all = [("host", "127.0.0.1"), ("x-amz-date", amz_date.as_str()), ("x-amz-target", target)];
     let headers: Vec<(&str, &str)> = all.iter().copied().filter(|(k, _)| signed.contains(k)).collect();
     let identity = aws_credential_types::Credentials::new(ACCESS_KEY, SECRET, None, None, "test").into();
@@ -116,13 +101,13 @@ async fn a_hand_signed_request_is_accepted_only_in_the_servers_region_with_its_t
         body,
     );
     let raw = send_raw(server.addr(), &elsewhere).await.expect("answer");
-    assert_eq!(raw.status, 403, "{}", raw.text());
+    assert_eq!(raw.status, 400, "{}", raw.text());
     assert_eq!(raw.error_type().as_deref(), Some("InvalidSignatureException"));
     // Signed without X-Amz-Target, which is then rewritten: never executed.
     let retargeted =
         hand_signed("us-east-1", &["host", "x-amz-date"], "RekognitionService.DeleteCollection", body);
     let raw = send_raw(server.addr(), &retargeted).await.expect("answer");
-    assert_eq!(raw.status, 403, "{}", raw.text());
+    assert_eq!(raw.status, 400, "{}", raw.text());
     assert_eq!(raw.error_type().as_deref(), Some("IncompleteSignatureException"));
     assert!(raw.text().contains("X-Amz-Target") || raw.text().contains("x-amz-target"), "{}", raw.text());
     let rek = client(&server.url(), ACCESS_KEY, SECRET, "us-east-1");
@@ -175,10 +160,10 @@ async fn unknown_access_key_is_unrecognized_client() {
 }
 
 #[tokio::test]
-async fn unsigned_and_tampered_requests_are_refused_with_403() {
+async fn unsigned_and_tampered_requests_are_refused_with_400() {
     let (server, _) = signed_server().await;
     let raw = call(&server, Operation::ListCollections, serde_json::json!({})).await;
-    assert_eq!(raw.status, 403);
+    assert_eq!(raw.status, 400);
     assert_eq!(raw.error_type().as_deref(), Some("MissingAuthenticationTokenException"));
 
     let garbage = request_bytes(
@@ -187,7 +172,7 @@ async fn unsigned_and_tampered_requests_are_refused_with_403() {
         b"{}",
     );
     let raw = send_raw(server.addr(), &garbage).await.expect("answer");
-    assert_eq!(raw.status, 403);
+    assert_eq!(raw.status, 400);
     assert_eq!(raw.error_type().as_deref(), Some("IncompleteSignatureException"));
 
     let stale = request_bytes(
@@ -202,9 +187,15 @@ async fn unsigned_and_tampered_requests_are_refused_with_403() {
         b"{}",
     );
     let raw = send_raw(server.addr(), &stale).await.expect("answer");
-    assert_eq!(raw.status, 403);
+    assert_eq!(raw.status, 400);
     assert_eq!(raw.error_type().as_deref(), Some("InvalidSignatureException"));
-    assert!(raw.json()["Message"].as_str().is_some_and(|m| m.contains("expired")));
+    assert!(
+        raw.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Signature expired: 20200101T000000Z is now earlier than ")),
+        "{}",
+        raw.text()
+    );
 }
 
 #[tokio::test]
@@ -231,7 +222,7 @@ async fn request_log_never_holds_secrets_or_bodies() {
     assert_eq!(lines.len(), 3, "one line per request: {lines:?}");
     assert_eq!(lines[0].target, "RekognitionService.CreateCollection");
     assert_eq!(lines[0].status, 200);
-    assert_eq!(lines[2].status, 403);
+    assert_eq!(lines[2].status, 400);
     assert_eq!(lines[2].error.as_deref(), Some("InvalidSignatureException"));
     for line in &lines {
         assert!(uuid::Uuid::parse_str(&line.request_id).is_ok());

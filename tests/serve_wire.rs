@@ -56,7 +56,7 @@ async fn modelled_errors_have_shape_status_and_documented_messages() {
     let server = start_default().await;
     let missing = call(&server, Operation::DescribeCollection, json!({"CollectionId": "nope"})).await;
     assert_aws_error(&missing, ErrorCode::ResourceNotFoundException);
-    assert_eq!(missing.json()["Message"], "The collection id: nope does not exist");
+    assert_eq!(missing.json()["Message"], "Collection:nope not found!");
 
     create_collection(&server, "dup").await;
     let dup = call(&server, Operation::CreateCollection, json!({"CollectionId": "dup"})).await;

@@ -148,6 +148,17 @@ pub struct FuzzArgs {
     /// check each group's history for linearizability against the model (over HTTP).
     #[arg(long, value_name = "K")]
     pub concurrency: Option<usize>,
+    /// Replay each finding's minimal case once on this endpoint (a URL, or `aws` for real
+    /// AWS, which costs money), record it, and say whose bug it is: the fuzzed endpoint's
+    /// or the model's.
+    #[arg(long, value_name = "URL|aws")]
+    pub confirm_on: Option<String>,
+    /// Most calls confirming may make (default: the printed budget).
+    #[arg(long, value_name = "N", requires = "confirm_on")]
+    pub confirm_cap: Option<usize>,
+    /// Where confirming records its cassettes (default: SCENARIOS/confirmed).
+    #[arg(long, value_name = "DIR", requires = "confirm_on")]
+    pub confirm_record: Option<PathBuf>,
 }
 
 /// Runs `rekcon fuzz` (or `rekcon fuzz merge`); returns the exit code.
@@ -203,6 +214,7 @@ struct Plan {
     reproduce: String,
     jobs: usize,
     concurrency: Option<usize>,
+    confirm: Option<super::confirm::ConfirmOn>,
 }
 
 impl Plan {
@@ -352,6 +364,21 @@ impl Plan {
             }
         }
         let reproduce = reproduce_run(&args, seed, &run);
+        let confirm = args.confirm_on.as_deref().map(|on| super::confirm::ConfirmOn {
+            run: RunConfig {
+                endpoint: if on == "aws" {
+                    EndpointChoice::Aws
+                } else {
+                    EndpointChoice::Url { url: on.to_string(), source: "--confirm-on" }
+                },
+                aws: on == "aws",
+                mutants: Vec::new(),
+                ..run.clone()
+            },
+            root: args.scenarios.clone(),
+            record: args.confirm_record.clone().unwrap_or_else(|| args.scenarios.join("confirmed")),
+            cap: args.confirm_cap,
+        });
         Ok(Plan {
             budget: args.budget.clone(),
             drive,
@@ -364,6 +391,7 @@ impl Plan {
             reproduce,
             jobs,
             concurrency: args.concurrency,
+            confirm,
         })
     }
 
@@ -555,6 +583,35 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
         eprintln!("rekcon fuzz: stopped at --max-requests {}", plan.budget.max_requests.unwrap_or_default());
         code = crate::budget::EXIT_BUDGET_SPENT;
     }
+    let confirmation = match &plan.confirm {
+        Some(on)
+            if !report.findings.is_empty()
+                && !interrupts.flag().load(std::sync::atomic::Ordering::Relaxed) =>
+        {
+            let announce = |budget: usize, cap: usize| {
+                eprintln!(
+                    "rekcon fuzz: confirming {} finding(s) on {}: a budget of {budget} call(s) \
+                     (their steps plus cleanup), cap {cap}",
+                    report.findings.len(),
+                    match &on.run.endpoint {
+                        EndpointChoice::Url { url, .. } => redact_url(url),
+                        _ => "real AWS".to_string(),
+                    },
+                );
+            };
+            match super::confirm::confirm(&report.findings, on, &announce) {
+                Ok(c) => {
+                    code = c.exit_code(code);
+                    Some(c)
+                }
+                Err(e) => {
+                    eprintln!("rekcon fuzz: --confirm-on: {e}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     // The report file first: a closed stdout must not lose it.
     let written = [
         plan.json.as_ref().map(|path| report.write_json(path)),
@@ -566,7 +623,12 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
             code = EXIT_BAD_INPUT;
         }
     }
-    if let Err(e) = crate::output::print(&report.render()) {
+    let mut rendered = report.render();
+    if let Some(c) = &confirmation {
+        rendered.push('\n');
+        rendered.push_str(&c.render());
+    }
+    if let Err(e) = crate::output::print(&rendered) {
         eprintln!("rekcon fuzz: cannot print the report: {e}");
     }
     code

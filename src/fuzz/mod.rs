@@ -7,11 +7,13 @@
 //! confirms it, [`report`] writes the minimal case as a regression scenario that
 //! `rekcon run` replays, [`coverage`] says what the run reached, and [`merge`] joins the
 //! reports of `--partition` workers. [`concurrent`] is `--concurrency K`: racing calls
-//! judged for linearizability. [`cli`] is `rekcon fuzz`.
+//! judged for linearizability. [`confirm`] replays each finding on a second endpoint
+//! (real AWS) to say whose bug it is. [`cli`] is `rekcon fuzz`.
 
 pub mod case;
 pub mod cli;
 pub mod concurrent;
+pub mod confirm;
 pub mod coverage;
 pub mod drive;
 pub mod exec;

@@ -69,7 +69,7 @@ pub fn safe_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Ve
 }
 
 /// Where and how a recording was made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Provenance {
     /// `aws`, `endpoint-url` or `built-in`.
     pub endpoint_kind: String,
@@ -128,6 +128,10 @@ pub struct Exchange {
     pub no_answer: Option<String>,
     /// Time the call took (settling included), milliseconds.
     pub duration_ms: f64,
+    /// Times the call was asked again because a not-found came right after the write
+    /// that created the thing (read-after-write lag, contract §9.20); 0 when it was not.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lag_retries: usize,
     /// What the model found wrong with this answer when it was recorded (`layer: path:
     /// expected …, got …`); empty when the recording agreed with the model.
     #[serde(default)]
@@ -135,6 +139,10 @@ pub struct Exchange {
     /// `unknown:*` points this answer bears on.
     #[serde(default)]
     pub unknowns: BTreeSet<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One scenario's recording.
@@ -200,6 +208,7 @@ impl Exchange {
             response: record.response.as_ref().map(recorded_response),
             no_answer: record.no_answer.as_ref().map(|n| n.reason.clone()),
             duration_ms: (record.duration.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+            lag_retries: record.lag_retries,
             model_findings: record
                 .findings
                 .iter()

@@ -57,6 +57,21 @@ pub struct RunJson {
     /// Per operation called, by name: the calls sent (settle polls, probes and cleanup
     /// included) and the retries they needed. Not divergences.
     pub retries: BTreeMap<String, OperationRetries>,
+    /// Under `--against DIR`: each step compared three ways (endpoint, recording, model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub three_way: Option<ThreeWayJson>,
+}
+
+/// The three-way verification of `rekcon run --against DIR`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThreeWayJson {
+    /// Steps per class label (`endpoint diverges from AWS`, `model disagrees with AWS`,
+    /// `recordings disagree`, `agrees`).
+    pub counts: BTreeMap<String, usize>,
+    /// Everything compared: the recordings, each step's class, the unknowns settled.
+    #[serde(flatten)]
+    pub verification: crate::verify::Verification,
 }
 
 /// One root cause.
@@ -324,6 +339,10 @@ impl RunReport {
                 .collect(),
             cleanup: self.cleanup.clone(),
             retries: self.retries.clone(),
+            three_way: self.verification.as_ref().map(|v| ThreeWayJson {
+                counts: v.counts().into_iter().map(|(c, n)| (c.label().to_string(), n)).collect(),
+                verification: v.clone(),
+            }),
         }
     }
 

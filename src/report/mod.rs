@@ -605,6 +605,9 @@ pub struct RunReport {
     /// The calls and retries each operation needed, by name ([`crate::target::Target::retries`]):
     /// worth knowing, never a divergence.
     pub retries: BTreeMap<String, OperationRetries>,
+    /// Under `--against DIR`: each step compared with the recording and the model.
+    #[serde(skip)]
+    pub verification: Option<crate::verify::Verification>,
     /// Wall time of the run.
     #[serde(serialize_with = "millis")]
     pub duration: Duration,
@@ -621,12 +624,14 @@ impl RunReport {
         }
         let codes: BTreeSet<u8> = self.scenarios.iter().map(|s| self.scenario_exit_code(s)).collect();
         let interrupted = self.interrupted.then_some(self.interrupt_exit);
-        [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_SETUP_PROBLEM, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED]
-            .into_iter()
-            .find(|code| codes.contains(code))
-            .or(interrupted)
-            .or(codes.contains(&EXIT_INTERRUPTED).then_some(self.interrupt_exit))
-            .unwrap_or(EXIT_CONFORM)
+        let code =
+            [EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_SETUP_PROBLEM, EXIT_NO_ANSWER, EXIT_NOT_IMPLEMENTED]
+                .into_iter()
+                .find(|code| codes.contains(code))
+                .or(interrupted)
+                .or(codes.contains(&EXIT_INTERRUPTED).then_some(self.interrupt_exit))
+                .unwrap_or(EXIT_CONFORM);
+        self.verification.as_ref().map_or(code, |v| v.exit_code(code))
     }
 
     /// A scenario's exit code; against a baseline, a divergence whose every cause is
@@ -819,6 +824,7 @@ mod tests {
             interrupted: false,
             cleanup: CleanupSummary::default(),
             retries: BTreeMap::new(),
+            verification: None,
             duration: Duration::ZERO,
         };
         assert_eq!(run(vec![Verdict::Pass]).exit_code(), EXIT_CONFORM);

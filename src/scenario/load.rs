@@ -205,7 +205,8 @@ struct FileParser<'a> {
     catalogue: Catalogue,
 }
 
-const TOP_KEYS: [&str; 5] = ["description", "tags", "collections", "images", "steps"];
+const TOP_KEYS: [&str; 6] = ["description", "tags", "collections", "images", "steps", "compare"];
+const COMPARE_KEYS: [&str; 5] = ["tolerance", "ignore", "unordered", "exact", "reason"];
 const STEP_KEYS: [&str; 4] = ["raw", "expect", "capture", "concurrent"];
 /// Most steps one `concurrent:` block may hold: the linearizability search grows fast.
 const MAX_CONCURRENT: usize = 16;
@@ -224,8 +225,10 @@ impl FileParser<'_> {
         let mut collections = Vec::new();
         let mut images = Vec::new();
         let mut steps_node = None;
+        let mut compare = Vec::new();
         for (key, value) in entries {
             match key.name.as_str() {
+                "compare" => compare = compare_overrides(value)?,
                 "description" => description = Some(string(&value, "description")?),
                 "tags" => tags = string_list(&value, "tags")?.into_iter().map(|(s, _)| s).collect(),
                 "collections" => {
@@ -287,6 +290,7 @@ impl FileParser<'_> {
             images,
             steps,
             catalogue: self.catalogue.clone(),
+            compare,
         })
     }
 
@@ -482,6 +486,87 @@ fn concurrent_block(node: Node) -> Result<Result<Node, Node>, Fail> {
     }
     let NodeValue::Map(mut entries) = node.value else { return Ok(Err(node)) };
     Ok(Ok(entries.swap_remove(at).1))
+}
+
+/// `compare: { "FaceMatches[].Similarity": { tolerance: 5, reason: "…" } }`: one way of
+/// comparing per path (`tolerance: N`, `ignore: true`, `unordered: true` or `exact: true`)
+/// and a reason, always.
+fn compare_overrides(node: Node) -> Result<Vec<super::FieldOverride>, Fail> {
+    use super::{Comparison, FieldOverride};
+    let NodeValue::Map(entries) = node.value else {
+        return Err((
+            node.at,
+            format!("`compare` maps field paths to `{{ tolerance: N, reason: ... }}`, not {}", node.kind()),
+        ));
+    };
+    let mut out: Vec<FieldOverride> = Vec::new();
+    for (path, value) in entries {
+        let path_name = path.name.clone();
+        if path_name.trim().is_empty() || path_name.contains(char::is_whitespace) {
+            return Err((
+                path.at,
+                format!("`{path_name}` is not a field path like `FaceMatches[].Similarity`"),
+            ));
+        }
+        if out.iter().any(|o| o.path == path_name) {
+            return Err((path.at, format!("`compare` names `{path_name}` twice")));
+        }
+        let at = value.at;
+        let NodeValue::Map(fields) = value.value else {
+            return Err((
+                at,
+                format!("`compare.{path_name}` must be a mapping like `{{ tolerance: 5, reason: ... }}`"),
+            ));
+        };
+        let (mut how, mut reason) = (None, None);
+        for (key, v) in fields {
+            let chosen = match (key.name.as_str(), &v.value) {
+                ("reason", NodeValue::Str(text)) if !text.trim().is_empty() => {
+                    reason = Some(text.clone());
+                    None
+                }
+                ("reason", _) => {
+                    return Err((v.at, format!("`compare.{path_name}.reason` must say why, in words")));
+                }
+                ("tolerance", NodeValue::Int(n)) if *n >= 0 => Some(Comparison::Tolerance(*n as f64)),
+                ("tolerance", NodeValue::UInt(n)) => Some(Comparison::Tolerance(*n as f64)),
+                ("tolerance", NodeValue::Float(x)) if x.is_finite() && *x >= 0.0 => {
+                    Some(Comparison::Tolerance(*x))
+                }
+                ("tolerance", _) => {
+                    return Err((v.at, "`tolerance` must be a number, 0 or more".to_string()));
+                }
+                ("ignore", NodeValue::Bool(true)) => Some(Comparison::Ignore),
+                ("unordered", NodeValue::Bool(true)) => Some(Comparison::Unordered),
+                ("exact", NodeValue::Bool(true)) => Some(Comparison::Exact),
+                ("ignore" | "unordered" | "exact", _) => {
+                    return Err((v.at, format!("`{}` takes `true`", key.name)));
+                }
+                (other, _) => {
+                    return Err((
+                        key.at,
+                        format!("unknown key `{other}`{}", did_you_mean(other, COMPARE_KEYS.into_iter())),
+                    ));
+                }
+            };
+            if let Some(chosen) = chosen {
+                if how.is_some() {
+                    return Err((key.at, format!("`compare.{path_name}` says how to compare twice")));
+                }
+                how = Some(chosen);
+            }
+        }
+        let how = how.ok_or((
+            at,
+            format!("`compare.{path_name}` needs one of tolerance, ignore, unordered or exact"),
+        ))?;
+        let reason = reason.ok_or((
+            at,
+            format!("`compare.{path_name}` needs a `reason`: say why this field is compared otherwise than the table"),
+        ))?;
+        out.push(FieldOverride { path: path_name, how, reason });
+    }
+    Ok(out)
 }
 
 pub(super) fn string(node: &Node, what: &str) -> Result<String, Fail> {

@@ -66,6 +66,34 @@ pub struct Scenario {
     /// Who the real photos of the scenarios folder show (empty without `catalogue.yaml`);
     /// the runner hands it to the scenario's model, which has no other way to know.
     pub catalogue: Catalogue,
+    /// Per-field overrides of the three-way comparison (`rekcon run --against`), each
+    /// with its written reason.
+    pub compare: Vec<FieldOverride>,
+}
+
+/// How the three-way comparison treats one field path of this scenario's answers,
+/// instead of the default table (`compare:` in a scenario file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldOverride {
+    /// The path, list positions written `[]` (`FaceMatches[].Similarity`).
+    pub path: String,
+    /// How it is compared.
+    pub how: Comparison,
+    /// Why: mandatory.
+    pub reason: String,
+}
+
+/// What a [`FieldOverride`] does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Comparison {
+    /// Numbers within this absolute tolerance.
+    Tolerance(f64),
+    /// Not compared.
+    Ignore,
+    /// An array compared as a multiset.
+    Unordered,
+    /// Compared exactly (overriding a tolerance or a set in the table).
+    Exact,
 }
 
 impl Scenario {

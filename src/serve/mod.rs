@@ -31,3 +31,4 @@ pub use inprocess::InProcess;
 pub use log::{LogSink, RequestLog};
 pub use mutant::Mutant;
 pub use server::{Server, StateSaver};
+pub use sigv4::format_amz_date;

@@ -329,7 +329,7 @@ mod tests {
         assert!(emu.model().invariant_violations().is_empty());
         match call(&mut emu, Operation::DescribeCollection, json!({"CollectionId": "nope"})) {
             Observed::Error(e) => {
-                assert_eq!(e.message.as_deref(), Some("The collection id: nope does not exist"))
+                assert_eq!(e.message.as_deref(), Some("Collection:nope not found!"))
             }
             other => panic!("{other:?}"),
         }

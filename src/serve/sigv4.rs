@@ -85,6 +85,42 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, ApiError> {
     })
 }
 
+/// AWS's words for a signing time more than 5 minutes off (contract §8, observed:
+/// `Signature expired: 20190430T075732Z is now earlier than 20190430T105409Z
+/// (20190430T105909Z - 5 min.)`).
+fn skew_message(amz_date: &str, signed: SystemTime, now: SystemTime) -> String {
+    if signed <= now {
+        format!(
+            "Signature expired: {amz_date} is now earlier than {} ({} - 5 min.)",
+            format_amz_date(now.checked_sub(MAX_SKEW).unwrap_or(UNIX_EPOCH)),
+            format_amz_date(now)
+        )
+    } else {
+        format!(
+            "Signature not yet current: {amz_date} is still later than {} ({} + 5 min.)",
+            format_amz_date(now + MAX_SKEW),
+            format_amz_date(now)
+        )
+    }
+}
+
+/// Formats `YYYYMMDDTHHMMSSZ` (UTC), as SigV4's `X-Amz-Date`.
+pub fn format_amz_date(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (i64::try_from(secs / 86_400).unwrap_or(0), secs % 86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
 /// Parses `YYYYMMDDTHHMMSSZ`.
 fn parse_amz_date(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
@@ -145,12 +181,7 @@ impl Verifier {
             .ok_or_else(|| incomplete("X-Amz-Date is not a valid ISO 8601 basic date."))?;
         let skew = now.duration_since(time).or_else(|e| Ok::<_, ()>(e.duration())).unwrap_or_default();
         if skew > MAX_SKEW {
-            return Err(api_error(
-                ErrorCode::InvalidSignatureException,
-                format!(
-                    "Signature expired or not yet valid: {amz_date} is more than 5 min. from the server time."
-                ),
-            ));
+            return Err(api_error(ErrorCode::InvalidSignatureException, skew_message(amz_date, time, now)));
         }
         // As AWS: the scope names this server's region, and the signature covers the
         // host, the date and the operation (an unsigned X-Amz-Target could be rewritten
@@ -236,6 +267,24 @@ fn invalid_signature_message() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skew_messages_read_as_aws_words_them() {
+        let now = parse_amz_date("20190430T105909Z").expect("a date");
+        let signed = parse_amz_date("20190430T075732Z").expect("a date");
+        assert_eq!(
+            skew_message("20190430T075732Z", signed, now),
+            "Signature expired: 20190430T075732Z is now earlier than 20190430T105409Z (20190430T105909Z - 5 min.)"
+        );
+        let later = parse_amz_date("20190430T120000Z").expect("a date");
+        assert_eq!(
+            skew_message("20190430T120000Z", later, now),
+            "Signature not yet current: 20190430T120000Z is still later than 20190430T110409Z (20190430T105909Z + 5 min.)"
+        );
+        for date in ["20000229T235959Z", "19700101T000000Z", "20261201T114500Z"] {
+            assert_eq!(parse_amz_date(date).map(format_amz_date).as_deref(), Some(date));
+        }
+    }
 
     #[test]
     fn amz_dates_parse_to_epoch() {

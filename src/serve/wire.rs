@@ -78,6 +78,11 @@ pub(super) fn error(err: &ApiError, style: WireStyle) -> Reply {
     let code = err.code.as_str();
     let message = err.message.clone().unwrap_or_else(|| default_message(&err.code).to_string());
     let (status, body) = match style.error {
+        // The front end's refusals (contract §1.1, §8, observed): 400, `__type` and a
+        // lower-case `message`, no `Code`.
+        ErrorStyle::Standard if front_end(&err.code) => {
+            (err.code.http_status(), json!({"__type": code, "message": message}))
+        }
         ErrorStyle::Standard => {
             (err.code.http_status(), json!({"__type": code, "Code": code, "Message": message}))
         }
@@ -89,6 +94,17 @@ pub(super) fn error(err: &ApiError, style: WireStyle) -> Reply {
     };
     let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
     Reply { status, content_type: style.content_type, body, error: Some(code.to_string()), close: false }
+}
+
+/// Whether AWS's front end (signature and credential checks), not Rekognition, answers `code`.
+fn front_end(code: &ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::InvalidSignatureException
+            | ErrorCode::UnrecognizedClientException
+            | ErrorCode::MissingAuthenticationTokenException
+            | ErrorCode::IncompleteSignatureException
+    )
 }
 
 /// The message AWS sends with `code` when nothing more specific is known (contract §8).
@@ -140,6 +156,11 @@ pub(super) fn message(code: &ErrorCode, request: &Request, model: &Model) -> Str
         _ => None,
     };
     match code {
+        ErrorCode::ResourceNotFoundException
+            if !exists && matches!(request, Request::DescribeCollection(_)) =>
+        {
+            format!("Collection:{collection} not found!")
+        }
         ErrorCode::ResourceNotFoundException if !exists && request.collection_id().is_some() => {
             format!("The collection id: {collection} does not exist")
         }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::check::Layer;
 use crate::record::Cassette;
 use crate::report::{ScenarioReport, StepRecord};
-use crate::scenario::Fixture;
+use crate::scenario::{Comparison, FieldOverride, Fixture};
 use crate::transcript::{Entry, Transcript};
 
 /// How one field is compared.
@@ -74,7 +74,7 @@ pub fn rule(name: Option<&str>) -> Rule {
 }
 
 /// How one step compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Class {
     /// The endpoint answered otherwise than AWS did, and the model does not allow its
@@ -85,6 +85,10 @@ pub enum Class {
     ModelDisagreesWithAws,
     /// Two recordings of the scenario differ here: AWS itself varies.
     RecordingsDisagree,
+    /// The recording has no answer to compare with here ([`StepVerdict::note`] says why:
+    /// not recorded, AWS refused rekcon's own set-up, or AWS still lagged, §9.20): the
+    /// step is judged by the model alone, as without a recording.
+    NotJudged,
     /// The endpoint, the recording and the model agree (or differ only where the model
     /// allows both).
     Agrees,
@@ -97,13 +101,14 @@ impl Class {
             Class::EndpointDivergesFromAws => "endpoint diverges from AWS",
             Class::ModelDisagreesWithAws => "model disagrees with AWS",
             Class::RecordingsDisagree => "recordings disagree",
+            Class::NotJudged => "not judged against AWS",
             Class::Agrees => "agrees",
         }
     }
 }
 
 /// One classified step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StepVerdict {
     /// The scenario.
     pub scenario: String,
@@ -120,10 +125,16 @@ pub struct StepVerdict {
     pub findings: Vec<String>,
     /// The contract section the model rests on for this call.
     pub section: &'static str,
+    /// Whether the endpoint answered as AWS did (after normalisation and the field table).
+    pub endpoint_agrees_with_aws: bool,
+    /// Why the recording could not be compared with ([`Class::NotJudged`]), or what it
+    /// shows beside the answer (AWS lagged before it found the thing, §9.20).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// An `unknown:*` point a recording answers.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Settled {
     /// The tag.
     pub tag: String,
@@ -134,14 +145,36 @@ pub struct Settled {
 }
 
 /// Everything a verification found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Verification {
+    /// The folder of recordings (`--against DIR`).
+    pub dir: String,
+    /// Where the first recording was made.
+    pub recorded_from: Option<crate::record::Provenance>,
     /// Every step compared, in scenario and step order.
     pub steps: Vec<StepVerdict>,
     /// Unknown points the recordings answer.
     pub settled: Vec<Settled>,
     /// Scenarios recorded but not run (not in the scenarios folder any more).
     pub missing: Vec<String>,
+    /// The scenarios' own comparison rules that applied instead of the table's.
+    pub overrides: Vec<OverrideUsed>,
+}
+
+/// What verifying needs of a scenario: its fixture images and its field overrides.
+pub type ScenarioParts = (Vec<Fixture>, Vec<FieldOverride>);
+
+/// A scenario's field override, as reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct OverrideUsed {
+    /// The scenario.
+    pub scenario: String,
+    /// The field path (`FaceMatches[].Similarity`).
+    pub path: String,
+    /// How it was compared (`within 5`, `ignored`, `as a set`, `exactly`).
+    pub compared: String,
+    /// The scenario's written reason.
+    pub reason: String,
 }
 
 /// The contract section (of docs' contract reference) the model rests on for a call.
@@ -205,6 +238,50 @@ fn entry_value(entry: &Entry) -> Value {
 
 /// The differences between a recorded and an endpoint value, by [`FIELDS`].
 pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str, out: &mut Vec<String>) {
+    compare_with(&[], key, recorded, endpoint, path, out);
+}
+
+/// A path with its list positions dropped (`FaceMatches[0].Similarity` →
+/// `FaceMatches[].Similarity`), as scenario overrides name it.
+pub fn general_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_brackets = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_brackets = true,
+            ']' => in_brackets = false,
+            _ if in_brackets && c.is_ascii_digit() => continue,
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The rule for the field at `path` (member `key`): a scenario's override for the path
+/// when it has one, else the table's.
+fn rule_at(overrides: &[FieldOverride], key: Option<&str>, path: &str) -> Rule {
+    let general = general_path(path);
+    match overrides.iter().find(|o| o.path == general) {
+        Some(o) => match o.how {
+            Comparison::Tolerance(t) => Rule::Within(t),
+            Comparison::Ignore => Rule::Ignored,
+            Comparison::Unordered => Rule::Set,
+            Comparison::Exact => Rule::Exact,
+        },
+        None => rule(key),
+    }
+}
+
+/// [`compare`] with a scenario's field overrides.
+pub fn compare_with(
+    overrides: &[FieldOverride],
+    key: Option<&str>,
+    recorded: &Value,
+    endpoint: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
     let here = |out: &mut Vec<String>| {
         out.push(format!(
             "{}: recorded {}, endpoint {}",
@@ -213,7 +290,7 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
             crate::expect::render(endpoint)
         ))
     };
-    match rule(key) {
+    match rule_at(overrides, key, path) {
         Rule::Ignored => return,
         Rule::SameType => {
             if std::mem::discriminant(recorded) != std::mem::discriminant(endpoint) {
@@ -248,7 +325,7 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
                         return;
                     }
                     for (i, (x, y)) in sorted_a.iter().zip(&sorted_b).enumerate() {
-                        compare(None, x, y, &format!("{path}[{i}]"), out);
+                        compare_with(overrides, None, x, y, &format!("{path}[{i}]"), out);
                     }
                 }
                 return;
@@ -262,8 +339,8 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
             for k in keys {
                 let sub = if path.is_empty() || path == "(body)" { k.clone() } else { format!("{path}.{k}") };
                 match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => compare(Some(k), x, y, &sub, out),
-                    (x, y) if rule(Some(k)) == Rule::Ignored => {
+                    (Some(x), Some(y)) => compare_with(overrides, Some(k), x, y, &sub, out),
+                    (x, y) if rule_at(overrides, Some(k), &sub) == Rule::Ignored => {
                         let _ = (x, y);
                     }
                     (x, y) => out.push(format!(
@@ -276,7 +353,7 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
         }
         (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                compare(key, x, y, &format!("{path}[{i}]"), out);
+                compare_with(overrides, key, x, y, &format!("{path}[{i}]"), out);
             }
         }
         (a, b) if a == b => {}
@@ -285,16 +362,29 @@ pub fn compare(key: Option<&str>, recorded: &Value, endpoint: &Value, path: &str
 }
 
 /// The differences between two transcripts' step `step` (an empty list when they agree).
-fn differences(recorded: Option<&Entry>, endpoint: Option<&Entry>) -> Vec<String> {
+fn differences(
+    overrides: &[FieldOverride],
+    recorded: Option<&Entry>,
+    endpoint: Option<&Entry>,
+) -> Vec<String> {
     match (recorded, endpoint) {
         (Some(r), Some(e)) => {
             let mut out = Vec::new();
-            compare(None, &entry_value(r), &entry_value(e), "", &mut out);
+            compare_with(overrides, None, &entry_value(r), &entry_value(e), "", &mut out);
             out
         }
         (Some(_), None) => vec!["the endpoint's run did not reach this step".into()],
         (None, Some(_)) => vec!["the recording does not have this step".into()],
         (None, None) => Vec::new(),
+    }
+}
+
+/// What a finding line (`Layer: path: expected …, got …`) is about: its layer and path.
+fn finding_key(line: &str) -> &str {
+    let mut parts = line.match_indices(": ");
+    match parts.nth(1) {
+        Some((end, _)) => &line[..end],
+        None => line,
     }
 }
 
@@ -314,11 +404,13 @@ fn findings_at(records: &[StepRecord], step: usize) -> (Vec<String>, Option<Laye
 }
 
 /// Classifies every step of `endpoint` (a run of the recorded scenario) against its
-/// `cassettes` (one or more recordings). `fixtures` name the image bytes.
+/// `cassettes` (one or more recordings). `fixtures` name the image bytes; `overrides`
+/// are the scenario's own comparison rules, before the table's.
 pub fn verify_scenario(
     endpoint: &ScenarioReport,
     cassettes: &[Cassette],
     fixtures: &[Fixture],
+    overrides: &[FieldOverride],
 ) -> Vec<StepVerdict> {
     let Some(first) = cassettes.first() else { return Vec::new() };
     let by_step =
@@ -328,6 +420,17 @@ pub fn verify_scenario(
         cassettes[1..].iter().map(|c| by_step(Transcript::new(&recorded_report(c), fixtures))).collect();
     let ours = by_step(Transcript::new(endpoint, fixtures));
     let steps: BTreeSet<usize> = recorded.keys().chain(ours.keys()).copied().collect();
+    let answered = |step: usize| first.exchanges.iter().rev().find(|e| e.step == step && !e.settle_poll);
+    // AWS refused rekcon's own signature, credentials or clock: nothing from there on is
+    // an answer about the contract (§1.1, §8's front-end row).
+    let refused = first.exchanges.iter().filter(|e| !e.settle_poll).find_map(|e| {
+        let operation =
+            e.target.strip_prefix("RekognitionService.").and_then(crate::api::Operation::from_name);
+        match crate::check::wire(&e.raw_response()?, operation) {
+            Err(crate::check::Unjudgeable::SetupProblem(hint)) => Some((e.step, hint)),
+            _ => None,
+        }
+    });
     let mut out = Vec::new();
     for step in steps {
         let call =
@@ -340,25 +443,47 @@ pub fn verify_scenario(
             .collect();
         let (endpoint_findings, layer) = findings_at(&endpoint.records, step);
         let recordings_differ =
-            others.iter().any(|o| !differences(recorded.get(&step), o.get(&step)).is_empty());
-        let diff = differences(recorded.get(&step), ours.get(&step));
+            others.iter().any(|o| !differences(overrides, recorded.get(&step), o.get(&step)).is_empty());
+        let diff = differences(overrides, recorded.get(&step), ours.get(&step));
         let (aws_ok, endpoint_ok, same) =
             (aws_findings.is_empty(), endpoint_findings.is_empty(), diff.is_empty());
-        let class = if recordings_differ && endpoint_ok {
+        let lag = answered(step).map_or(0, |e| e.lag_retries);
+        let not_judged = match (&refused, recorded.contains_key(&step)) {
+            (Some((at, hint)), _) if step >= *at => Some(format!(
+                "the recording stopped at step {at}: AWS refused rekcon's own set-up ({hint}); record again"
+            )),
+            (_, false) => Some("not in the recording".to_string()),
+            // Still not found after every retry: AWS lagged (§9.20), the model is not wrong.
+            _ if lag > 0 && !aws_ok => Some(format!(
+                "AWS still answered not-found after {lag} retries: read-after-write lag (§9.20), not an answer about the contract"
+            )),
+            _ => None,
+        };
+        let note = not_judged.clone().or_else(|| {
+            (lag > 0)
+                .then(|| format!("AWS lagged: asked {lag} more time(s) before it found the thing (§9.20)"))
+        });
+        // The endpoint's findings that AWS's answer did not have too (by layer and path).
+        let aws_keys: BTreeSet<&str> = aws_findings.iter().map(|f| finding_key(f)).collect();
+        let unexplained = endpoint_findings.iter().any(|f| !aws_keys.contains(finding_key(f)));
+        let class = if not_judged.is_some() {
+            Class::NotJudged
+        } else if recordings_differ && endpoint_ok {
             Class::RecordingsDisagree
-        } else if !aws_ok && (same || endpoint_ok) {
-            Class::ModelDisagreesWithAws
-        } else if !same && !endpoint_ok {
+        } else if !endpoint_ok && (!same || unexplained) {
+            // Otherwise than AWS, or alike where compared but faulted where AWS was not
+            // (a header, say): the endpoint's bug.
             Class::EndpointDivergesFromAws
-        } else if same && !endpoint_ok {
-            // The endpoint answered as AWS did, and the model rejects that answer.
+        } else if !aws_ok {
+            // AWS answered what the model rejects; the endpoint agrees with AWS (and the
+            // model rejects it for the same reasons) or with the model.
             Class::ModelDisagreesWithAws
         } else {
             Class::Agrees
         };
         let findings = match class {
-            Class::ModelDisagreesWithAws if !aws_ok => aws_findings,
-            Class::ModelDisagreesWithAws | Class::EndpointDivergesFromAws => endpoint_findings,
+            Class::ModelDisagreesWithAws => aws_findings,
+            Class::EndpointDivergesFromAws => endpoint_findings,
             _ => Vec::new(),
         };
         let op =
@@ -369,6 +494,8 @@ pub fn verify_scenario(
             section: contract_section(&op, layer),
             call,
             class,
+            endpoint_agrees_with_aws: same,
+            note,
             differences: diff,
             findings,
         });
@@ -377,19 +504,37 @@ pub fn verify_scenario(
 }
 
 impl Verification {
-    /// Compares every run scenario that has a recording.
+    /// Compares every run scenario that has a recording in `dir`; `scenario` gives a
+    /// scenario's fixtures and field overrides by name.
     pub fn of(
+        dir: &str,
         reports: &[ScenarioReport],
         cassettes: &BTreeMap<String, Vec<Cassette>>,
-        fixtures: &dyn Fn(&str) -> Vec<Fixture>,
+        scenario: &dyn Fn(&str) -> ScenarioParts,
     ) -> Verification {
-        let mut v = Verification::default();
+        let mut v = Verification {
+            dir: dir.to_string(),
+            recorded_from: cassettes.values().flatten().next().map(|c| c.provenance.clone()),
+            ..Verification::default()
+        };
         for (name, recorded) in cassettes {
             let Some(report) = reports.iter().find(|r| &r.name == name) else {
                 v.missing.push(name.clone());
                 continue;
             };
-            v.steps.extend(verify_scenario(report, recorded, &fixtures(name)));
+            let (fixtures, overrides) = scenario(name);
+            v.steps.extend(verify_scenario(report, recorded, &fixtures, &overrides));
+            v.overrides.extend(overrides.into_iter().map(|o| OverrideUsed {
+                scenario: name.clone(),
+                compared: match o.how {
+                    Comparison::Tolerance(t) => format!("within {t}"),
+                    Comparison::Ignore => "ignored".into(),
+                    Comparison::Unordered => "as a set".into(),
+                    Comparison::Exact => "exactly".into(),
+                },
+                path: o.path,
+                reason: o.reason,
+            }));
             for cassette in recorded.iter().take(1) {
                 for (tag, steps) in cassette.unknowns() {
                     v.settled.push(Settled { tag, scenario: name.clone(), steps });
@@ -409,17 +554,41 @@ impl Verification {
         out
     }
 
-    /// 1 when the endpoint diverges from AWS anywhere, else 6 when only the model
-    /// disagrees with AWS, else `otherwise` (the run's own code, a divergence from the
-    /// model alone no longer counting as one).
+    /// The steps where the model rejected an answer that AWS gave too: the endpoint
+    /// agreed with AWS, so what the model found there is rekcon's bug, not the endpoint's.
+    fn absolved(&self) -> impl Iterator<Item = &StepVerdict> {
+        self.steps.iter().filter(|s| s.class == Class::ModelDisagreesWithAws && s.endpoint_agrees_with_aws)
+    }
+
+    /// Takes the model's findings off every step where the endpoint agreed with AWS and
+    /// the model rejected both for the same reasons (kept in [`StepVerdict::findings`]), and
+    /// decides those scenarios' verdicts again: no report, count or exit code then calls
+    /// them the endpoint's divergence.
+    pub fn absolve(&self, reports: &mut [ScenarioReport]) {
+        for verdict in self.absolved() {
+            let Some(report) = reports.iter_mut().find(|r| r.name == verdict.scenario) else { continue };
+            let aws: BTreeSet<&str> = verdict.findings.iter().map(|f| finding_key(f)).collect();
+            for record in report.records.iter_mut().filter(|r| r.step == verdict.step && !r.settle_poll) {
+                record.findings.retain(|f| {
+                    !f.is_divergence()
+                        || !aws.contains(format!("{:?}: {}", f.layer, f.mismatch.path).as_str())
+                });
+            }
+            report.verdict =
+                crate::report::Verdict::decide(&report.records, report.stop.as_ref(), &report.path);
+        }
+    }
+
+    /// 1 when the endpoint diverges from AWS anywhere (or from the model where nothing
+    /// was recorded), else 6 when only the model disagrees with AWS, else `otherwise`
+    /// (the run's own code, after [`Verification::absolve`]).
     pub fn exit_code(&self, otherwise: u8) -> u8 {
         let counts = self.counts();
-        if counts.contains_key(&Class::EndpointDivergesFromAws) {
+        if counts.contains_key(&Class::EndpointDivergesFromAws) || otherwise == crate::report::EXIT_DIVERGENCE
+        {
             crate::report::EXIT_DIVERGENCE
         } else if counts.contains_key(&Class::ModelDisagreesWithAws) {
             EXIT_MODEL_DISAGREES
-        } else if otherwise == crate::report::EXIT_DIVERGENCE {
-            crate::report::EXIT_CONFORM
         } else {
             otherwise
         }
@@ -427,9 +596,12 @@ impl Verification {
 
     /// The human section: the endpoint's divergences from AWS, the model's disagreements
     /// with AWS apart, the recordings that disagree, the unknowns settled, the count.
-    pub fn render(&self, dir: &str, provenance: Option<&crate::record::Provenance>) -> String {
+    pub fn render(&self) -> String {
         let mut out = String::new();
-        let from = provenance
+        let dir = &self.dir;
+        let from = self
+            .recorded_from
+            .as_ref()
             .map(|p| {
                 format!(
                     " (recorded from {} [{}], {}, at {} Unix, rekcon {}, SDK {})",
@@ -443,30 +615,40 @@ impl Verification {
             })
             .unwrap_or_default();
         let _ = writeln!(out, "verified against the recordings in {dir}{from}");
-        for class in [Class::EndpointDivergesFromAws, Class::ModelDisagreesWithAws, Class::RecordingsDisagree]
-        {
+        for class in [
+            Class::EndpointDivergesFromAws,
+            Class::ModelDisagreesWithAws,
+            Class::RecordingsDisagree,
+            Class::NotJudged,
+        ] {
             for s in self.steps.iter().filter(|s| s.class == class) {
                 let what = match class {
                     Class::ModelDisagreesWithAws => format!(
                         " — rekcon's bug, not the endpoint's: the model ({}) does not allow what AWS answered{}",
                         s.section,
-                        if s.differences.is_empty() {
+                        if s.endpoint_agrees_with_aws {
                             "; the endpoint agrees with AWS"
                         } else {
                             "; the endpoint agrees with the model"
                         }
                     ),
                     Class::EndpointDivergesFromAws => " — the endpoint's bug".to_string(),
+                    Class::NotJudged => format!(" — {}", s.note.as_deref().unwrap_or("no recorded answer")),
                     _ => " — AWS varies here; not judged".to_string(),
                 };
                 let _ =
                     writeln!(out, "{:<27} {} step {} {}{what}", class.label(), s.scenario, s.step, s.call);
-                for d in s.differences.iter().take(5) {
+                for d in s.differences.iter().take(if class == Class::NotJudged { 0 } else { 5 }) {
                     let _ = writeln!(out, "    {d}");
                 }
                 for f in s.findings.iter().take(5) {
                     let _ = writeln!(out, "    model: {f}");
                 }
+            }
+        }
+        for s in self.steps.iter().filter(|s| s.class == Class::Agrees) {
+            if let Some(note) = &s.note {
+                let _ = writeln!(out, "{:<27} {} step {} {} — {note}", "agrees", s.scenario, s.step, s.call);
             }
         }
         for s in &self.settled {
@@ -478,6 +660,13 @@ impl Verification {
                 s.tag,
                 s.scenario,
                 steps.join(", ")
+            );
+        }
+        for o in &self.overrides {
+            let _ = writeln!(
+                out,
+                "{:<27} {} {} {}: {}",
+                "compared otherwise", o.scenario, o.path, o.compared, o.reason
             );
         }
         for name in &self.missing {
@@ -538,6 +727,47 @@ mod tests {
             ["UserStatus: recorded \"ACTIVE\", endpoint \"UPDATING\""]
         );
         assert_eq!(diff(json!({"NextToken": "<token:1>"}), json!({})).len(), 1);
+    }
+
+    #[test]
+    fn a_scenarios_override_comes_before_the_table() {
+        let o = |path: &str, how| FieldOverride { path: path.into(), how, reason: "why".into() };
+        let recorded =
+            json!({"FaceMatches": [{"Similarity": 99.0}, {"Similarity": 90.0}], "UserStatus": "ACTIVE"});
+        let endpoint =
+            json!({"FaceMatches": [{"Similarity": 96.0}, {"Similarity": 90.0}], "UserStatus": "UPDATING"});
+        let diff = |overrides: &[FieldOverride]| {
+            let mut out = Vec::new();
+            compare_with(overrides, None, &recorded, &endpoint, "", &mut out);
+            out
+        };
+        // The table: Similarity within 1, so 99 against 96 differs; UserStatus exactly.
+        assert_eq!(diff(&[]).len(), 2, "{:?}", diff(&[]));
+        // Within 5 for every match, UserStatus ignored: nothing differs.
+        let wide =
+            [o("FaceMatches[].Similarity", Comparison::Tolerance(5.0)), o("UserStatus", Comparison::Ignore)];
+        assert!(diff(&wide).is_empty(), "{:?}", diff(&wide));
+        // An override of another path changes nothing here.
+        assert_eq!(diff(&[o("Faces[].Similarity", Comparison::Tolerance(5.0))]).len(), 2);
+        // Exact where the table has a tolerance: a difference the table would hide.
+        let (a, b) = (json!({"Confidence": 99.5}), json!({"Confidence": 99.9}));
+        let mut out = Vec::new();
+        compare_with(&[o("Confidence", Comparison::Exact)], None, &a, &b, "", &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(general_path("A[12].B[0].C"), "A[].B[].C");
+    }
+
+    #[test]
+    fn a_finding_is_about_its_layer_and_path() {
+        assert_eq!(
+            finding_key("Model: Users[0].UserStatus: expected \"A: b\", got \"C\""),
+            "Model: Users[0].UserStatus"
+        );
+        assert_eq!(
+            finding_key("Wire: (header) Content-Type: expected x, got y"),
+            "Wire: (header) Content-Type"
+        );
+        assert_eq!(finding_key("odd"), "odd");
     }
 
     #[test]
