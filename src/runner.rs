@@ -1231,7 +1231,8 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
                  ({what} again abandons the cleanup)"
             )
         } else {
-            "rekcon run: cleanup abandoned; `rekcon cleanup` deletes the collections the run left".into()
+            "rekcon run: cleanup abandoned; `rekcon cleanup --journal` deletes the collections the run left"
+                .into()
         };
         let _ = writeln!(std::io::stderr(), "{line}");
     }));

@@ -72,24 +72,48 @@ fn estimate_counts_the_selected_steps_and_sends_nothing() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+/// The built-in emulator on a loopback port, logging the `X-Amz-Target` of every request.
+struct Logged {
+    runtime: tokio::runtime::Runtime,
+    server: rekcon::serve::Server,
+    targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl Logged {
+    fn start() -> Logged {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+        let targets: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = Arc::clone(&targets);
+        let config = ServeConfig {
+            log_requests: true,
+            log_sink: Some(LogSink::new(move |line| {
+                if let Ok(mut targets) = log.lock() {
+                    targets.push(line.target.clone());
+                }
+            })),
+            ..ServeConfig::default()
+        };
+        let server = runtime.block_on(serve_support::start(config));
+        Logged { runtime, server, targets }
+    }
+
+    /// No collection is left on the emulator.
+    fn assert_nothing_left(self) {
+        let client = serve_support::sdk_client(&self.server.url());
+        let left = self.runtime.block_on(async {
+            client.list_collections().send().await.expect("listed").collection_ids().to_vec()
+        });
+        assert!(left.is_empty(), "nothing is left behind: {left:?}");
+        self.runtime.block_on(self.server.shutdown());
+    }
+}
+
 #[test]
 fn max_requests_stops_after_exactly_n_calls_and_cleans_up() {
     let root = scenarios_root(6);
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
-    let targets: Arc<Mutex<Vec<String>>> = Arc::default();
-    let log = Arc::clone(&targets);
-    let config = ServeConfig {
-        log_requests: true,
-        log_sink: Some(LogSink::new(move |line| {
-            if let Ok(mut targets) = log.lock() {
-                targets.push(line.target.clone());
-            }
-        })),
-        ..ServeConfig::default()
-    };
-    let server = runtime.block_on(serve_support::start(config));
-    let url = server.url();
+    let logged = Logged::start();
+    let (url, targets) = (logged.server.url(), Arc::clone(&logged.targets));
     let report = root.join("r.json");
     let report_arg = report.to_str().expect("utf-8 path");
     let out = rekcon(
@@ -117,12 +141,26 @@ fn max_requests_stops_after_exactly_n_calls_and_cleans_up() {
         "{verdicts:?}"
     );
     assert_eq!(json["exit_code"], 7);
-    let client = serve_support::sdk_client(&url);
-    let left = runtime.block_on(async {
-        client.list_collections().send().await.expect("listed").collection_ids().to_vec()
-    });
-    assert!(left.is_empty(), "nothing is left behind: {left:?}");
-    runtime.block_on(server.shutdown());
+    logged.assert_nothing_left();
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn max_requests_stops_a_fuzz_campaign_cleanly() {
+    let root = scenarios_root(0);
+    let logged = Logged::start();
+    let (url, targets) = (logged.server.url(), Arc::clone(&logged.targets));
+    let out = rekcon(
+        &root,
+        &["fuzz", "--endpoint-url", &url, "--max-requests", "40", "--cases", "100000", "--seed", "7"],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped at --max-requests 40"), "{}", text(&out));
+    let sent = targets.lock().expect("log").clone();
+    let others = sent.iter().filter(|t| !t.ends_with("DeleteCollection")).count();
+    // The 40 checked calls may include generated DeleteCollections; the cleanup's come on top.
+    assert!(others <= 40 && sent.len() >= 40, "{} calls, {others} not deletions: {sent:?}", sent.len());
+    logged.assert_nothing_left();
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -677,7 +677,10 @@ fn watch_signals() -> Interrupts {
                  collections and writing the report ({what} again quits at once)"
             );
         } else {
-            let _ = writeln!(err, "rekcon fuzz: quit; `rekcon cleanup` deletes the collections the run left");
+            let _ = writeln!(
+                err,
+                "rekcon fuzz: quit; `rekcon cleanup --journal` deletes the collections the run left"
+            );
             std::process::exit(i32::from(signal.exit_code()));
         }
     }))

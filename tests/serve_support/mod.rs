@@ -219,7 +219,13 @@ pub fn rekcon_for_loopback() -> std::process::Command {
         .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
         .env("AWS_SECRET_ACCESS_KEY", "test-secret")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // A journal folder of its own: a run a test kills leaves its journal there, never
+        // in the user's state folder (where later runs would warn about it).
+        .env(
+            "REKCON_JOURNAL_DIR",
+            std::env::temp_dir().join(format!("rekcon-test-journals-{}", uuid::Uuid::new_v4().simple())),
+        );
     command
 }
 
