@@ -186,6 +186,7 @@ impl Case {
             for item in &self.items {
                 match item {
                     Item::Step(op) => out.push_str(&format!("  - {}\n", op.yaml(c, &prefix))),
+                    Item::Group(ops) if ops.is_empty() => {}
                     Item::Group(ops) if ops.len() == 1 => {
                         out.push_str(&format!("  - {}\n", ops[0].yaml(c, &prefix)))
                     }
@@ -210,7 +211,11 @@ impl Case {
             out.push(Case { items });
         }
         for (i, item) in self.items.iter().enumerate() {
+            // A group of one goes with the item itself (above).
             let Item::Group(ops) = item else { continue };
+            if ops.len() < 2 {
+                continue;
+            }
             for j in 0..ops.len() {
                 let mut ops = ops.clone();
                 ops.remove(j);
