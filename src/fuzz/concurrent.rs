@@ -668,3 +668,36 @@ fn first_divergence(report: &ScenarioReport) -> String {
         })
         .unwrap_or_else(|| "a divergence".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every case drawn, and every case shrinking makes of it (down to nothing), loads.
+    #[test]
+    fn generated_and_shrunk_cases_load() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut loader = scenario::Loader::new(&root);
+        let path = root.join("regressions/race_case.yaml");
+        let mut loaded = 0;
+        for seed in 0..10 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut case = generate(&mut rng, 4);
+            loop {
+                for candidate in std::iter::once(case.clone()).chain(case.shrink_candidates()) {
+                    let yaml = candidate.to_yaml("a case", 2);
+                    if let Err(e) = loader.parse("regressions/race_case", &path, &yaml) {
+                        panic!("seed {seed}: {e}\n{yaml}");
+                    }
+                    loaded += 1;
+                }
+                // Shrink along the last candidate, the one that empties a group soonest.
+                match case.shrink_candidates().pop() {
+                    Some(smaller) => case = smaller,
+                    None => break,
+                }
+            }
+        }
+        assert!(loaded > 50, "{loaded}");
+    }
+}
