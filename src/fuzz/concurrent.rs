@@ -186,6 +186,7 @@ impl Case {
             for item in &self.items {
                 match item {
                     Item::Step(op) => out.push_str(&format!("  - {}\n", op.yaml(c, &prefix))),
+                    Item::Group(ops) if ops.is_empty() => {}
                     Item::Group(ops) if ops.len() == 1 => {
                         out.push_str(&format!("  - {}\n", ops[0].yaml(c, &prefix)))
                     }
@@ -210,7 +211,11 @@ impl Case {
             out.push(Case { items });
         }
         for (i, item) in self.items.iter().enumerate() {
+            // A group of one goes with the item itself (above).
             let Item::Group(ops) = item else { continue };
+            if ops.len() < 2 {
+                continue;
+            }
             for j in 0..ops.len() {
                 let mut ops = ops.clone();
                 ops.remove(j);
@@ -662,4 +667,37 @@ fn first_divergence(report: &ScenarioReport) -> String {
             Some(format!("step {} {}: {}", r.step, r.call_name(), finding.mismatch))
         })
         .unwrap_or_else(|| "a divergence".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every case drawn, and every case shrinking makes of it (down to nothing), loads.
+    #[test]
+    fn generated_and_shrunk_cases_load() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut loader = scenario::Loader::new(&root);
+        let path = root.join("regressions/race_case.yaml");
+        let mut loaded = 0;
+        for seed in 0..10 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut case = generate(&mut rng, 4);
+            loop {
+                for candidate in std::iter::once(case.clone()).chain(case.shrink_candidates()) {
+                    let yaml = candidate.to_yaml("a case", 2);
+                    if let Err(e) = loader.parse("regressions/race_case", &path, &yaml) {
+                        panic!("seed {seed}: {e}\n{yaml}");
+                    }
+                    loaded += 1;
+                }
+                // Shrink along the last candidate, the one that empties a group soonest.
+                match case.shrink_candidates().pop() {
+                    Some(smaller) => case = smaller,
+                    None => break,
+                }
+            }
+        }
+        assert!(loaded > 50, "{loaded}");
+    }
 }
