@@ -632,7 +632,7 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
                 }
             }
             // Now and then as many as DeleteFaces takes, 4096 (the rest ids nobody issued).
-            if (v >> 20) % 24 == 5 {
+            if (v >> 20) % 96 == 5 {
                 ids.extend((ids.len()..4096).map(unknown_face));
             }
             for face in state.faces.iter_mut().filter(|f| f.collection == c) {
@@ -1020,7 +1020,7 @@ fn list(state: &mut Abstract, draw: &Draw, kind: Kind, c: usize) -> GenStep {
         let mut ids: Vec<String> =
             (0..1 + (v >> 19) as usize % 3).map(|k| state.face_ref(c, pick + k * 5, v >> (8 + k))).collect();
         ids.dedup();
-        if (v >> 22) % 8 == 3 {
+        if (v >> 22) % 32 == 3 {
             ids.extend((ids.len()..4096).map(unknown_face));
         }
         request["FaceIds"] = json!(ids);
@@ -1273,7 +1273,7 @@ pub fn outside_char(pattern: Pattern, spin: usize) -> char {
         .map(char::from)
         .chain(WIDE)
         .chain((0..64u32).filter_map(|k| char::from_u32(0x1_0000 + k * 0x1_7ff)))
-        .filter(|c| !pattern.allows(*c) && !(pattern.case_matters() && flips(*c)))
+        .filter(|c| !(pattern.allows(*c) || pattern.case_matters() && flips(*c)))
         .collect();
     candidates.get(spin % candidates.len().max(1)).copied().unwrap_or('\u{0}')
 }

@@ -374,9 +374,12 @@ impl FuzzReport {
 
     fn coverage_summary(&self) -> String {
         let missing = |area: &str| self.coverage_missing.get(area).map_or(0, Vec::len);
+        let probes = super::coverage::all_probes();
+        let reached = probes.iter().filter(|p| self.coverage.constraints.contains_key(*p)).count();
         super::coverage::AREAS
             .iter()
             .map(|(area, total)| format!("{area} {}/{total}", total - missing(area)))
+            .chain(std::iter::once(format!("constraint probes {reached}/{}", probes.len())))
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -444,69 +444,50 @@ pub fn breaches(constraint: &Constraint, request: &dyn Members) -> Vec<(Kind, Vi
         return out;
     }
     for (at, value) in values_at(request, constraint.member) {
-        match (constraint.rule, &value) {
+        let entries = match &value {
+            Member::Map(entries) => entries.len(),
+            Member::Struct(map) => map.entries().len(),
+            _ => 0,
+        };
+        let problem = match (constraint.rule, &value) {
             (Rule::Length { min, max }, Member::Str(s)) => {
                 let len = s.chars().count();
-                if len < min || len > max {
-                    fail(Kind::Syntax, &at, format!("length {len} is outside {min}..={max}"));
-                }
+                (len < min || len > max).then(|| format!("length {len} is outside {min}..={max}"))
             }
-            (Rule::Pattern(p), Member::Str(s)) => {
-                if !p.matches(s) {
-                    fail(Kind::Syntax, &at, format!("{s:?} does not match the pattern"));
-                }
+            (Rule::Pattern(p), Member::Str(s)) if !p.matches(s) => {
+                Some(format!("{s:?} does not match the pattern"))
             }
-            (Rule::NotPrefix(prefix), Member::Str(s)) => {
-                if s.starts_with(prefix) {
-                    fail(Kind::Syntax, &at, format!("starts with {prefix}"));
-                }
+            (Rule::NotPrefix(prefix), Member::Str(s)) if s.starts_with(prefix) => {
+                Some(format!("starts with {prefix}"))
             }
-            (Rule::Range { min, max, .. }, v) => {
-                if let Some(x) = number(v)
-                    && !(min..=max).contains(&x)
-                {
-                    fail(Kind::Syntax, &at, format!("{x} is outside {min}..={max}"));
-                }
+            (Rule::Range { min, max, .. }, v) => number(v)
+                .filter(|x| !(min..=max).contains(x))
+                .map(|x| format!("{x} is outside {min}..={max}")),
+            (Rule::Items { min, max }, Member::List(items)) if items.len() < min || items.len() > max => {
+                Some(format!("{} items is outside {min}..={max}", items.len()))
             }
-            (Rule::Items { min, max }, Member::List(items)) => {
-                if items.len() < min || items.len() > max {
-                    fail(Kind::Syntax, &at, format!("{} items is outside {min}..={max}", items.len()));
-                }
-            }
-            (Rule::Entries { max }, Member::Map(entries)) => {
-                if entries.len() > max {
-                    fail(Kind::Syntax, &at, format!("{} entries exceed {max}", entries.len()));
-                }
-            }
-            (Rule::Entries { max }, Member::Struct(map)) => {
-                let n = map.entries().len();
-                if n > max {
-                    fail(Kind::Syntax, &at, format!("{n} entries exceed {max}"));
-                }
+            (Rule::Entries { max }, Member::Map(_) | Member::Struct(_)) if entries > max => {
+                Some(format!("{entries} entries exceed {max}"))
             }
             (Rule::Bytes { min, max }, v) => match blob_len(v) {
                 Some(n) if n > max => {
                     fail(Kind::ImageTooLarge, &at, format!("{n} bytes exceed {max}"));
+                    None
                 }
-                Some(n) if n < min => fail(Kind::Syntax, &at, format!("{n} bytes, fewer than {min}")),
-                _ => {}
+                Some(n) if n < min => Some(format!("{n} bytes, fewer than {min}")),
+                _ => None,
             },
-            (Rule::Enum(values), Member::Str(s)) => {
-                if !values.contains(s) {
-                    fail(Kind::Syntax, &at, format!("{s:?} is not one of {}", values.join(", ")));
-                }
+            (Rule::Enum(values), Member::Str(s)) if !values.contains(s) => {
+                Some(format!("{s:?} is not one of {}", values.join(", ")))
             }
             (Rule::ExactlyOne(members), v) => {
                 let given = members.iter().filter(|m| has(v, m)).count();
-                if given != 1 {
-                    fail(
-                        Kind::Syntax,
-                        &at,
-                        format!("has {given} of {}, not exactly one", members.join(", ")),
-                    );
-                }
+                (given != 1).then(|| format!("has {given} of {}, not exactly one", members.join(", ")))
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            fail(Kind::Syntax, &at, problem);
         }
     }
     out
