@@ -1020,7 +1020,7 @@ fn list(state: &mut Abstract, draw: &Draw, kind: Kind, c: usize) -> GenStep {
         let mut ids: Vec<String> =
             (0..1 + (v >> 19) as usize % 3).map(|k| state.face_ref(c, pick + k * 5, v >> (8 + k))).collect();
         ids.dedup();
-        if (v >> 22) % 32 == 3 {
+        if (v >> 22) % 8 == 3 {
             ids.extend((ids.len()..4096).map(unknown_face));
         }
         request["FaceIds"] = json!(ids);
