@@ -1275,6 +1275,21 @@ pub fn outside_char(pattern: Pattern, spin: usize) -> char {
         .chain((0..64u32).filter_map(|k| char::from_u32(0x1_0000 + k * 0x1_7ff)))
         .filter(|c| !(pattern.allows(*c) || pattern.case_matters() && flips(*c)))
         .collect();
+    // Half the draws take a character a sibling pattern allows (`:` is in UserId's, not
+    // CollectionId's): the likeliest confusion of an implementation.
+    const ALL: [Pattern; 6] = [
+        Pattern::CollectionId,
+        Pattern::UserId,
+        Pattern::FaceId,
+        Pattern::Token,
+        Pattern::S3Bucket,
+        Pattern::Tag,
+    ];
+    let near: Vec<char> =
+        candidates.iter().copied().filter(|c| c.is_ascii() && ALL.iter().any(|p| p.allows(*c))).collect();
+    if spin.is_multiple_of(2) && !near.is_empty() {
+        return near[spin / 2 % near.len()];
+    }
     candidates.get(spin % candidates.len().max(1)).copied().unwrap_or('\u{0}')
 }
 
