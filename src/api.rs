@@ -189,6 +189,41 @@ trait Wire: Sized {
     const EXPECTED: &'static str;
     fn decode(value: &Value, path: &Path<'_>) -> Result<Self, DecodeError>;
     fn encode(&self) -> Value;
+    fn view(&self) -> Member<'_>;
+}
+
+/// A member's value whatever its type, as the constraint table reads it
+/// (`crate::model::validate`): typed requests and JSON bodies give the same view.
+#[derive(Clone)]
+pub enum Member<'a> {
+    /// A string.
+    Str(&'a str),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A blob, by its decoded length.
+    Bytes(usize),
+    /// A list.
+    List(Vec<Member<'a>>),
+    /// A map: its keys and values.
+    Map(Vec<(&'a str, Member<'a>)>),
+    /// A structure.
+    Struct(&'a dyn Members),
+}
+
+/// A structure whose members can be read by wire name.
+pub trait Members {
+    /// The member named `name`, when present.
+    fn member(&self, name: &str) -> Option<Member<'_>>;
+
+    /// Every member, as (name, value): a JSON object read as a map (typed maps are
+    /// [`Member::Map`]; typed structures need not list theirs).
+    fn entries(&self) -> Vec<(&str, Member<'_>)> {
+        Vec::new()
+    }
 }
 
 /// Decodes one optional structure member; absent and `null` both mean `None`.
@@ -211,6 +246,9 @@ impl Wire for String {
     fn encode(&self) -> Value {
         Value::String(self.clone())
     }
+    fn view(&self) -> Member<'_> {
+        Member::Str(self)
+    }
 }
 
 impl Wire for i64 {
@@ -220,6 +258,9 @@ impl Wire for i64 {
     }
     fn encode(&self) -> Value {
         Value::from(*self)
+    }
+    fn view(&self) -> Member<'_> {
+        Member::Int(*self)
     }
 }
 
@@ -243,6 +284,9 @@ impl Wire for f64 {
             None => Value::from("-Infinity"),
         }
     }
+    fn view(&self) -> Member<'_> {
+        Member::Float(*self)
+    }
 }
 
 impl Wire for bool {
@@ -252,6 +296,9 @@ impl Wire for bool {
     }
     fn encode(&self) -> Value {
         Value::Bool(*self)
+    }
+    fn view(&self) -> Member<'_> {
+        Member::Bool(*self)
     }
 }
 
@@ -264,6 +311,9 @@ impl Wire for Blob {
     fn encode(&self) -> Value {
         Value::String(self.to_base64())
     }
+    fn view(&self) -> Member<'_> {
+        Member::Bytes(self.len())
+    }
 }
 
 impl<T: Wire> Wire for Vec<T> {
@@ -275,6 +325,9 @@ impl<T: Wire> Wire for Vec<T> {
     fn encode(&self) -> Value {
         Value::Array(self.iter().map(Wire::encode).collect())
     }
+    fn view(&self) -> Member<'_> {
+        Member::List(self.iter().map(Wire::view).collect())
+    }
 }
 
 impl<T: Wire> Wire for BTreeMap<String, T> {
@@ -285,6 +338,9 @@ impl<T: Wire> Wire for BTreeMap<String, T> {
     }
     fn encode(&self) -> Value {
         Value::Object(self.iter().map(|(k, v)| (k.clone(), v.encode())).collect())
+    }
+    fn view(&self) -> Member<'_> {
+        Member::Map(self.iter().map(|(k, v)| (k.as_str(), v.view())).collect())
     }
 }
 
@@ -323,6 +379,19 @@ macro_rules! wire_struct {
                     obj.insert($wire.to_owned(), v.encode());
                 })*
                 Value::Object(obj)
+            }
+            fn view(&self) -> Member<'_> {
+                Member::Struct(self)
+            }
+        }
+
+        impl Members for $name {
+            #[allow(unused_variables)]
+            fn member(&self, name: &str) -> Option<Member<'_>> {
+                match name {
+                    $($wire => self.$field.as_ref().map(Wire::view),)*
+                    _ => None,
+                }
             }
         }
     )*};
@@ -865,6 +934,11 @@ macro_rules! operations {
             /// Encodes the request body; absent members are omitted, never `null`.
             pub fn to_json(&self) -> Value {
                 match self {$(Request::$op(r) => r.encode(),)*}
+            }
+
+            /// The request's members, read by wire name.
+            pub fn members(&self) -> &dyn Members {
+                match self {$(Request::$op(r) => r,)*}
             }
         }
 

@@ -62,7 +62,7 @@ fn a_finding_is_written_as_a_scenario_that_rekcon_run_replays() {
     assert!(text(&out.stderr).contains("seed 1"), "the seed is printed first");
 
     let report = read_json(&json);
-    assert_eq!(report["format_version"], 3);
+    assert_eq!(report["format_version"], 4);
     assert_eq!(report["seed"], 1);
     assert_eq!(report["partition"], "1/1");
     assert_eq!(report["mutant"], "user-active-at-once");
@@ -221,7 +221,7 @@ fn partitions_explore_apart_and_their_reports_merge() {
     let out = rekcon(&["fuzz", "merge", &arg(&a_path), &arg(&b_path), "--json", &arg(&merged_path)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let merged = read_json(&merged_path);
-    assert_eq!(merged["format_version"], 3);
+    assert_eq!(merged["format_version"], 4);
     assert_eq!(merged["partition"], "1/2,2/2");
     assert_eq!(merged["cases"], 60);
     let sum = |key: &str| a[key].as_u64().unwrap_or(0) + b[key].as_u64().unwrap_or(0);

@@ -10,20 +10,17 @@
 //! the scenario that caught it and the finding, so a mutant that slips through points at
 //! the behaviour the suite lacks.
 
+mod suite_support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use rekcon::config::{Endpoint, TargetConfig};
-use rekcon::model::ModelConfig;
-use rekcon::report::{Repro, ScenarioReport, Verdict};
-use rekcon::runner::{self, RunSettings, Runner};
+use rekcon::report::{ScenarioReport, Verdict};
+use rekcon::runner::Runner;
 use rekcon::scenario::Scenario;
-use rekcon::serve::{Mutant, ServeConfig, Server};
-use rekcon::target::Target;
-
-/// Scenarios of one whole-suite run that run at the same time.
-const JOBS: usize = 8;
+use rekcon::serve::Mutant;
+use suite_support::{JOBS, load_suite, start};
 
 /// The scenario meant to catch each mutant: the behaviour it pins is the one the mutant
 /// breaks. (Most mutants are caught by several scenarios; this is the most direct one.)
@@ -68,33 +65,6 @@ struct Hunt {
     caught_by: Vec<ScenarioReport>,
     /// Scenarios that ended otherwise than pass or diverge (contradictions, bad steps).
     odd: Vec<ScenarioReport>,
-}
-
-fn load_suite() -> Vec<Arc<Scenario>> {
-    let root = runner::crate_scenarios_root();
-    let selection = runner::select(&root, &[], &[]).expect("the scenarios folder can be read");
-    let broken: Vec<String> = selection.broken.iter().map(|(name, e)| format!("{name}: {e}")).collect();
-    assert!(broken.is_empty(), "scenario files that do not load:\n{}", broken.join("\n"));
-    assert!(!selection.scenarios.is_empty(), "no scenario under {}", root.display());
-    selection.scenarios
-}
-
-/// A fresh in-process emulator planted with `mutant`, and a runner over it.
-async fn start(mutant: Option<Mutant>) -> (Server, Arc<Runner>) {
-    let serve = ServeConfig { mutants: mutant.into_iter().collect(), ..ServeConfig::default() };
-    let account = serve.account.clone();
-    let server = Server::start(serve).await.expect("the emulator starts");
-    let target = Target::connect(&TargetConfig::new(Endpoint::BuiltIn(server.url())))
-        .await
-        .expect("the SDK client builds");
-    let mut settings = RunSettings::new(Repro::Cli { flags: String::new() });
-    settings.settle_timeout = Duration::from_secs(10);
-    settings.model = ModelConfig {
-        region: Some(target.region().to_string()),
-        account: Some(account),
-        ..ModelConfig::default()
-    };
-    (server, Arc::new(Runner::new(target, settings)))
 }
 
 /// The whole suite against `runner`.

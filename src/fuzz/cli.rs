@@ -70,9 +70,10 @@ pub enum TargetKind {
 /// `rekcon fuzz` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FuzzArgs {
-    /// Cases to explore (shrinking and confirming a divergence come on top).
-    #[arg(long, default_value_t = 200, value_name = "N")]
-    pub cases: u32,
+    /// Cases to explore (shrinking and confirming a divergence come on top). Default 200,
+    /// or no case limit when --time is given; with both, whichever is spent first ends the run.
+    #[arg(long, value_name = "N")]
+    pub cases: Option<u32>,
     /// Most calls per case.
     #[arg(long, default_value_t = 30, value_name = "N")]
     pub max_steps: usize,
@@ -228,7 +229,7 @@ impl Plan {
                 args.invalid_share
             )));
         }
-        if args.cases == 0 || args.max_steps == 0 {
+        if args.cases == Some(0) || args.max_steps == 0 {
             return Err(Error::Config("--cases and --max-steps must be at least 1".into()));
         }
         if !(0.0..=1.0).contains(&args.faults) {
@@ -284,7 +285,7 @@ impl Plan {
         let drive = DriveConfig {
             seed,
             partition: args.partition,
-            cases: args.cases,
+            cases: case_budget(args.cases, args.time),
             max_steps: args.max_steps,
             invalid_share: args.invalid_share,
             time: args.time,
@@ -429,6 +430,15 @@ fn inside(path: &Path, root: &Path) -> bool {
     path != root && path.starts_with(&root)
 }
 
+/// The cases a run explores: `--cases`; else none limit a `--time` run; else the default.
+fn case_budget(cases: Option<u32>, time: Option<Duration>) -> u32 {
+    match (cases, time) {
+        (Some(n), _) => n,
+        (None, Some(_)) => drive::NO_CASE_LIMIT,
+        (None, None) => drive::DEFAULT_CASES,
+    }
+}
+
 fn random_seed() -> u64 {
     let bytes = uuid::Uuid::new_v4().into_bytes();
     u64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
@@ -437,10 +447,12 @@ fn random_seed() -> u64 {
 
 /// The command that repeats this run exactly.
 fn reproduce_run(args: &FuzzArgs, seed: u64, run: &RunConfig) -> String {
-    let mut cmd = format!(
-        "rekcon fuzz --seed {seed} --partition {} --cases {} --max-steps {} --invalid-share {}",
-        args.partition, args.cases, args.max_steps, args.invalid_share
-    );
+    let mut cmd = format!("rekcon fuzz --seed {seed} --partition {}", args.partition);
+    // A time-only run is repeated by its time budget, not by a case count.
+    if let Some(n) = args.cases.or(args.time.is_none().then_some(drive::DEFAULT_CASES)) {
+        cmd.push_str(&format!(" --cases {n}"));
+    }
+    cmd.push_str(&format!(" --max-steps {} --invalid-share {}", args.max_steps, args.invalid_share));
     if let Some(t) = args.time {
         cmd.push_str(&format!(" --time {}", t.as_secs_f64()));
     }
@@ -488,7 +500,9 @@ struct Bar(ProgressBar);
 
 impl Bar {
     fn new(cases: u32) -> Bar {
-        Bar(crate::progress::bar(u64::from(cases), "cases"))
+        // A run only its time budget ends has no length: the bar then counts cases.
+        let len = (cases != drive::NO_CASE_LIMIT).then_some(u64::from(cases));
+        Bar(crate::progress::bar(len.unwrap_or(0), "cases"))
     }
 }
 

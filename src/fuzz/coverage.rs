@@ -2,17 +2,19 @@
 //!
 //! Counted from the calls actually made and the outcomes actually observed, never from
 //! what the generator meant to do: operations, error types, failure reasons, UserStatus
-//! values, and boundaries (a user at 0, 1, 99 and 100 faces; each constrained member at
-//! its limits). The report shows what was reached and what was not, so a thin budget is
-//! visible rather than silently trusted.
+//! values, boundaries (a user at 0, 1, 99 and 100 faces; each constrained member at
+//! its limits), and every row of the constraint table (`crate::model::validate`) at and
+//! beyond each bound ([`probes_of`]). The report shows what was reached and what was
+//! not, so a thin budget is visible rather than silently trusted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{ErrorCode, Operation, Request};
+use crate::api::{ErrorCode, Member, Members, Operation, Request};
 use crate::expect::Observed;
+use crate::model::validate::{self, Constraint, Rule, Stage};
 use crate::report::StepRecord;
 
 /// Every failure reason the in-scope operations can report (contract §3).
@@ -75,7 +77,8 @@ pub const BOUNDARIES: [&str; 25] = [
     "MaxFaces:out-of-range",
 ];
 
-/// Each area of [`Coverage::missing`] and how many items it has.
+/// Each area of [`Coverage::missing`] and how many items it has (constraint probes
+/// are counted by [`all_probes`]).
 pub const AREAS: [(&str, usize); 6] = [
     ("operations", Operation::ALL.len()),
     ("errors", ERROR_TYPES.len()),
@@ -100,6 +103,11 @@ pub struct Coverage {
     pub user_face_counts: BTreeMap<String, u64>,
     /// Boundaries sent, among [`BOUNDARIES`].
     pub boundaries: BTreeMap<String, u64>,
+    /// Constraint-table probes sent, among [`all_probes`]: `CreateUser UserId length
+    /// 1..=128: above-max` — a value beyond a bound only in a call breaking nothing
+    /// else, a value at a bound only in a call breaking nothing.
+    #[serde(default)]
+    pub constraints: BTreeMap<String, u64>,
 }
 
 impl Coverage {
@@ -110,9 +118,21 @@ impl Coverage {
 
     /// Counts one call, given as its operation and JSON request, and its outcome.
     pub fn record_json(&mut self, op: Operation, request: &Value, observed: &Observed) {
+        self.record_sent(op, request, true, observed);
+    }
+
+    /// [`Coverage::record_json`]; `typed` when the body is known to decode as `op`'s
+    /// request (a raw body may not: then no value in it counts as at a bound).
+    fn record_sent(&mut self, op: Operation, request: &Value, typed: bool, observed: &Observed) {
         *self.operations.entry(op.name().to_string()).or_default() += 1;
         for boundary in boundaries_of(op, request) {
             *self.boundaries.entry(boundary.to_string()).or_default() += 1;
+        }
+        if let Some(map) = request.as_object() {
+            let typed = typed || Request::from_json(op, request).is_ok();
+            for probe in probes_of(op, map, typed) {
+                *self.constraints.entry(probe).or_default() += 1;
+            }
         }
         match observed {
             Observed::Error(e) => *self.errors.entry(e.code.to_string()).or_default() += 1,
@@ -145,7 +165,7 @@ impl Coverage {
             };
             match (op, json) {
                 (Some(op), Some(json)) if json.is_object() => {
-                    self.record_json(op, json, observed);
+                    self.record_sent(op, json, !record.raw, observed);
                     if record.findings.is_empty()
                         && let Observed::Success(body) = observed
                         && let Some(count) = users.follow(op, json, body)
@@ -200,6 +220,7 @@ impl Coverage {
             (&mut self.statuses, &other.statuses),
             (&mut self.user_face_counts, &other.user_face_counts),
             (&mut self.boundaries, &other.boundaries),
+            (&mut self.constraints, &other.constraints),
         ] {
             for (k, v) in theirs {
                 *mine.entry(k.clone()).or_default() += v;
@@ -231,6 +252,192 @@ impl Coverage {
         out.retain(|_, v| !v.is_empty());
         out
     }
+
+    /// The constraint probes ([`all_probes`]) the run did not reach.
+    pub fn missing_constraints(&self) -> Vec<String> {
+        all_probes().into_iter().filter(|p| !self.constraints.contains_key(p)).collect()
+    }
+}
+
+/// The probes of one rule: values at each bound, and beyond it (see [`probes_of`]).
+pub fn rule_probes(rule: &Rule) -> Vec<String> {
+    let names: &[&str] = match rule {
+        Rule::Required => &["absent"],
+        Rule::Length { min: 0, .. } => &["at-min", "at-max", "above-max"],
+        Rule::Length { .. } | Rule::Items { .. } | Rule::Bytes { .. } => {
+            &["at-min", "below-min", "at-max", "above-max"]
+        }
+        Rule::Pattern(p) if p.case_matters() => &["outside", "other-case"],
+        Rule::Pattern(_) => &["outside"],
+        Rule::NotPrefix(_) => &["prefixed"],
+        Rule::Range { max, .. } if max.is_infinite() => &["at-min", "below-min"],
+        Rule::Range { .. } => &["at-min", "below-min", "at-max", "above-max"],
+        Rule::Entries { .. } => &["at-max", "above-max"],
+        Rule::Enum(_) => &["member", "outside", "other-case"],
+        Rule::ExactlyOne(members) => {
+            let mut out: Vec<String> = members.iter().map(|m| format!("only-{m}")).collect();
+            out.extend(["all".to_string(), "none".to_string()]);
+            return out;
+        }
+    };
+    names.iter().map(ToString::to_string).collect()
+}
+
+/// Whether a probe name is a value beyond a bound (a call that must be refused).
+pub fn is_beyond(probe: &str) -> bool {
+    matches!(
+        probe,
+        "absent" | "below-min" | "above-max" | "outside" | "other-case" | "prefixed" | "all" | "none"
+    )
+}
+
+/// Probes no run makes, with why: (member, probe, reason).
+pub const UNPROBED: [(&str, &str, &str); 2] = [
+    (
+        "CollectionId",
+        "at-min",
+        "a one-character CollectionId cannot carry the run prefix: its answer depends on \
+         collections outside the run, and a call could change one",
+    ),
+    (
+        "ClientRequestToken",
+        "at-min",
+        "a one-character token cannot be unique to the run: an endpoint that remembers \
+         tokens would take a later run's call for a replay",
+    ),
+];
+
+/// Every probe of the constraint table: `"{op} {member} {rule}: {probe}"`, for each
+/// operation of each row, but the [`UNPROBED`] ones.
+pub fn all_probes() -> Vec<String> {
+    let mut out = Vec::new();
+    for op in Operation::ALL {
+        for constraint in validate::constraints_of(op) {
+            let name = constraint.name(op);
+            let probed = |p: &String| {
+                !UNPROBED.iter().any(|(member, probe, _)| constraint.member == *member && p == probe)
+            };
+            out.extend(
+                rule_probes(&constraint.rule).into_iter().filter(probed).map(|p| format!("{name}: {p}")),
+            );
+        }
+    }
+    out
+}
+
+/// The probes a value of `constraint`'s member reaches (before the isolation rule).
+fn value_probes(constraint: &Constraint, value: &Member<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut bound = |x: f64, min: f64, max: f64| {
+        if x == min {
+            out.push("at-min".to_string());
+        }
+        if x == max {
+            out.push("at-max".to_string());
+        }
+        if x < min {
+            out.push("below-min".to_string());
+        }
+        if x > max {
+            out.push("above-max".to_string());
+        }
+    };
+    match (&constraint.rule, value) {
+        (Rule::Length { min, max }, Member::Str(s)) => {
+            bound(s.chars().count() as f64, *min as f64, *max as f64)
+        }
+        (Rule::Items { min, max }, Member::List(items)) => {
+            bound(items.len() as f64, *min as f64, *max as f64)
+        }
+        (Rule::Entries { max }, v) => {
+            let n = match v {
+                Member::Map(entries) => entries.len(),
+                Member::Struct(map) => map.entries().len(),
+                _ => return out,
+            };
+            bound(n as f64, -1.0, *max as f64);
+        }
+        (Rule::Range { min, max, .. }, Member::Int(_) | Member::Float(_)) => {
+            let x = match value {
+                Member::Int(i) => *i as f64,
+                Member::Float(f) => *f,
+                _ => return out,
+            };
+            bound(x, *min, *max);
+        }
+        (Rule::Bytes { min, max }, v) => {
+            if let Some(n) = validate::blob_len(v) {
+                bound(n as f64, *min as f64, *max as f64);
+            }
+        }
+        (Rule::Pattern(p), Member::Str(s)) => {
+            for c in s.chars().filter(|c| !p.allows(*c)) {
+                let flipped = c.to_lowercase().chain(c.to_uppercase()).any(|f| f != c && p.allows(f));
+                out.push(if flipped && p.case_matters() { "other-case" } else { "outside" }.to_string());
+            }
+        }
+        (Rule::NotPrefix(prefix), Member::Str(s)) if s.starts_with(prefix) => out.push("prefixed".into()),
+        (Rule::Enum(values), Member::Str(s)) => {
+            let p = if values.contains(s) {
+                "member"
+            } else if values.contains(&s.to_uppercase().as_str()) {
+                "other-case"
+            } else {
+                "outside"
+            };
+            out.push(p.to_string());
+        }
+        (Rule::ExactlyOne(members), v) => {
+            let given: Vec<&&str> = members.iter().filter(|m| validate::has(v, m)).collect();
+            match given.as_slice() {
+                [] => out.push("none".into()),
+                [one] => out.push(format!("only-{one}")),
+                more if more.len() == members.len() => out.push("all".into()),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The constraint probes one call reaches. A value at a bound counts only in a call that
+/// breaks no constraint (`typed`: it decodes as the operation's request), so its
+/// acceptance is what gets judged; a value beyond one only in a call that breaks no
+/// other constraint, so no other refusal hides how the endpoint treats it.
+pub fn probes_of(op: Operation, request: &serde_json::Map<String, Value>, typed: bool) -> Vec<String> {
+    let root: &dyn Members = request;
+    let rows: Vec<&Constraint> = validate::constraints_of(op).collect();
+    let broken: Vec<bool> = rows.iter().map(|c| !validate::breaches(c, root).is_empty()).collect();
+    let syntax_broken = rows.iter().zip(&broken).any(|(c, b)| *b && c.stage == Stage::Syntax);
+    let mut out = Vec::new();
+    for (i, constraint) in rows.iter().enumerate() {
+        let others_hold = rows.iter().zip(&broken).enumerate().all(|(j, (_, b))| j == i || !b);
+        let mut reached = Vec::new();
+        if constraint.rule == Rule::Required {
+            if broken[i] {
+                reached.push("absent".to_string());
+            }
+        } else {
+            for (_, value) in validate::values_at(root, constraint.member) {
+                reached.extend(value_probes(constraint, &value));
+            }
+        }
+        let name = constraint.name(op);
+        for probe in reached {
+            let counts = if is_beyond(&probe) {
+                typed && broken[i] && others_hold
+            } else {
+                typed && !syntax_broken && !(constraint.stage == Stage::Rules && broken[i])
+            };
+            if counts {
+                out.push(format!("{name}: {probe}"));
+            }
+        }
+    }
+    out
 }
 
 /// Each user's faces within one case, followed from successful responses.

@@ -77,6 +77,41 @@ impl Partition {
     }
 }
 
+/// Cases explored when no budget is given.
+pub const DEFAULT_CASES: u32 = 200;
+
+/// [`DriveConfig::cases`] of a run that only its time budget ends.
+pub const NO_CASE_LIMIT: u32 = u32::MAX;
+
+/// What ended a fuzz run's exploration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EndedBy {
+    /// Every planned case ran (`--cases`, or the default 200).
+    #[default]
+    Cases,
+    /// The time budget (`--time`) was spent.
+    Time,
+    /// `--max-findings` was reached.
+    Findings,
+    /// Ctrl-C (or another signal) ended it early.
+    Interrupt,
+    /// The endpoint stopped it: no answer, a set-up problem, or CreateCollection not implemented.
+    Endpoint,
+}
+
+impl EndedBy {
+    /// The name in reports: `cases`, `time`, `max-findings`, `interrupt`, `endpoint`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EndedBy::Cases => "cases",
+            EndedBy::Time => "time",
+            EndedBy::Findings => "max-findings",
+            EndedBy::Interrupt => "interrupt",
+            EndedBy::Endpoint => "endpoint",
+        }
+    }
+}
+
 /// The budget and knobs of one fuzz run.
 #[derive(Debug, Clone)]
 pub struct DriveConfig {
@@ -84,7 +119,8 @@ pub struct DriveConfig {
     pub seed: u64,
     /// Which worker this is.
     pub partition: Partition,
-    /// Cases to explore (shrinking and confirmation runs not counted).
+    /// Cases to explore (shrinking and confirmation runs not counted); [`NO_CASE_LIMIT`]
+    /// when only [`DriveConfig::time`] ends the run.
     pub cases: u32,
     /// Most steps per case.
     pub max_steps: usize,
@@ -114,7 +150,7 @@ impl Default for DriveConfig {
         DriveConfig {
             seed: 0,
             partition: Partition::default(),
-            cases: 200,
+            cases: DEFAULT_CASES,
             max_steps: 30,
             invalid_share: 0.15,
             time: None,
@@ -202,6 +238,8 @@ pub struct DriveOutcome {
     pub not_implemented: BTreeMap<String, String>,
     /// Whether the run was interrupted before its budget was spent.
     pub interrupted: bool,
+    /// Which budget (or event) ended the exploration.
+    pub ended_by: EndedBy,
 }
 
 impl DriveOutcome {
@@ -604,8 +642,10 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
         outcome: DriveOutcome::default(),
     };
     let planned = u64::from(config.cases);
+    let mut ended_by = EndedBy::Cases;
     'explore: while ex.outcome.cases < planned && !ex.stop {
         if ex.deadline.is_some_and(|d| Instant::now() >= d) {
+            ended_by = EndedBy::Time;
             break;
         }
         if ex.interrupted() {
@@ -631,13 +671,18 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
                 CaseVerdict::NoAnswer(reason) => {
                     ex.outcome.no_answer.get_or_insert(reason);
                     ex.stop = true;
+                    ended_by = EndedBy::Endpoint;
                 }
                 CaseVerdict::SetupProblem(hint) => {
                     ex.outcome.setup_problem.get_or_insert(hint);
                     ex.stop = true;
+                    ended_by = EndedBy::Endpoint;
                 }
                 CaseVerdict::NotImplemented { operation, evidence } => {
-                    ex.stop |= ex.outcome.note_not_implemented(operation, evidence);
+                    if ex.outcome.note_not_implemented(operation, evidence) {
+                        ex.stop = true;
+                        ended_by = EndedBy::Endpoint;
+                    }
                 }
                 CaseVerdict::Diverged(d) if ex.known.contains(&d.signature()) => ex.outcome.repeats += 1,
                 CaseVerdict::Diverged(d) => {
@@ -645,6 +690,7 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
                     ex.confirm(minimal);
                     if config.max_findings > 0 && ex.outcome.findings.len() >= config.max_findings {
                         ex.stop = true;
+                        ended_by = EndedBy::Findings;
                     }
                 }
             }
@@ -658,6 +704,7 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
     let interrupted = ex.interrupted();
     let mut outcome = ex.outcome;
     outcome.interrupted = interrupted;
+    outcome.ended_by = if interrupted { EndedBy::Interrupt } else { ended_by };
     outcome.elapsed = started.elapsed();
     outcome
 }

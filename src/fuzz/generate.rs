@@ -30,7 +30,9 @@ use proptest::collection::vec;
 use proptest::prelude::{Just, Strategy, any, prop_oneof};
 use serde_json::{Value, json};
 
+use super::coverage;
 use crate::api::Operation;
+use crate::model::validate::{self, Constraint, Pattern, Rule};
 
 /// One step's worth of random decisions. Zero is always the simplest choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -289,7 +291,7 @@ impl Abstract {
 }
 
 /// Operations by weight; earlier entries are what shrinking moves toward.
-const WEIGHTS: [(Kind, u16); 19] = [
+const WEIGHTS: [(Kind, u16); 20] = [
     (Kind::CreateCollection, 6),
     (Kind::IndexFaces, 14),
     (Kind::CreateUser, 9),
@@ -309,6 +311,7 @@ const WEIGHTS: [(Kind, u16); 19] = [
     (Kind::SearchFacesByImage, 3),
     (Kind::ReplayToken, 4),
     (Kind::DeleteCollection, 2),
+    (Kind::Breaches, 10),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,6 +340,24 @@ enum Kind {
     SearchFacesByImage,
     ReplayToken,
     DeleteCollection,
+    /// Drawn as a broken call: one call of an operation (picked by the draw) broken in
+    /// every way the constraint table allows, one step each, so each row of the table is
+    /// tried in every operation within a default budget. Drawn valid: a ListCollections.
+    Breaches,
+}
+
+impl Kind {
+    /// A draw's `op` that [`kind_of`] maps to this kind.
+    fn index(self) -> Option<usize> {
+        let mut at = 0usize;
+        for (kind, weight) in WEIGHTS {
+            if kind == self {
+                return Some(at);
+            }
+            at += usize::from(weight);
+        }
+        None
+    }
 }
 
 fn kind_of(op: u16) -> Kind {
@@ -370,6 +391,13 @@ pub fn generate(draws: &[Draw], config: &GenConfig) -> Generated {
         ..Generated::default()
     };
     for draw in draws {
+        if kind_of(draw.op) == Kind::Breaches && draw.invalid != 0 {
+            // Built on a copy: every step is refused, so nothing changes.
+            let mut scratch = state.clone();
+            let steps = breaches(&mut scratch, &mut out, draw, config);
+            out.steps.extend(steps);
+            continue;
+        }
         let mut next = state.clone();
         let mut steps = valid_steps(&mut next, &mut out, draw, config);
         // A draw that makes several steps (the bulk association) stays valid.
@@ -603,6 +631,10 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
                     ids.push(other);
                 }
             }
+            // Now and then as many as DeleteFaces takes, 4096 (the rest ids nobody issued).
+            if (v >> 20) % 96 == 5 {
+                ids.extend((ids.len()..4096).map(unknown_face));
+            }
             for face in state.faces.iter_mut().filter(|f| f.collection == c) {
                 if ids.contains(&capture_ref(&face.capture)) {
                     face.certain = false;
@@ -693,6 +725,7 @@ fn valid_step(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &G
             call(Operation::SearchFaces, request)
         }
         Kind::ReplayToken => replay(state, draw),
+        Kind::Breaches => call(Operation::ListCollections, json!({})),
         Kind::DeleteCollection => {
             state.drop_collection(c);
             call(Operation::DeleteCollection, json!({"CollectionId": coll_ref(c)}))
@@ -974,10 +1007,25 @@ fn list(state: &mut Abstract, draw: &Draw, kind: Kind, c: usize) -> GenStep {
     if let Some(m) = max {
         request["MaxResults"] = json!(m);
     }
-    let filtered = op == Operation::ListFaces && v % 5 == 2;
-    if filtered {
+    // ListFaces' filters, each alone and both together: a user drawn from the state,
+    // faces drawn from the state (now and then as many as the filter takes, 4096).
+    let by_user = op == Operation::ListFaces && v % 5 == 2;
+    let by_faces = op == Operation::ListFaces && matches!((v >> 16) % 6, 1 | 2) && !by_user
+        || by_user && (v >> 16) % 6 == 3;
+    if by_user {
         request["UserId"] = json!(state.user_of(c, draw.pick / 7));
     }
+    if by_faces {
+        let pick = (draw.pick / 32) as usize;
+        let mut ids: Vec<String> =
+            (0..1 + (v >> 19) as usize % 3).map(|k| state.face_ref(c, pick + k * 5, v >> (8 + k))).collect();
+        ids.dedup();
+        if (v >> 22) % 8 == 3 {
+            ids.extend((ids.len()..4096).map(unknown_face));
+        }
+        request["FaceIds"] = json!(ids);
+    }
+    let filtered = by_user || by_faces;
     let certain = match op {
         Operation::ListUsers if state.exists[c] => state.certain_users(c),
         Operation::ListFaces if state.exists[c] && !filtered => state.certain_faces(c),
@@ -1050,108 +1098,108 @@ fn track_association(state: &mut Abstract, c: usize, user: &str, request: &Value
     }
 }
 
+/// The kinds one call of which [`Kind::Breaches`] breaks, by the draw's pick.
+const BREACHED: [Kind; 16] = [
+    Kind::CreateCollection,
+    Kind::IndexFaces,
+    Kind::CreateUser,
+    Kind::AssociateFaces,
+    Kind::DisassociateFaces,
+    Kind::ListUsers,
+    Kind::ListFaces,
+    Kind::ListCollections,
+    Kind::DescribeCollection,
+    Kind::DeleteFaces,
+    Kind::DeleteUser,
+    Kind::SearchUsers,
+    Kind::SearchUsersByImage,
+    Kind::SearchFaces,
+    Kind::SearchFacesByImage,
+    Kind::DeleteCollection,
+];
+
+/// A valid call of the operation the draw picks, then that call broken in each way
+/// [`violations_for`] lists (the operation's own members; the universal breaches are
+/// left to single draws), each breaking nothing else. `state` is a scratch copy.
+fn breaches(state: &mut Abstract, out: &mut Generated, draw: &Draw, config: &GenConfig) -> Vec<GenStep> {
+    let kind = BREACHED[draw.pick as usize % BREACHED.len()];
+    let op = kind.index().map_or(0, |i| i as u16);
+    // The variant keeps the kind as drawn (no redirect to what it would need first).
+    let variant = (draw.variant & !(7 << 24)) | (7 << 24);
+    let base = valid_step(state, out, &Draw { op, variant, invalid: 0, ..*draw }, config);
+    let GenStep::Call { op, request, .. } = &base else { return Vec::new() };
+    // choice = 3k + 1: the k-th of the operation's own breaches; 3k: the k-th universal
+    // one, for an operation with only a CollectionId (see [`violate`]).
+    let (universal, own) = pools(*op, request);
+    let (options, offset) = if own.is_empty() { (universal.len(), 0) } else { (own.len(), 1) };
+    let spin = draw.invalid as usize % 16;
+    let steps: Vec<GenStep> = (0..options)
+        .map(|k| violate(base.clone(), u16::try_from(3 * (k + spin * options) + offset).unwrap_or(1)))
+        .filter(|(_, may_succeed)| !may_succeed)
+        .map(|(step, _)| step)
+        .collect();
+    if steps.is_empty() { vec![call(Operation::ListCollections, json!({}))] } else { steps }
+}
+
 /// One way to break the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Violation {
     RawTruncated,
     RawWrongType,
     RawUnknownTarget,
-    CollectionIdTooLong,
-    CollectionIdSpace,
-    CollectionIdColon,
-    CollectionIdEmpty,
-    UserIdTooLong,
-    UserIdSpace,
-    FaceIdsEmpty,
-    FaceIds101,
+    /// A row of the constraint table broken (or, for the image's members, met at a
+    /// bound by a call that certainly fails), as its `k`-th coverage probe names it.
+    Breach(&'static Constraint, usize),
     FaceIdsDuplicated,
-    FaceIdsUpperCase,
-    FaceIdUpperCase,
-    UserMatchThresholdHigh,
-    UserMatchThresholdNegative,
-    FaceMatchThresholdHigh,
-    FaceMatchThresholdNegative,
-    MaxResultsLow,
-    MaxResultsHigh,
-    MaxUsersZero,
-    MaxUsers501,
-    MaxFacesZero,
     NextTokenForeign,
-    TokenTooLong,
-    TokenBadChar,
-    ImageEmpty,
     ImageNotAnImage,
-    ImageBoth,
-    ExternalImageIdTooLong,
-    ExternalImageIdSpace,
-    SearchUsersBoth,
-    SearchUsersNeither,
 }
 
-/// Violations every operation can take.
-const UNIVERSAL: [Violation; 7] = [
-    Violation::RawTruncated,
-    Violation::RawWrongType,
-    Violation::RawUnknownTarget,
-    Violation::CollectionIdTooLong,
-    Violation::CollectionIdSpace,
-    Violation::CollectionIdColon,
-    Violation::CollectionIdEmpty,
-];
-
-/// The violations that apply to `op`'s request: a constraint of one of its members.
+/// The ways to break `op`'s request: every probe beyond a bound of every row of the
+/// constraint table for `op`; for the image's members also the probes at a bound (an
+/// S3 object rekcon never uploaded, bytes that are no image: the call certainly fails);
+/// and the breaches the table cannot express (duplicated FaceIds, a foreign token, a
+/// malformed body).
 fn violations_for(op: Operation, request: &Value) -> Vec<Violation> {
     use Violation as V;
-    let has = |m: &str| op.request_members().contains(&m);
     let mut out = vec![V::RawTruncated, V::RawWrongType, V::RawUnknownTarget];
-    if has("CollectionId") {
-        out.extend([
-            V::CollectionIdTooLong,
-            V::CollectionIdSpace,
-            V::CollectionIdColon,
-            V::CollectionIdEmpty,
-        ]);
-    }
-    if has("UserId") && request.get("UserId").is_some() {
-        out.extend([V::UserIdTooLong, V::UserIdSpace]);
+    for constraint in validate::constraints_of(op) {
+        // SearchUsers' FaceId is only broken where the request names a face (its
+        // UserId likewise), so the breach stays the only one.
+        if constraint.member == "FaceId" && op == Operation::SearchUsers && request.get("FaceId").is_none() {
+            continue;
+        }
+        if constraint.member == "UserId" && op == Operation::SearchUsers && request.get("UserId").is_none() {
+            continue;
+        }
+        let certain_failure = constraint.member.starts_with("Image");
+        for (k, probe) in coverage::rule_probes(&constraint.rule).iter().enumerate() {
+            if (coverage::is_beyond(probe) || certain_failure) && probe != "only-Bytes" {
+                out.push(V::Breach(constraint, k));
+            }
+        }
     }
     if matches!(op, Operation::AssociateFaces | Operation::DisassociateFaces | Operation::DeleteFaces) {
-        out.extend([V::FaceIdsEmpty, V::FaceIds101, V::FaceIdsDuplicated, V::FaceIdsUpperCase]);
+        out.push(V::FaceIdsDuplicated);
     }
-    if request.get("FaceId").is_some() {
-        out.push(V::FaceIdUpperCase);
-    }
-    if has("UserMatchThreshold") {
-        out.extend([V::UserMatchThresholdHigh, V::UserMatchThresholdNegative]);
-    }
-    if has("FaceMatchThreshold") {
-        out.extend([V::FaceMatchThresholdHigh, V::FaceMatchThresholdNegative]);
-    }
-    if has("MaxResults") {
-        out.extend([V::MaxResultsLow, V::MaxResultsHigh]);
-    }
-    if has("MaxUsers") {
-        out.extend([V::MaxUsersZero, V::MaxUsers501]);
-    }
-    if has("MaxFaces") {
-        out.push(V::MaxFacesZero);
-    }
-    if has("NextToken") {
+    if op.request_members().contains(&"NextToken") {
         out.push(V::NextTokenForeign);
     }
-    if has("ClientRequestToken") {
-        out.extend([V::TokenTooLong, V::TokenBadChar]);
-    }
-    if has("Image") {
-        out.extend([V::ImageEmpty, V::ImageNotAnImage, V::ImageBoth]);
-    }
-    if has("ExternalImageId") {
-        out.extend([V::ExternalImageIdTooLong, V::ExternalImageIdSpace]);
-    }
-    if op == Operation::SearchUsers {
-        out.extend([V::SearchUsersBoth, V::SearchUsersNeither]);
+    if op.request_members().contains(&"Image") {
+        out.push(V::ImageNotAnImage);
     }
     out
+}
+
+/// [`violations_for`] split: the universal breaches (a malformed body, an unknown
+/// target, a bad CollectionId) and the operation's own.
+fn pools(op: Operation, request: &Value) -> (Vec<Violation>, Vec<Violation>) {
+    let universal = |v: &Violation| match v {
+        Violation::RawTruncated | Violation::RawWrongType | Violation::RawUnknownTarget => true,
+        Violation::Breach(c, _) => c.member == "CollectionId",
+        _ => false,
+    };
+    violations_for(op, request).into_iter().partition(universal)
 }
 
 /// Breaks one constraint of the contract (§2) in `step`; `choice` picks which. Returns
@@ -1162,20 +1210,15 @@ fn violate(step: GenStep, choice: u16) -> (GenStep, bool) {
     let GenStep::Call { op, mut request, .. } = step else { return (step, false) };
     // Two draws in three break a member of this operation, one a universal constraint
     // (a malformed body, an unknown target, a bad CollectionId), so rare members get their turn.
-    let options = violations_for(op, &request);
-    let (universal, specific): (Vec<Violation>, Vec<Violation>) =
-        options.into_iter().partition(|v| UNIVERSAL.contains(v));
+    let (universal, specific) = pools(op, &request);
     let choice = choice as usize;
     let pool = if specific.is_empty() || choice.is_multiple_of(3) { &universal } else { &specific };
     let violation = pool[(choice / 3) % pool.len()];
+    // What varies within one violation (which character, how far beyond).
+    let spin = choice / 3 / pool.len();
     let target = op.target();
     let Some(map) = request.as_object_mut() else {
         return (GenStep::Call { op, request, captures: Vec::new() }, false);
-    };
-    let first_face =
-        map.get("FaceIds").and_then(|f| f.get(0)).cloned().unwrap_or_else(|| json!(UNKNOWN_FACE));
-    let mut set = |member: &str, value: Value| {
-        map.insert(member.to_string(), value);
     };
     match violation {
         V::RawTruncated => return (GenStep::Raw { target, body: "{\"CollectionId\": ".into() }, false),
@@ -1187,58 +1230,255 @@ fn violate(step: GenStep, choice: u16) -> (GenStep, bool) {
             let target = format!("RekognitionService.{}s", op.name());
             return (GenStep::Raw { target, body: "{}".into() }, false);
         }
-        V::CollectionIdTooLong => set("CollectionId", json!("${pad(c0, 256)}")),
-        V::CollectionIdSpace => set("CollectionId", json!("bad id")),
-        V::CollectionIdColon => set("CollectionId", json!("bad:id")),
-        V::CollectionIdEmpty => set("CollectionId", json!("")),
-        V::UserIdTooLong => set("UserId", json!("u".repeat(129))),
-        V::UserIdSpace => set("UserId", json!("bad user")),
-        V::FaceIdsEmpty => set("FaceIds", json!([])),
-        V::FaceIds101 => set(
-            "FaceIds",
-            json!((0..101).map(|i| format!("{i:08x}-0000-4000-8000-000000000000")).collect::<Vec<_>>()),
-        ),
         V::FaceIdsDuplicated => {
-            set("FaceIds", json!([first_face.clone(), first_face]));
+            let first =
+                map.get("FaceIds").and_then(|f| f.get(0)).cloned().unwrap_or_else(|| json!(UNKNOWN_FACE));
+            map.insert("FaceIds".into(), json!([first.clone(), first]));
             return (GenStep::Call { op, request, captures: Vec::new() }, true);
         }
-        V::FaceIdsUpperCase => set("FaceIds", json!(["ABCDEF12-0000-4000-8000-000000000000"])),
-        V::FaceIdUpperCase => set("FaceId", json!("ABCDEF12-0000-4000-8000-000000000000")),
-        V::UserMatchThresholdHigh => set("UserMatchThreshold", json!(101)),
-        V::UserMatchThresholdNegative => set("UserMatchThreshold", json!(-1)),
-        V::FaceMatchThresholdHigh => set("FaceMatchThreshold", json!(100.5)),
-        V::FaceMatchThresholdNegative => set("FaceMatchThreshold", json!(-0.5)),
-        V::MaxResultsLow => set("MaxResults", json!(if op == Operation::ListUsers { 0 } else { -1 })),
-        V::MaxResultsHigh => set("MaxResults", json!(if op == Operation::ListUsers { 501 } else { 4097 })),
-        V::MaxUsersZero => set("MaxUsers", json!(0)),
-        V::MaxUsers501 => set("MaxUsers", json!(501)),
-        V::MaxFacesZero => set("MaxFaces", json!(0)),
-        V::NextTokenForeign => set("NextToken", json!("not-a-token-rekcon-issued")),
-        V::TokenTooLong => set("ClientRequestToken", json!("t".repeat(65))),
-        V::TokenBadChar => set("ClientRequestToken", json!("bad token!")),
-        V::ImageEmpty => set("Image", json!({})),
-        V::ImageNotAnImage => set("Image", json!({"Bytes": "aGVsbG8="})),
-        V::ImageBoth => {
-            let bytes =
-                map.get("Image").and_then(|i| i.get("Bytes")).cloned().unwrap_or_else(|| json!("aGVsbG8="));
-            map.insert(
-                "Image".into(),
-                json!({"Bytes": bytes, "S3Object": {"Bucket": "bucket", "Name": "x.png"}}),
-            );
+        V::NextTokenForeign => {
+            map.insert("NextToken".into(), json!("not-a-token-rekcon-issued"));
         }
-        V::ExternalImageIdTooLong => set("ExternalImageId", json!("x".repeat(256))),
-        V::ExternalImageIdSpace => set("ExternalImageId", json!("bad id")),
-        V::SearchUsersBoth => {
-            set("FaceId", json!(UNKNOWN_FACE));
-            set("UserId", json!("u0"));
+        V::ImageNotAnImage => {
+            map.insert("Image".into(), json!({"Bytes": "aGVsbG8="}));
         }
-        V::SearchUsersNeither => {
-            map.remove("FaceId");
-            map.remove("UserId");
+        V::Breach(constraint, k) => {
+            let probes = coverage::rule_probes(&constraint.rule);
+            breach(map, constraint, probes.get(k).map_or("", String::as_str), spin);
         }
     }
     // A rejected call binds nothing.
     (GenStep::Call { op, request, captures: Vec::new() }, false)
+}
+
+/// A valid S3 object rekcon never uploaded (every call with it fails).
+fn s3_object() -> Value {
+    json!({"Bucket": "rekcon-no-such-bucket", "Name": "alice-1.png"})
+}
+
+/// Characters beyond the ASCII range worth trying against a pattern: accented and
+/// non-Latin letters, digits of other scripts, separators, zero-width and control
+/// characters, an emoji.
+const WIDE: [char; 14] = [
+    'é', 'ß', 'Ж', '中', '٣', '\u{a0}', '\u{3000}', '\u{200b}', '\u{2028}', '\u{7f}', '\u{85}', '\t', '\n',
+    '😀',
+];
+
+/// A character outside `pattern`'s character classes (and, where case matters, not a
+/// case variant of one inside), the `spin`-th of the candidates: every ASCII character
+/// from NUL to `~` the pattern does not allow, then [`WIDE`], then code points far out.
+pub fn outside_char(pattern: Pattern, spin: usize) -> char {
+    let flips = |c: char| c.to_lowercase().chain(c.to_uppercase()).any(|f| f != c && pattern.allows(f));
+    let candidates: Vec<char> = (0u8..=0x7e)
+        .map(char::from)
+        .chain(WIDE)
+        .chain((0..64u32).filter_map(|k| char::from_u32(0x1_0000 + k * 0x1_7ff)))
+        .filter(|c| !(pattern.allows(*c) || pattern.case_matters() && flips(*c)))
+        .collect();
+    // Half the draws take a character a sibling pattern allows (`:` is in UserId's, not
+    // CollectionId's): the likeliest confusion of an implementation.
+    const ALL: [Pattern; 6] = [
+        Pattern::CollectionId,
+        Pattern::UserId,
+        Pattern::FaceId,
+        Pattern::Token,
+        Pattern::S3Bucket,
+        Pattern::Tag,
+    ];
+    let near: Vec<char> =
+        candidates.iter().copied().filter(|c| c.is_ascii() && ALL.iter().any(|p| p.allows(*c))).collect();
+    if spin.is_multiple_of(2) && !near.is_empty() {
+        return near[spin / 2 % near.len()];
+    }
+    candidates.get(spin % candidates.len().max(1)).copied().unwrap_or('\u{0}')
+}
+
+/// A case variant of a character inside `pattern` (FaceIds: an upper-case hex letter).
+fn other_case(pattern: Pattern, spin: usize) -> char {
+    let candidates: Vec<char> =
+        ('A'..='Z').filter(|c| !pattern.allows(*c) && pattern.allows(c.to_ascii_lowercase())).collect();
+    candidates.get(spin % candidates.len().max(1)).copied().unwrap_or('A')
+}
+
+/// `value` with its `spin`-th character replaced by `c` (`sample` when it is empty).
+fn with_char(value: &str, c: char, spin: usize) -> String {
+    let mut chars: Vec<char> = value.chars().collect();
+    let i = spin % chars.len().max(1);
+    match chars.get_mut(i) {
+        Some(slot) if *slot != '$' && *slot != '{' && *slot != '}' && !value.contains("${") => *slot = c,
+        _ => chars = vec!['x', c],
+    }
+    chars.into_iter().collect()
+}
+
+/// A FaceId no endpoint issued, of `n` distinct ones.
+fn unknown_face(n: usize) -> String {
+    format!("{n:08x}-0000-4000-8000-000000000000")
+}
+
+/// Sets `member` (a table path) of `request` to `value`, making its parents; for a list
+/// item (`FaceIds[]`) the list becomes `[value]`, for a map key or value (`Tags{key}`)
+/// the map gets one such entry.
+fn set_member(request: &mut serde_json::Map<String, Value>, member: &str, value: Value) {
+    let mut segments: Vec<&str> = member.split('.').collect();
+    let Some(last) = segments.pop() else { return };
+    let mut map = request;
+    for segment in segments {
+        let entry = map.entry(segment.to_string()).or_insert_with(|| json!({}));
+        if !entry.is_object() {
+            *entry = json!({});
+        }
+        let Some(next) = entry.as_object_mut() else { return };
+        map = next;
+    }
+    if let Some(name) = last.strip_suffix("[]") {
+        map.insert(name.to_string(), json!([value]));
+    } else if let Some(name) = last.strip_suffix("{key}") {
+        let key = value.as_str().unwrap_or_default().to_string();
+        map.insert(name.to_string(), json!({ key: "v" }));
+    } else if let Some(name) = last.strip_suffix("{value}") {
+        map.insert(name.to_string(), json!({ "k": value }));
+    } else {
+        map.insert(last.to_string(), value);
+    }
+}
+
+/// Breaks (or, for the image's members, meets at a bound) `constraint` in `request` as
+/// the coverage probe `probe` names it, breaking nothing else.
+fn breach(request: &mut serde_json::Map<String, Value>, constraint: &Constraint, probe: &str, spin: usize) {
+    let member = constraint.member;
+    // An S3 object's members need an S3 object, without Bytes.
+    if member.starts_with("Image.S3Object") {
+        request.insert("Image".into(), json!({"S3Object": s3_object()}));
+    }
+    let current = values_text(request, member);
+    let pattern_of = |c: &Constraint| match c.rule {
+        Rule::Pattern(p) => Some(p),
+        _ => None,
+    };
+    // The member's own pattern, so a length breach keeps its characters valid.
+    let pattern = validate::CONSTRAINTS
+        .iter()
+        .filter(|c| c.member == member && c.ops.iter().any(|op| constraint.ops.contains(op)))
+        .find_map(pattern_of);
+    let text = |len: usize| pattern.map_or_else(|| "x".repeat(len), |p| p.sample(len));
+    let value = match (constraint.rule, probe) {
+        (Rule::Required, _) => {
+            remove_member(request, member);
+            return;
+        }
+        (Rule::Length { min, .. }, "at-min") => json!(text(min)),
+        (Rule::Length { min, .. }, "below-min") => json!(text(min.saturating_sub(1))),
+        (Rule::Length { max, .. }, "at-max") => json!(text(max)),
+        (Rule::Length { max, .. }, _) => json!(text(max + 1 + spin % 3)),
+        (Rule::Pattern(p), probe) => {
+            // A valid value of the member, one character of it replaced.
+            let base = current.filter(|s| !s.contains("${") && p.matches(s)).unwrap_or_else(|| p.sample(8));
+            let c = if probe == "other-case" { other_case(p, spin) } else { outside_char(p, spin) };
+            json!(with_char(&base, c, spin / 7))
+        }
+        (Rule::NotPrefix(prefix), _) => json!(format!("{prefix}tag{}", spin % 10)),
+        (Rule::Range { min, integer, .. }, "below-min") => {
+            number(min - [1.0, 0.5, 1000.0][spin % 3], integer)
+        }
+        (Rule::Range { max, integer, .. }, _) => number(max + [1.0, 0.5, 1000.0][spin % 3], integer),
+        (Rule::Items { min, .. }, "below-min") => {
+            json!((0..min.saturating_sub(1)).map(unknown_face).collect::<Vec<_>>())
+        }
+        (Rule::Items { max, .. }, _) => json!((0..=max).map(unknown_face).collect::<Vec<_>>()),
+        (Rule::Entries { max }, _) => {
+            let tags: serde_json::Map<String, Value> =
+                (0..=max).map(|i| (format!("k{i}"), json!("v"))).collect();
+            Value::Object(tags)
+        }
+        (Rule::Bytes { min, .. }, "at-min") => json!(base64_of_len(min)),
+        (Rule::Bytes { .. }, "below-min") => json!(""),
+        (Rule::Bytes { max, .. }, "at-max") => json!(base64_of_len(max)),
+        (Rule::Bytes { max, .. }, _) => json!(base64_of_len(max + 1)),
+        (Rule::Enum(values), "other-case") => json!(values[spin % values.len()].to_lowercase()),
+        (Rule::Enum(_), _) => json!(["ULTRA", "NOSE", "", "DEFAULT "][spin % 4]),
+        (Rule::ExactlyOne(_), probe) => {
+            exactly_one(request, member, probe);
+            return;
+        }
+    };
+    set_member(request, member, value);
+}
+
+/// `x` as a JSON number of the member's kind (an integer member gets `x` rounded away
+/// from the bound).
+fn number(x: f64, integer: bool) -> Value {
+    if integer { json!(if x < 0.0 { x.floor() } else { x.ceil() } as i64) } else { json!(x) }
+}
+
+/// Base64 of `n` zero bytes, as a `${repeat(...)}` expression for long ones.
+fn base64_of_len(n: usize) -> String {
+    let full = n / 3 * 4;
+    let tail = match n % 3 {
+        0 => "",
+        1 => "AA==",
+        _ => "AAA=",
+    };
+    // `repeat` makes at most 2^20 characters a call: repeat 8 characters at a time.
+    let rest = if full % 8 == 4 { "AAAA" } else { "" };
+    if full > 64 {
+        format!("${{repeat(AAAAAAAA, {})}}{rest}{tail}", full / 8)
+    } else {
+        format!("{}{tail}", "A".repeat(full))
+    }
+}
+
+/// The string at `member` (a top-level or nested path, lists' first item), if any.
+fn values_text(request: &serde_json::Map<String, Value>, member: &str) -> Option<String> {
+    let mut value = request.get(member.split('.').next()?.trim_end_matches("[]"))?;
+    for segment in member.split('.').skip(1) {
+        value = value.get(segment.trim_end_matches("[]"))?;
+    }
+    let value = if value.is_array() { value.get(0)? } else { value };
+    value.as_str().map(str::to_string)
+}
+
+/// Removes `member` (a top-level or nested path) from `request`.
+fn remove_member(request: &mut serde_json::Map<String, Value>, member: &str) {
+    match member.rsplit_once('.') {
+        None => {
+            request.remove(member);
+        }
+        Some((parent, name)) => {
+            let mut map = request;
+            for segment in parent.split('.') {
+                let Some(next) = map.get_mut(segment).and_then(Value::as_object_mut) else { return };
+                map = next;
+            }
+            map.remove(name);
+        }
+    }
+}
+
+/// Gives `probe`'s members of an exactly-one group: `only-X`, `all` or `none`.
+fn exactly_one(request: &mut serde_json::Map<String, Value>, member: &str, probe: &str) {
+    if member == "Image" {
+        let bytes =
+            request.get("Image").and_then(|i| i.get("Bytes")).cloned().unwrap_or_else(|| json!("aGVsbG8="));
+        let image = match probe {
+            "all" => json!({"Bytes": bytes, "S3Object": s3_object()}),
+            "none" => json!({}),
+            _ => json!({"S3Object": s3_object()}),
+        };
+        request.insert("Image".into(), image);
+    } else {
+        // SearchUsers: FaceId and UserId.
+        match probe {
+            "all" => {
+                request.entry("FaceId").or_insert_with(|| json!(UNKNOWN_FACE));
+                request.entry("UserId").or_insert_with(|| json!("u0"));
+            }
+            _ => {
+                request.remove("FaceId");
+                request.remove("UserId");
+            }
+        }
+    }
 }
 
 /// Writes a generated case as a scenario file (docs/scenario-format.md).
@@ -1293,7 +1533,14 @@ fn step_text(step: &GenStep) -> String {
 fn yaml_flow(v: &Value) -> String {
     match v {
         Value::Object(map) => {
-            let members: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {}", yaml_flow(v))).collect();
+            let members: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    let plain = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric());
+                    let key = if plain { k.clone() } else { yaml_str(k) };
+                    format!("{key}: {}", yaml_flow(v))
+                })
+                .collect();
             format!("{{ {} }}", members.join(", "))
         }
         Value::Array(items) => format!("[{}]", items.iter().map(yaml_flow).collect::<Vec<_>>().join(", ")),
@@ -1302,8 +1549,26 @@ fn yaml_flow(v: &Value) -> String {
     }
 }
 
+/// A YAML double-quoted scalar; every character outside printable ASCII is escaped, so
+/// any string (control characters, separators, astral code points) survives loading.
 fn yaml_str(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            c if u32::from(c) <= 0xffff => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", u32::from(c));
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub fn merge(reports: &[FuzzReport]) -> Result<FuzzReport, Error> {
     merged.elapsed_seconds = 0.0;
     let mut unknowns = BTreeSet::new();
     let mut partitions = Vec::new();
+    let mut ended_by: Vec<String> = Vec::new();
     let mut seen_findings = BTreeSet::new();
     for r in reports {
         merged.cases += r.cases;
@@ -60,6 +61,9 @@ pub fn merge(reports: &[FuzzReport]) -> Result<FuzzReport, Error> {
             merged.setup_problem.clone_from(&r.setup_problem);
         }
         merged.interrupted |= r.interrupted;
+        if !ended_by.contains(&r.ended_by) {
+            ended_by.push(r.ended_by.clone());
+        }
         if !partitions.contains(&r.partition) {
             partitions.push(r.partition.clone());
         }
@@ -68,6 +72,7 @@ pub fn merge(reports: &[FuzzReport]) -> Result<FuzzReport, Error> {
         }
     }
     merged.partition = partitions.join(",");
+    merged.ended_by = ended_by.join(",");
     merged.unknowns = unknowns.into_iter().collect();
     merged.coverage_missing = missing_of(&merged.coverage);
     merged.calls_per_second = (merged.calls_per_second * 1000.0).round() / 1000.0;
@@ -108,6 +113,7 @@ mod tests {
             setup_problem: None,
             not_implemented: Default::default(),
             interrupted: false,
+            ended_by: "cases".into(),
             coverage_missing: BTreeMap::new(),
             coverage,
             unknowns: vec![format!("unknown:{k}")],

@@ -20,7 +20,7 @@ use crate::report::{
 };
 
 /// Layout version of the fuzz JSON report; bumped whenever a field changes or is added.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Longest expected/actual text quoted in a regression file's description.
 const QUOTE_MAX: usize = 160;
@@ -71,6 +71,9 @@ pub struct FuzzReport {
     /// Whether the run was interrupted (Ctrl-C) before its budget was spent (a merged
     /// report: whether any worker was).
     pub interrupted: bool,
+    /// What ended the exploration: `cases` (the case budget), `time` (the time budget),
+    /// `max-findings`, `interrupt` or `endpoint` (a merged report: each worker's, joined).
+    pub ended_by: String,
     /// What the calls reached.
     pub coverage: Coverage,
     /// What they did not reach, by area.
@@ -298,6 +301,7 @@ impl FuzzReport {
             "{} cases ({} more shrinking and confirming), {} checked calls in {:.1} s ({:.0} calls/s)",
             self.cases, self.extra_cases, self.checked_calls, self.elapsed_seconds, self.calls_per_second
         );
+        let _ = writeln!(out, "ended by: {}", ended_by_text(&self.ended_by));
         for (i, f) in self.findings.iter().enumerate() {
             let _ = writeln!(out, "finding {}: {}", i + 1, f.first_mismatch);
             let _ = writeln!(
@@ -370,9 +374,12 @@ impl FuzzReport {
 
     fn coverage_summary(&self) -> String {
         let missing = |area: &str| self.coverage_missing.get(area).map_or(0, Vec::len);
+        let probes = super::coverage::all_probes();
+        let reached = probes.iter().filter(|p| self.coverage.constraints.contains_key(*p)).count();
         super::coverage::AREAS
             .iter()
             .map(|(area, total)| format!("{area} {}/{total}", total - missing(area)))
+            .chain(std::iter::once(format!("constraint probes {reached}/{}", probes.len())))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -471,6 +478,7 @@ pub fn build(
         setup_problem: outcome.setup_problem.clone(),
         not_implemented: outcome.not_implemented.clone(),
         interrupted: outcome.interrupted,
+        ended_by: outcome.ended_by.name().to_string(),
         coverage: outcome.coverage.clone(),
         coverage_missing: missing_of(&outcome.coverage),
         unknowns: outcome.unknowns.iter().map(|u| u.tag().to_string()).collect(),
@@ -484,6 +492,22 @@ pub fn build(
             elapsed_seconds: elapsed,
         }],
     })
+}
+
+/// The human reading of [`FuzzReport::ended_by`].
+fn ended_by_text(ended_by: &str) -> String {
+    ended_by
+        .split(',')
+        .map(|e| match e {
+            "cases" => "the case budget (--cases)",
+            "time" => "the time budget (--time)",
+            "max-findings" => "--max-findings",
+            "interrupt" => "an interrupt",
+            "endpoint" => "the endpoint (see below)",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// [`Coverage::missing`] with owned keys, for the report.
@@ -608,6 +632,7 @@ mod tests {
             setup_problem: None,
             not_implemented: BTreeMap::new(),
             interrupted: false,
+            ended_by: "cases".into(),
             coverage: Coverage::default(),
             coverage_missing: BTreeMap::new(),
             unknowns: Vec::new(),

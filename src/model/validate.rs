@@ -1,11 +1,14 @@
 //! Syntactic validation, as the service applies it before looking at any state.
 //!
-//! Constraints come from the contract's constraint table (§2, §5): required members,
-//! string lengths, patterns (matched in full), numeric ranges, list sizes, the `Image`
-//! union and enum values. Which error type a violation surfaces as is unsettled
-//! (`unknown:validation-error-type`); the caller allows both.
+//! Every constraint of the contract's tables (§2, §5) is one row of [`CONSTRAINTS`]:
+//! required members, string lengths, patterns (matched in full), numeric ranges, list
+//! sizes, map sizes, blob sizes, enum values and groups of members of which exactly one
+//! may be given. Validation reads the rows; so do the coverage report
+//! (`crate::fuzz::coverage`) and the fuzzer's generator, which breaks them. Which error
+//! type a violation surfaces as is unsettled (`unknown:validation-error-type`); the
+//! caller allows both.
 
-use crate::api::{Image, Request};
+use crate::api::{Member, Members, Operation, Request};
 
 /// Largest decoded image accepted inline (contract §2, `ImageBlob`).
 pub const MAX_IMAGE_BYTES: usize = 5_242_880;
@@ -28,8 +31,10 @@ pub enum Kind {
     ImageTooLarge,
 }
 
-const QUALITY_FILTERS: [&str; 5] = ["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"];
-const ATTRIBUTES: [&str; 14] = [
+/// `QualityFilter` (contract §3).
+pub const QUALITY_FILTERS: &[&str] = &["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"];
+/// `Attribute`, IndexFaces' DetectionAttributes (contract §3).
+pub const ATTRIBUTES: &[&str] = &[
     "DEFAULT",
     "ALL",
     "AGE_RANGE",
@@ -46,155 +51,60 @@ const ATTRIBUTES: [&str; 14] = [
     "SUNGLASSES",
 ];
 
-/// Collects violations for one request.
-#[derive(Default)]
-struct Checker {
-    violations: Vec<(Kind, Violation)>,
+/// A pattern of the contract, matched in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// `[a-zA-Z0-9_.\-]+`.
+    CollectionId,
+    /// `[a-zA-Z0-9_.\-:]+` (UserId and ExternalImageId).
+    UserId,
+    /// A lower-case UUID, `[0-9a-f]{8}-[0-9a-f]{4}-…-[0-9a-f]{12}`.
+    FaceId,
+    /// `^[a-zA-Z0-9-_]+$`.
+    Token,
+    /// `[0-9A-Za-z\.\-_]*`.
+    S3Bucket,
+    /// `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`: letters, separators (not tabs or newlines) and numbers.
+    Tag,
 }
 
-impl Checker {
-    fn fail(&mut self, member: impl Into<String>, problem: impl Into<String>) {
-        self.violations.push((Kind::Syntax, Violation { member: member.into(), problem: problem.into() }));
-    }
-
-    fn required<T>(&mut self, member: &str, value: Option<&T>) -> bool {
-        if value.is_none() {
-            self.fail(member, "is required");
-        }
-        value.is_some()
-    }
-
-    fn string(
-        &mut self,
-        member: &str,
-        value: Option<&String>,
-        min: usize,
-        max: usize,
-        allowed: fn(char) -> bool,
-    ) {
-        let Some(s) = value else { return };
-        let len = s.chars().count();
-        if len < min || len > max {
-            self.fail(member, format!("length {len} is outside {min}..={max}"));
-        } else if let Some(bad) = s.chars().find(|c| !allowed(*c)) {
-            self.fail(member, format!("character {bad:?} is outside the pattern"));
-        }
-    }
-
-    fn collection_id(&mut self, value: Option<&String>) {
-        if self.required("CollectionId", value) {
-            self.string("CollectionId", value, 1, 255, collection_char);
-        }
-    }
-
-    fn user_id(&mut self, member: &str, value: Option<&String>, required: bool) {
-        if !required || self.required(member, value) {
-            self.string(member, value, 1, 128, user_char);
-        }
-    }
-
-    fn face_id(&mut self, member: &str, value: Option<&String>) {
-        if let Some(s) = value
-            && !crate::expect::is_lower_uuid(s)
-        {
-            self.fail(member, "is not a lower-case UUID");
-        }
-    }
-
-    fn face_ids(&mut self, value: Option<&Vec<String>>, required: bool, max: usize) {
-        if required && !self.required("FaceIds", value) {
-            return;
-        }
-        let Some(ids) = value else { return };
-        if ids.is_empty() || ids.len() > max {
-            self.fail("FaceIds", format!("{} items is outside 1..={max}", ids.len()));
-        }
-        for (i, id) in ids.iter().enumerate() {
-            self.face_id(&format!("FaceIds[{i}]"), Some(id));
-        }
-    }
-
-    fn range(&mut self, member: &str, value: Option<i64>, min: i64, max: i64) {
-        if let Some(v) = value
-            && (v < min || v > max)
-        {
-            self.fail(member, format!("{v} is outside {min}..={max}"));
-        }
-    }
-
-    fn percent(&mut self, member: &str, value: Option<f64>) {
-        if let Some(v) = value
-            && !(0.0..=100.0).contains(&v)
-        {
-            self.fail(member, format!("{v} is outside 0..=100"));
-        }
-    }
-
-    fn token(&mut self, value: Option<&String>) {
-        self.string("ClientRequestToken", value, 1, 64, |c| {
-            c.is_ascii_alphanumeric() || c == '-' || c == '_'
-        });
-    }
-
-    fn next_token(&mut self, value: Option<&String>) {
-        self.string("NextToken", value, 0, 255, |_| true);
-    }
-
-    fn quality_filter(&mut self, value: Option<&String>) {
-        if let Some(v) = value
-            && !QUALITY_FILTERS.contains(&v.as_str())
-        {
-            self.fail("QualityFilter", format!("{v:?} is not one of {}", QUALITY_FILTERS.join(", ")));
-        }
-    }
-
-    fn image(&mut self, value: Option<&Image>) {
-        if !self.required("Image", value) {
-            return;
-        }
-        let Some(image) = value else { return };
-        match (&image.bytes, &image.s3_object) {
-            (Some(_), Some(_)) => self.fail("Image", "has both Bytes and S3Object"),
-            (None, None) => self.fail("Image", "has neither Bytes nor S3Object"),
-            (Some(bytes), None) => {
-                if bytes.is_empty() {
-                    self.fail("Image.Bytes", "is empty");
-                } else if bytes.len() > MAX_IMAGE_BYTES {
-                    self.violations.push((
-                        Kind::ImageTooLarge,
-                        Violation {
-                            member: "Image.Bytes".into(),
-                            problem: format!("{} bytes exceed {MAX_IMAGE_BYTES}", bytes.len()),
-                        },
-                    ));
-                }
-            }
-            (None, Some(s3)) => {
-                if self.required("Image.S3Object.Bucket", s3.bucket.as_ref()) {
-                    self.string("Image.S3Object.Bucket", s3.bucket.as_ref(), 3, 255, |c| {
-                        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
-                    });
-                }
-                if self.required("Image.S3Object.Name", s3.name.as_ref()) {
-                    self.string("Image.S3Object.Name", s3.name.as_ref(), 1, 1024, |_| true);
-                }
-                self.string("Image.S3Object.Version", s3.version.as_ref(), 1, 1024, |_| true);
+impl Pattern {
+    /// Whether `c` is in the pattern's character classes.
+    pub fn allows(self, c: char) -> bool {
+        match self {
+            Pattern::CollectionId => c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'),
+            Pattern::UserId => c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':'),
+            Pattern::FaceId => c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-',
+            Pattern::Token => c.is_ascii_alphanumeric() || matches!(c, '-' | '_'),
+            Pattern::S3Bucket => c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'),
+            Pattern::Tag => {
+                c.is_alphanumeric()
+                    || is_separator(c)
+                    || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
             }
         }
     }
-}
 
-fn collection_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
-}
+    /// Whether `s` matches the pattern in full.
+    pub fn matches(self, s: &str) -> bool {
+        match self {
+            Pattern::FaceId => crate::expect::is_lower_uuid(s),
+            _ => s.chars().all(|c| self.allows(c)),
+        }
+    }
 
-fn user_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':')
-}
+    /// Whether a letter of the other case is outside the pattern (FaceIds are lower-case hex).
+    pub fn case_matters(self) -> bool {
+        self == Pattern::FaceId
+    }
 
-/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`: letters, separators (not tabs or newlines) and numbers.
-fn tag_char(c: char) -> bool {
-    c.is_alphanumeric() || is_separator(c) || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+    /// A string of `len` characters the pattern matches (the shape of a valid value).
+    pub fn sample(self, len: usize) -> String {
+        match self {
+            Pattern::FaceId => "0badface-0000-4000-8000-000000000000".to_string(),
+            _ => "x".repeat(len),
+        }
+    }
 }
 
 /// Unicode general category Z (Zs, Zl, Zp).
@@ -206,119 +116,388 @@ fn is_separator(c: char) -> bool {
     )
 }
 
-/// Every constraint `request` violates, with the kind of each.
-pub fn violations(request: &Request) -> Vec<(Kind, Violation)> {
-    let mut c = Checker::default();
-    match request {
-        Request::CreateCollection(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            if let Some(tags) = &r.tags {
-                if tags.len() > 200 {
-                    c.fail("Tags", format!("{} entries exceed 200", tags.len()));
+/// What a constraint demands of a member.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rule {
+    /// The member must be present.
+    Required,
+    /// A string of `min..=max` characters.
+    Length {
+        /// Fewest characters.
+        min: usize,
+        /// Most characters.
+        max: usize,
+    },
+    /// A string matching the pattern in full.
+    Pattern(Pattern),
+    /// A string that does not start with this prefix (TagKey's `(?!aws:)`).
+    NotPrefix(&'static str),
+    /// A number in `min..=max` (`max` infinite: no upper bound).
+    Range {
+        /// Lowest value.
+        min: f64,
+        /// Highest value.
+        max: f64,
+        /// Whether the member is an integer (else a float).
+        integer: bool,
+    },
+    /// A list of `min..=max` items.
+    Items {
+        /// Fewest items.
+        min: usize,
+        /// Most items.
+        max: usize,
+    },
+    /// A map of at most `max` entries.
+    Entries {
+        /// Most entries.
+        max: usize,
+    },
+    /// A blob of `min..=max` decoded bytes.
+    Bytes {
+        /// Fewest bytes.
+        min: usize,
+        /// Most bytes.
+        max: usize,
+    },
+    /// One of these strings, exactly (case matters).
+    Enum(&'static [&'static str]),
+    /// Exactly one of these members of the structure is given.
+    ExactlyOne(&'static [&'static str]),
+}
+
+/// Who judges a constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Validation, before any state is looked at ([`violations`]).
+    Syntax,
+    /// The operation's rules, after the collection is found (SearchUsers' FaceId/UserId).
+    Rules,
+}
+
+/// One row of the constraint table: a rule of one member in some operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Constraint {
+    /// The operations whose input has the member.
+    pub ops: &'static [Operation],
+    /// The member path: `Image.S3Object.Bucket`; `FaceIds[]` each item of a list;
+    /// `Tags{key}` and `Tags{value}` each key and value of a map; `` the request itself.
+    pub member: &'static str,
+    /// What it demands.
+    pub rule: Rule,
+    /// Who judges it.
+    pub stage: Stage,
+}
+
+impl Constraint {
+    /// A stable name for reports: `CreateUser UserId length 1..=128`.
+    pub fn name(&self, op: Operation) -> String {
+        let member = if self.member.is_empty() { "request" } else { self.member };
+        let rule = match self.rule {
+            Rule::Required => "required".to_string(),
+            Rule::Length { min, max } => format!("length {min}..={max}"),
+            Rule::Pattern(p) => format!("pattern {p:?}"),
+            Rule::NotPrefix(p) => format!("not prefixed {p}"),
+            Rule::Range { min, max, .. } if max.is_infinite() => format!("range {min}.."),
+            Rule::Range { min, max, .. } => format!("range {min}..={max}"),
+            Rule::Items { min, max } => format!("items {min}..={max}"),
+            Rule::Entries { max } => format!("entries ..={max}"),
+            Rule::Bytes { min, max } => format!("bytes {min}..={max}"),
+            Rule::Enum(_) => "enum".to_string(),
+            Rule::ExactlyOne(members) => format!("exactly one of {}", members.join("/")),
+        };
+        format!("{op} {member} {rule}")
+    }
+}
+
+use Operation as O;
+
+/// Every operation but ListCollections: those whose input names a collection.
+const IN_COLLECTION: &[Operation] = &[
+    O::CreateCollection,
+    O::DeleteCollection,
+    O::DescribeCollection,
+    O::IndexFaces,
+    O::ListFaces,
+    O::DeleteFaces,
+    O::SearchFaces,
+    O::SearchFacesByImage,
+    O::CreateUser,
+    O::DeleteUser,
+    O::ListUsers,
+    O::AssociateFaces,
+    O::DisassociateFaces,
+    O::SearchUsers,
+    O::SearchUsersByImage,
+];
+const WITH_IMAGE: &[Operation] = &[O::IndexFaces, O::SearchFacesByImage, O::SearchUsersByImage];
+const USER_REQUIRED: &[Operation] = &[O::CreateUser, O::DeleteUser, O::AssociateFaces, O::DisassociateFaces];
+const WITH_USER_ID: &[Operation] =
+    &[O::CreateUser, O::DeleteUser, O::AssociateFaces, O::DisassociateFaces, O::ListFaces, O::SearchUsers];
+const WITH_TOKEN: &[Operation] = USER_REQUIRED;
+const ASSOCIATIONS: &[Operation] = &[O::AssociateFaces, O::DisassociateFaces];
+const WITH_FACE_IDS: &[Operation] = &[O::ListFaces, O::DeleteFaces, O::AssociateFaces, O::DisassociateFaces];
+const PAGED: &[Operation] = &[O::ListCollections, O::ListFaces, O::ListUsers];
+const WITH_QUALITY: &[Operation] = WITH_IMAGE;
+
+const fn syntax(ops: &'static [Operation], member: &'static str, rule: Rule) -> Constraint {
+    Constraint { ops, member, rule, stage: Stage::Syntax }
+}
+
+/// The contract's input constraints (§2, §3, §5), one row per member and rule.
+pub const CONSTRAINTS: &[Constraint] = &[
+    syntax(IN_COLLECTION, "CollectionId", Rule::Required),
+    syntax(IN_COLLECTION, "CollectionId", Rule::Length { min: 1, max: 255 }),
+    syntax(IN_COLLECTION, "CollectionId", Rule::Pattern(Pattern::CollectionId)),
+    syntax(&[O::CreateCollection], "Tags", Rule::Entries { max: 200 }),
+    syntax(&[O::CreateCollection], "Tags{key}", Rule::Length { min: 1, max: 128 }),
+    syntax(&[O::CreateCollection], "Tags{key}", Rule::Pattern(Pattern::Tag)),
+    syntax(&[O::CreateCollection], "Tags{key}", Rule::NotPrefix("aws:")),
+    syntax(&[O::CreateCollection], "Tags{value}", Rule::Length { min: 0, max: 256 }),
+    syntax(&[O::CreateCollection], "Tags{value}", Rule::Pattern(Pattern::Tag)),
+    syntax(PAGED, "NextToken", Rule::Length { min: 0, max: 255 }),
+    syntax(
+        &[O::ListCollections, O::ListFaces],
+        "MaxResults",
+        Rule::Range { min: 0.0, max: 4096.0, integer: true },
+    ),
+    syntax(&[O::ListUsers], "MaxResults", Rule::Range { min: 1.0, max: 500.0, integer: true }),
+    syntax(WITH_IMAGE, "Image", Rule::Required),
+    syntax(WITH_IMAGE, "Image", Rule::ExactlyOne(&["Bytes", "S3Object"])),
+    syntax(WITH_IMAGE, "Image.Bytes", Rule::Bytes { min: 1, max: MAX_IMAGE_BYTES }),
+    syntax(WITH_IMAGE, "Image.S3Object.Bucket", Rule::Required),
+    syntax(WITH_IMAGE, "Image.S3Object.Bucket", Rule::Length { min: 3, max: 255 }),
+    syntax(WITH_IMAGE, "Image.S3Object.Bucket", Rule::Pattern(Pattern::S3Bucket)),
+    syntax(WITH_IMAGE, "Image.S3Object.Name", Rule::Required),
+    syntax(WITH_IMAGE, "Image.S3Object.Name", Rule::Length { min: 1, max: 1024 }),
+    syntax(WITH_IMAGE, "Image.S3Object.Version", Rule::Length { min: 1, max: 1024 }),
+    syntax(&[O::IndexFaces], "ExternalImageId", Rule::Length { min: 1, max: 255 }),
+    syntax(&[O::IndexFaces], "ExternalImageId", Rule::Pattern(Pattern::UserId)),
+    syntax(&[O::IndexFaces], "DetectionAttributes[]", Rule::Enum(ATTRIBUTES)),
+    syntax(&[O::IndexFaces], "MaxFaces", Rule::Range { min: 1.0, max: f64::INFINITY, integer: true }),
+    syntax(
+        &[O::SearchFaces, O::SearchFacesByImage],
+        "MaxFaces",
+        Rule::Range { min: 1.0, max: 4096.0, integer: true },
+    ),
+    syntax(WITH_QUALITY, "QualityFilter", Rule::Enum(QUALITY_FILTERS)),
+    syntax(USER_REQUIRED, "UserId", Rule::Required),
+    syntax(WITH_USER_ID, "UserId", Rule::Length { min: 1, max: 128 }),
+    syntax(WITH_USER_ID, "UserId", Rule::Pattern(Pattern::UserId)),
+    syntax(&[O::DeleteFaces, O::AssociateFaces, O::DisassociateFaces], "FaceIds", Rule::Required),
+    syntax(&[O::ListFaces, O::DeleteFaces], "FaceIds", Rule::Items { min: 1, max: 4096 }),
+    syntax(ASSOCIATIONS, "FaceIds", Rule::Items { min: 1, max: 100 }),
+    syntax(WITH_FACE_IDS, "FaceIds[]", Rule::Pattern(Pattern::FaceId)),
+    syntax(&[O::SearchFaces], "FaceId", Rule::Required),
+    syntax(&[O::SearchFaces, O::SearchUsers], "FaceId", Rule::Pattern(Pattern::FaceId)),
+    syntax(
+        &[O::SearchFaces, O::SearchFacesByImage],
+        "FaceMatchThreshold",
+        Rule::Range { min: 0.0, max: 100.0, integer: false },
+    ),
+    syntax(
+        &[O::AssociateFaces, O::SearchUsers, O::SearchUsersByImage],
+        "UserMatchThreshold",
+        Rule::Range { min: 0.0, max: 100.0, integer: false },
+    ),
+    syntax(
+        &[O::SearchUsers, O::SearchUsersByImage],
+        "MaxUsers",
+        Rule::Range { min: 1.0, max: 500.0, integer: true },
+    ),
+    syntax(WITH_TOKEN, "ClientRequestToken", Rule::Length { min: 1, max: 64 }),
+    syntax(WITH_TOKEN, "ClientRequestToken", Rule::Pattern(Pattern::Token)),
+    Constraint {
+        ops: &[O::SearchUsers],
+        member: "",
+        rule: Rule::ExactlyOne(&["FaceId", "UserId"]),
+        stage: Stage::Rules,
+    },
+];
+
+/// The rows of [`CONSTRAINTS`] that apply to `op`, in table order.
+pub fn constraints_of(op: Operation) -> impl Iterator<Item = &'static Constraint> {
+    CONSTRAINTS.iter().filter(move |c| c.ops.contains(&op))
+}
+
+/// A JSON request body read as members (for coverage, which sees what was sent).
+impl Members for serde_json::Map<String, serde_json::Value> {
+    fn member(&self, name: &str) -> Option<Member<'_>> {
+        self.get(name).and_then(json_member)
+    }
+
+    fn entries(&self) -> Vec<(&str, Member<'_>)> {
+        self.iter().filter_map(|(k, v)| Some((k.as_str(), json_member(v)?))).collect()
+    }
+}
+
+/// A JSON value as a [`Member`]; `null` is absent. A string stands for a blob too
+/// (its base64 text: see [`blob_len`]).
+pub fn json_member(value: &serde_json::Value) -> Option<Member<'_>> {
+    use serde_json::Value as V;
+    Some(match value {
+        V::Null => return None,
+        V::Bool(b) => Member::Bool(*b),
+        V::Number(n) => match n.as_i64() {
+            Some(i) => Member::Int(i),
+            None => Member::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        V::String(s) => Member::Str(s),
+        V::Array(items) => Member::List(items.iter().filter_map(json_member).collect()),
+        V::Object(map) => Member::Struct(map),
+    })
+}
+
+/// The decoded length of a blob member: a typed blob's, or a base64 text's.
+pub fn blob_len(value: &Member<'_>) -> Option<usize> {
+    match value {
+        Member::Bytes(n) => Some(*n),
+        Member::Str(text) => {
+            let padding = text.bytes().rev().take_while(|b| *b == b'=').count().min(2);
+            Some((text.len() / 4 * 3).saturating_sub(padding))
+        }
+        _ => None,
+    }
+}
+
+/// A numeric member's value.
+fn number(value: &Member<'_>) -> Option<f64> {
+    match value {
+        Member::Int(i) => Some(*i as f64),
+        Member::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// The values at `path` (see [`Constraint::member`]) under `root`, each with its concrete
+/// path (`FaceIds[2]`, `Tags.team`). The parents of a required member, for [`Rule::Required`],
+/// are found with [`parents`].
+pub fn values_at<'a>(root: &'a dyn Members, path: &str) -> Vec<(String, Member<'a>)> {
+    if path.is_empty() {
+        return vec![(String::new(), Member::Struct(root))];
+    }
+    let mut current: Vec<(String, Member<'a>)> = vec![(String::new(), Member::Struct(root))];
+    for segment in path.split('.') {
+        let (name, each) = match segment.find(['[', '{']) {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        let mut next = Vec::new();
+        for (at, value) in current {
+            let Member::Struct(s) = value else { continue };
+            let Some(child) = s.member(name) else { continue };
+            let at = if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
+            let entries = |child: Member<'a>| match child {
+                Member::Map(entries) => entries,
+                Member::Struct(map) => map.entries(),
+                _ => Vec::new(),
+            };
+            match (each, child) {
+                ("", child) => next.push((at, child)),
+                ("[]", Member::List(items)) => {
+                    next.extend(items.into_iter().enumerate().map(|(i, item)| (format!("{at}[{i}]"), item)));
                 }
-                for (key, value) in tags {
-                    let key_len = key.chars().count();
-                    if key_len == 0 || key_len > 128 || key.starts_with("aws:") || !key.chars().all(tag_char)
-                    {
-                        c.fail(
-                            format!("Tags.{key}"),
-                            "key is outside 1..=128, the pattern, or starts with aws:",
-                        );
-                    }
-                    if value.chars().count() > 256 || !value.chars().all(tag_char) {
-                        c.fail(format!("Tags.{key}"), "value is longer than 256 or outside the pattern");
-                    }
+                ("{key}", child) => {
+                    next.extend(
+                        entries(child).into_iter().map(|(k, _)| (format!("{at}.{k}"), Member::Str(k))),
+                    );
                 }
+                ("{value}", child) => {
+                    next.extend(entries(child).into_iter().map(|(k, v)| (format!("{at}.{k}"), v)));
+                }
+                _ => {}
             }
         }
-        Request::DeleteCollection(r) => c.collection_id(r.collection_id.as_ref()),
-        Request::DescribeCollection(r) => c.collection_id(r.collection_id.as_ref()),
-        Request::ListCollections(r) => {
-            c.next_token(r.next_token.as_ref());
-            c.range("MaxResults", r.max_results, 0, 4096);
+        current = next;
+    }
+    current
+}
+
+/// The structures that should hold `path`'s last member (the request itself for a
+/// top-level member), with the member's name.
+pub fn parents<'a>(root: &'a dyn Members, path: &'a str) -> (Vec<(String, Member<'a>)>, &'a str) {
+    match path.rsplit_once('.') {
+        Some((parent, name)) => (values_at(root, parent), name),
+        None => (vec![(String::new(), Member::Struct(root))], path),
+    }
+}
+
+/// Whether a structure value has member `name`.
+pub fn has(value: &Member<'_>, name: &str) -> bool {
+    matches!(value, Member::Struct(s) if s.member(name).is_some())
+}
+
+/// Every way `request` (read as members) breaks `constraint`, as (member path, problem).
+pub fn breaches(constraint: &Constraint, request: &dyn Members) -> Vec<(Kind, Violation)> {
+    let mut out = Vec::new();
+    let mut fail = |kind: Kind, member: &str, problem: String| {
+        out.push((kind, Violation { member: member.to_string(), problem }));
+    };
+    if let Rule::Required = constraint.rule {
+        let (parents, name) = parents(request, constraint.member);
+        for (at, parent) in parents {
+            if !has(&parent, name) {
+                let member = if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
+                fail(Kind::Syntax, &member, "is required".into());
+            }
         }
-        Request::IndexFaces(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.image(r.image.as_ref());
-            c.string("ExternalImageId", r.external_image_id.as_ref(), 1, 255, user_char);
-            if let Some(attrs) = &r.detection_attributes {
-                for (i, a) in attrs.iter().enumerate() {
-                    if !ATTRIBUTES.contains(&a.as_str()) {
-                        c.fail(format!("DetectionAttributes[{i}]"), format!("{a:?} is not an Attribute"));
-                    }
+        return out;
+    }
+    for (at, value) in values_at(request, constraint.member) {
+        let entries = match &value {
+            Member::Map(entries) => entries.len(),
+            Member::Struct(map) => map.entries().len(),
+            _ => 0,
+        };
+        let problem = match (constraint.rule, &value) {
+            (Rule::Length { min, max }, Member::Str(s)) => {
+                let len = s.chars().count();
+                (len < min || len > max).then(|| format!("length {len} is outside {min}..={max}"))
+            }
+            (Rule::Pattern(p), Member::Str(s)) if !p.matches(s) => {
+                Some(format!("{s:?} does not match the pattern"))
+            }
+            (Rule::NotPrefix(prefix), Member::Str(s)) if s.starts_with(prefix) => {
+                Some(format!("starts with {prefix}"))
+            }
+            (Rule::Range { min, max, .. }, v) => number(v)
+                .filter(|x| !(min..=max).contains(x))
+                .map(|x| format!("{x} is outside {min}..={max}")),
+            (Rule::Items { min, max }, Member::List(items)) if items.len() < min || items.len() > max => {
+                Some(format!("{} items is outside {min}..={max}", items.len()))
+            }
+            (Rule::Entries { max }, Member::Map(_) | Member::Struct(_)) if entries > max => {
+                Some(format!("{entries} entries exceed {max}"))
+            }
+            (Rule::Bytes { min, max }, v) => match blob_len(v) {
+                Some(n) if n > max => {
+                    fail(Kind::ImageTooLarge, &at, format!("{n} bytes exceed {max}"));
+                    None
                 }
+                Some(n) if n < min => Some(format!("{n} bytes, fewer than {min}")),
+                _ => None,
+            },
+            (Rule::Enum(values), Member::Str(s)) if !values.contains(s) => {
+                Some(format!("{s:?} is not one of {}", values.join(", ")))
             }
-            c.range("MaxFaces", r.max_faces, 1, i64::MAX);
-            c.quality_filter(r.quality_filter.as_ref());
-        }
-        Request::ListFaces(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.next_token(r.next_token.as_ref());
-            c.range("MaxResults", r.max_results, 0, 4096);
-            c.user_id("UserId", r.user_id.as_ref(), false);
-            c.face_ids(r.face_ids.as_ref(), false, 4096);
-        }
-        Request::DeleteFaces(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.face_ids(r.face_ids.as_ref(), true, 4096);
-        }
-        Request::SearchFaces(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            if c.required("FaceId", r.face_id.as_ref()) {
-                c.face_id("FaceId", r.face_id.as_ref());
+            (Rule::ExactlyOne(members), v) => {
+                let given = members.iter().filter(|m| has(v, m)).count();
+                (given != 1).then(|| format!("has {given} of {}, not exactly one", members.join(", ")))
             }
-            c.range("MaxFaces", r.max_faces, 1, 4096);
-            c.percent("FaceMatchThreshold", r.face_match_threshold);
-        }
-        Request::SearchFacesByImage(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.image(r.image.as_ref());
-            c.range("MaxFaces", r.max_faces, 1, 4096);
-            c.percent("FaceMatchThreshold", r.face_match_threshold);
-            c.quality_filter(r.quality_filter.as_ref());
-        }
-        Request::CreateUser(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.user_id("UserId", r.user_id.as_ref(), true);
-            c.token(r.client_request_token.as_ref());
-        }
-        Request::DeleteUser(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.user_id("UserId", r.user_id.as_ref(), true);
-            c.token(r.client_request_token.as_ref());
-        }
-        Request::ListUsers(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.range("MaxResults", r.max_results, 1, 500);
-            c.next_token(r.next_token.as_ref());
-        }
-        Request::AssociateFaces(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.user_id("UserId", r.user_id.as_ref(), true);
-            c.face_ids(r.face_ids.as_ref(), true, 100);
-            c.percent("UserMatchThreshold", r.user_match_threshold);
-            c.token(r.client_request_token.as_ref());
-        }
-        Request::DisassociateFaces(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.user_id("UserId", r.user_id.as_ref(), true);
-            c.face_ids(r.face_ids.as_ref(), true, 100);
-            c.token(r.client_request_token.as_ref());
-        }
-        Request::SearchUsers(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.user_id("UserId", r.user_id.as_ref(), false);
-            c.face_id("FaceId", r.face_id.as_ref());
-            c.percent("UserMatchThreshold", r.user_match_threshold);
-            c.range("MaxUsers", r.max_users, 1, 500);
-        }
-        Request::SearchUsersByImage(r) => {
-            c.collection_id(r.collection_id.as_ref());
-            c.image(r.image.as_ref());
-            c.percent("UserMatchThreshold", r.user_match_threshold);
-            c.range("MaxUsers", r.max_users, 1, 500);
-            c.quality_filter(r.quality_filter.as_ref());
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            fail(Kind::Syntax, &at, problem);
         }
     }
-    c.violations
+    out
+}
+
+/// Every constraint `request` violates, with the kind of each.
+pub fn violations(request: &Request) -> Vec<(Kind, Violation)> {
+    let members = request.members();
+    constraints_of(request.operation())
+        .filter(|c| c.stage == Stage::Syntax)
+        .flat_map(|c| breaches(c, members))
+        .collect()
 }

@@ -119,6 +119,19 @@ mutants! {
         "ListFaces omits Face.UserId for associated faces",
     DeleteFacesDropsCollection = "delete-faces-drops-collection":
         "DeleteFaces deletes the whole collection after deleting the faces asked for",
+    // Misread inputs: constraints and filters no mutant above breaks.
+    MaxUsers501Accepted = "max-users-501-accepted":
+        "SearchUsers/SearchUsersByImage accept MaxUsers up to 501 (read as 500) instead of refusing it",
+    ColonInCollectionId = "colon-in-collection-id":
+        "a `:` in a CollectionId is accepted (read as `-`) instead of refused by the pattern",
+    TagsUnchecked = "tags-unchecked":
+        "CreateCollection ignores its Tags, so tags beyond their limits are accepted",
+    UpperCaseFaceIdsAccepted = "upper-case-face-ids-accepted":
+        "FaceIds with upper-case hex are accepted (read in lower case) instead of refused",
+    ListFacesIgnoresFaceIds = "list-faces-ignores-face-ids":
+        "ListFaces ignores its FaceIds filter and lists every face",
+    S3ObjectUnchecked = "s3-object-unchecked":
+        "Image.S3Object's Bucket, Name and Version are not validated (every S3 image fails as not found)",
 }
 
 impl Mutant {
@@ -153,7 +166,7 @@ impl Mutant {
             (Mutant::MaxResultsIgnored, Request::ListUsers(r)) => {
                 Some(Request::ListUsers(crate::api::ListUsersRequest { max_results: None, ..r.clone() }))
             }
-            _ => None,
+            _ => misread(self, request),
         }
     }
 
@@ -168,6 +181,50 @@ impl Mutant {
             _ => {}
         }
     }
+}
+
+/// The request the model sees under the mutants that misread a constrained member or a
+/// filter (`max-users-501-accepted` … `s3-object-unchecked`); `None` when it reads it as sent.
+fn misread(mutant: Mutant, request: &Request) -> Option<Request> {
+    use crate::api::{Image, S3Object};
+    let lower =
+        |ids: &Option<Vec<String>>| ids.as_ref().map(|ids| ids.iter().map(|i| i.to_lowercase()).collect());
+    let sane_s3 = |image: &Option<Image>| {
+        image.as_ref().map(|i| Image {
+            s3_object: i.s3_object.as_ref().map(|_| S3Object {
+                bucket: Some("rekcon-misread-bucket".into()),
+                name: Some("misread.png".into()),
+                version: None,
+            }),
+            ..i.clone()
+        })
+    };
+    let mut out = request.clone();
+    match (mutant, &mut out) {
+        (Mutant::MaxUsers501Accepted, Request::SearchUsers(r)) if r.max_users == Some(501) => {
+            r.max_users = Some(500)
+        }
+        (Mutant::MaxUsers501Accepted, Request::SearchUsersByImage(r)) if r.max_users == Some(501) => {
+            r.max_users = Some(500);
+        }
+        (Mutant::ColonInCollectionId, _) if request.collection_id().is_some_and(|c| c.contains(':')) => {
+            let fixed = request.collection_id().unwrap_or_default().replace(':', "-");
+            let mut json = request.to_json();
+            json["CollectionId"] = Value::String(fixed);
+            return Request::from_json(request.operation(), &json).ok();
+        }
+        (Mutant::TagsUnchecked, Request::CreateCollection(r)) if r.tags.is_some() => r.tags = None,
+        (Mutant::UpperCaseFaceIdsAccepted, Request::ListFaces(r)) => r.face_ids = lower(&r.face_ids),
+        (Mutant::UpperCaseFaceIdsAccepted, Request::DeleteFaces(r)) => r.face_ids = lower(&r.face_ids),
+        (Mutant::UpperCaseFaceIdsAccepted, Request::AssociateFaces(r)) => r.face_ids = lower(&r.face_ids),
+        (Mutant::UpperCaseFaceIdsAccepted, Request::DisassociateFaces(r)) => r.face_ids = lower(&r.face_ids),
+        (Mutant::ListFacesIgnoresFaceIds, Request::ListFaces(r)) if r.face_ids.is_some() => r.face_ids = None,
+        (Mutant::S3ObjectUnchecked, Request::IndexFaces(r)) => r.image = sane_s3(&r.image),
+        (Mutant::S3ObjectUnchecked, Request::SearchFacesByImage(r)) => r.image = sane_s3(&r.image),
+        (Mutant::S3ObjectUnchecked, Request::SearchUsersByImage(r)) => r.image = sane_s3(&r.image),
+        _ => return None,
+    }
+    (out != *request).then_some(out)
 }
 
 /// How answers are rendered with every one of `mutants` planted (later ones win where
