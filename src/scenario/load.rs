@@ -99,6 +99,40 @@ impl Loader {
         parser.scenario(name, root).map_err(|(at, message)| fail(at, message))
     }
 
+    /// Checks a scenario a program made, given as the JSON value of its document (the
+    /// mapping a scenario file holds): the same checks and the same loaded form as
+    /// [`Loader::parse`] of that document written as YAML, without writing and reading
+    /// the text (the fuzzer builds every case this way and writes YAML only for
+    /// findings). `steps_at` holds each step's (line, column) in the file it would be
+    /// written as; the step's members share its place, and anything else is at 0:0.
+    pub fn build(
+        &mut self,
+        name: &str,
+        path: &Path,
+        document: &Value,
+        steps_at: &[(u64, u64)],
+    ) -> Result<Scenario, LoadError> {
+        let fail = |at: Pos, message: String| LoadError {
+            path: path.to_path_buf(),
+            line: at.line,
+            column: at.column,
+            message,
+        };
+        let catalogue = self.catalogue()?;
+        let mut root =
+            Node::from_json(document, Pos::default()).map_err(|(at, message)| fail(at, message))?;
+        if let NodeValue::Map(entries) = &mut root.value
+            && let Some((_, steps)) = entries.iter_mut().find(|(key, _)| key.name == "steps")
+            && let NodeValue::Seq(steps) = &mut steps.value
+        {
+            for (step, &(line, column)) in steps.iter_mut().zip(steps_at) {
+                step.place(Pos { line, column });
+            }
+        }
+        let mut parser = FileParser { path, loader: self, catalogue };
+        parser.scenario(name, root).map_err(|(at, message)| fail(at, message))
+    }
+
     fn image(&mut self, name: &str) -> Result<Arc<str>, String> {
         if let Some(cached) = self.images.get(name) {
             return cached.clone();
