@@ -75,12 +75,9 @@ fn calls(report: &ScenarioReport) -> Vec<String> {
 /// Text cut to a readable length (images are long).
 fn short(text: &str) -> String {
     text.lines()
-        .map(|line| {
-            if line.len() > 300 {
-                format!("{}…", &line[..line.floor_char_boundary(300)])
-            } else {
-                line.into()
-            }
+        .map(|line| match line.char_indices().nth(300) {
+            Some((at, _)) => format!("{}…", &line[..at]),
+            None => line.to_string(),
         })
         .collect::<Vec<_>>()
         .join("\n")
