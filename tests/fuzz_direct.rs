@@ -169,3 +169,22 @@ fn a_case_with_a_character_no_yaml_file_may_hold_does_not_load_either_way() {
         loader.parse("fuzz/bad", &path, &to_yaml(&generated, DESCRIPTION)).expect_err("as in a file");
     assert!(built.message.contains("U+007F") && parsed.message.contains("U+007F"), "{built}\n{parsed}");
 }
+
+#[test]
+fn a_case_the_loader_would_refuse_as_text_is_refused_when_built() {
+    let mut generated = cases(5, 1).remove(0);
+    generated.steps.push(rekcon::fuzz::generate::GenStep::Call {
+        op: rekcon::api::Operation::CreateUser,
+        request: serde_json::json!({ "CollectionId": "${c0}", "UserID": "u" }),
+        captures: Vec::new(),
+    });
+    let root = fuzz_support::root();
+    let mut loader = Loader::new(&root);
+    let path = root.join("fuzz/bad.yaml");
+    let (document, steps_at) = to_document(&generated, DESCRIPTION);
+    let built = loader.build("fuzz/bad", &path, &document, &steps_at).expect_err("an unknown member");
+    let parsed = loader.parse("fuzz/bad", &path, &to_yaml(&generated, DESCRIPTION)).expect_err("as text");
+    assert!(built.message.starts_with("unknown member `UserID` of CreateUser"), "{built}");
+    assert!(parsed.message.starts_with(&built.message), "{parsed}");
+    assert_eq!(built.line, parsed.line, "the step's line");
+}

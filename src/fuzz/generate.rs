@@ -370,6 +370,13 @@ pub fn generate(draws: &[Draw], config: &GenConfig) -> Generated {
         ..Generated::default()
     };
     for draw in draws {
+        if draw.invalid == 0 {
+            // A valid draw keeps its effects: no copy of the state to fall back on.
+            let steps = valid_steps(&mut state, &mut out, draw, config);
+            keep_tokens(&mut state, &steps);
+            out.steps.extend(steps);
+            continue;
+        }
         let mut next = state.clone();
         let mut steps = valid_steps(&mut next, &mut out, draw, config);
         // A draw that makes several steps (the bulk association) stays valid.
@@ -389,20 +396,25 @@ pub fn generate(draws: &[Draw], config: &GenConfig) -> Generated {
             out.steps.push(step);
             continue;
         }
-        for step in &steps {
-            if let GenStep::Call { op, request, .. } = step
-                && op.has_idempotency_token()
-                && request.get("ClientRequestToken").is_some()
-            {
-                next.tokened.push((*op, request.clone()));
-            }
-        }
+        keep_tokens(&mut next, &steps);
         state = next;
         out.steps.extend(steps);
     }
     out.images.sort();
     out.images.dedup();
     out
+}
+
+/// Remembers the valid token-carrying calls among `steps`, for replays.
+fn keep_tokens(state: &mut Abstract, steps: &[GenStep]) {
+    for step in steps {
+        if let GenStep::Call { op, request, .. } = step
+            && op.has_idempotency_token()
+            && request.get("ClientRequestToken").is_some()
+        {
+            state.tokened.push((*op, request.clone()));
+        }
+    }
 }
 
 fn call(op: Operation, request: Value) -> GenStep {
