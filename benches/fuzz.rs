@@ -19,6 +19,9 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "support/sdk.rs"]
+mod sdk;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -119,14 +122,7 @@ fn show(rates: &mut [f64]) -> String {
 /// Requests per second the emulator at `url` answers to 8 concurrent SDK clients calling
 /// ListCollections (over 20 collections, as `cargo bench --bench emulator`) for `secs`.
 fn capacity(handle: &tokio::runtime::Handle, url: &str, secs: Duration) -> f64 {
-    use aws_sdk_rekognition::config::{BehaviorVersion, Builder, Credentials, Region};
-    let config = Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDBENCH", "bench-secret", None, None, "bench"))
-        .build();
-    let client = aws_sdk_rekognition::Client::from_conf(config);
+    let client = sdk::client(url);
     handle.block_on(async {
         let ids: Vec<String> = (0..20).map(|i| format!("bench-capacity-{i}")).collect();
         for id in &ids {

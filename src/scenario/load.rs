@@ -87,16 +87,8 @@ impl Loader {
 
     /// Checks scenario text.
     pub fn parse(&mut self, name: &str, path: &Path, text: &str) -> Result<Scenario, LoadError> {
-        let fail = |at: Pos, message: String| LoadError {
-            path: path.to_path_buf(),
-            line: at.line,
-            column: at.column,
-            message,
-        };
-        let catalogue = self.catalogue()?;
-        let root = parse_yaml(text).map_err(|(at, message)| fail(at, message))?;
-        let mut parser = FileParser { path, loader: self, catalogue };
-        parser.scenario(name, root).map_err(|(at, message)| fail(at, message))
+        let root = parse_yaml(text);
+        self.check(name, path, root)
     }
 
     /// Checks a scenario a program made, given as the JSON value of its document (the
@@ -112,25 +104,32 @@ impl Loader {
         document: &Value,
         steps_at: &[(u64, u64)],
     ) -> Result<Scenario, LoadError> {
-        let fail = |at: Pos, message: String| LoadError {
+        let root = Node::from_json(document, Pos::default()).map(|mut root| {
+            if let NodeValue::Map(entries) = &mut root.value
+                && let Some((_, steps)) = entries.iter_mut().find(|(key, _)| key.name == "steps")
+                && let NodeValue::Seq(steps) = &mut steps.value
+            {
+                for (step, &(line, column)) in steps.iter_mut().zip(steps_at) {
+                    step.place(Pos { line, column });
+                }
+            }
+            root
+        });
+        self.check(name, path, root)
+    }
+
+    /// Checks a scenario's tree (the catalogue first: no scenario loads without it).
+    fn check(&mut self, name: &str, path: &Path, root: Result<Node, Fail>) -> Result<Scenario, LoadError> {
+        let fail = |(at, message): Fail| LoadError {
             path: path.to_path_buf(),
             line: at.line,
             column: at.column,
             message,
         };
         let catalogue = self.catalogue()?;
-        let mut root =
-            Node::from_json(document, Pos::default()).map_err(|(at, message)| fail(at, message))?;
-        if let NodeValue::Map(entries) = &mut root.value
-            && let Some((_, steps)) = entries.iter_mut().find(|(key, _)| key.name == "steps")
-            && let NodeValue::Seq(steps) = &mut steps.value
-        {
-            for (step, &(line, column)) in steps.iter_mut().zip(steps_at) {
-                step.place(Pos { line, column });
-            }
-        }
+        let root = root.map_err(fail)?;
         let mut parser = FileParser { path, loader: self, catalogue };
-        parser.scenario(name, root).map_err(|(at, message)| fail(at, message))
+        parser.scenario(name, root).map_err(fail)
     }
 
     fn image(&mut self, name: &str) -> Result<Arc<str>, String> {
