@@ -8,26 +8,17 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "support/sdk.rs"]
+mod sdk;
+
 use std::time::{Duration, Instant};
 
-use aws_sdk_rekognition::Client;
-use aws_sdk_rekognition::config::{BehaviorVersion, Builder, Credentials, Region};
 use aws_sdk_rekognition::primitives::Blob;
 use aws_sdk_rekognition::types::Image;
 use rekcon::image::{BoundingBox, ImageFace, fixture_png};
 use rekcon::serve::{ServeConfig, Server};
 
 type BenchResult = Result<(), Box<dyn std::error::Error>>;
-
-fn client(url: &str) -> Client {
-    let config = Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDBENCH", "bench-secret", None, None, "bench"))
-        .build();
-    Client::from_conf(config)
-}
 
 /// Runs `step` repeatedly for `secs` and prints the rate.
 async fn measure<F, Fut>(name: &str, secs: Duration, mut step: F) -> BenchResult
@@ -52,7 +43,7 @@ where
 
 async fn run(secs: Duration) -> BenchResult {
     let server = Server::start(ServeConfig::default()).await?;
-    let rek = client(&server.url());
+    let rek = sdk::client(&server.url());
 
     for i in 0..20 {
         rek.create_collection().collection_id(format!("bench-{i}")).send().await?;

@@ -1,10 +1,12 @@
-//! One fuzz case: draws → steps → scenario YAML → loaded scenario → run → verdict.
+//! One fuzz case: draws → steps → loaded scenario → run → verdict.
 //!
-//! A case goes through the scenario loader exactly as a file would, so what the fuzzer
-//! checks is what `rekcon run` checks, and a finding written out as a file replays the
-//! same way. A generated case the loader rejects, or one whose capture finds nothing in
-//! a conforming answer, is a bug in the generator, reported as such and never as a
-//! divergence.
+//! A case goes through the scenario loader's checks exactly as a file would, built from
+//! the document [`to_yaml`] would write ([`Loader::build`]) rather than from its text,
+//! so what the fuzzer checks is what `rekcon run` checks, and a finding written out as a
+//! file replays the same way. The YAML is written only for a case that did not pass
+//! (what becomes a finding or a bug report). A generated case the loader rejects, or one
+//! whose capture finds nothing in a conforming answer, is a bug in the generator,
+//! reported as such and never as a divergence.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::coverage::Coverage;
 use super::exec::Executor;
-use super::generate::{Draw, GenConfig, Generated, generate, to_yaml};
+use super::generate::{Draw, GenConfig, Generated, generate, to_document, to_yaml};
 use crate::check::Layer;
 use crate::report::{ScenarioReport, Verdict};
 use crate::scenario::Loader;
@@ -125,7 +127,8 @@ pub struct CaseResult {
     pub coverage: Coverage,
     /// Unsettled facts of the contract the calls leaned on.
     pub unknowns: BTreeSet<Unknown>,
-    /// The case as scenario YAML (description left generic).
+    /// The case as scenario YAML (description left generic) when it did not pass;
+    /// empty for a case that passed, whose YAML nobody reads.
     pub yaml: String,
     /// Steps in the case.
     pub steps: usize,
@@ -188,29 +191,27 @@ impl CaseRunner {
 
     /// Loads and runs generated steps (a shrunk case).
     pub fn run_generated(&mut self, generated: &Generated) -> CaseResult {
-        let yaml = to_yaml(generated, "A generated case.");
-        let Some(lane) = self.lanes.first_mut() else { return no_lane(yaml, generated.steps.len()) };
-        lane.run_yaml(&self.root, &self.ordinal, yaml, generated.steps.len())
+        let Some(lane) = self.lanes.first_mut() else { return no_lane(generated) };
+        let result = lane.run_once(&self.root, &self.ordinal, generated);
+        with_yaml(result, generated)
     }
 
     /// Generates, loads and runs one case (see [`CaseRunner::run_batch`]).
     pub fn run(&mut self, draws: &[Draw]) -> CaseResult {
         let generated = generate(draws, &self.gen_config);
-        let Some(lane) = self.lanes.first_mut() else {
-            return no_lane(to_yaml(&generated, "A generated case."), generated.steps.len());
-        };
+        let Some(lane) = self.lanes.first_mut() else { return no_lane(&generated) };
         lane.run_generated(&self.root, &self.ordinal, &generated)
     }
 
     /// Generates, loads and runs cases side by side: each lane takes the next case not
-    /// yet taken, so short and long cases balance out. Results come back in order.
+    /// yet taken (and generates it), so short and long cases balance out. Results come
+    /// back in order.
     pub fn run_batch(&mut self, batch: &[Vec<Draw>]) -> Vec<CaseResult> {
         if self.lanes.len() <= 1 || batch.len() <= 1 {
             return batch.iter().map(|draws| self.run(draws)).collect();
         }
-        let generated: Vec<Generated> = batch.iter().map(|d| generate(d, &self.gen_config)).collect();
-        let (root, ordinal, next) = (&self.root, &self.ordinal, &AtomicUsize::new(0));
-        let generated_ref = &generated;
+        let (root, ordinal, next, gen_config) =
+            (&self.root, &self.ordinal, &AtomicUsize::new(0), &self.gen_config);
         let mut results: Vec<Option<CaseResult>> = vec![None; batch.len()];
         std::thread::scope(|scope| {
             let handles: Vec<_> = self
@@ -221,8 +222,9 @@ impl CaseRunner {
                         let mut done = Vec::new();
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(g) = generated_ref.get(i) else { break };
-                            done.push((i, lane.run_generated(root, ordinal, g)));
+                            let Some(draws) = batch.get(i) else { break };
+                            let generated = generate(draws, gen_config);
+                            done.push((i, lane.run_generated(root, ordinal, &generated)));
                         }
                         done
                     })
@@ -239,11 +241,11 @@ impl CaseRunner {
         });
         results
             .into_iter()
-            .zip(generated)
-            .map(|(r, g)| {
+            .zip(batch)
+            .map(|(r, draws)| {
                 r.unwrap_or_else(|| CaseResult {
                     verdict: CaseVerdict::GeneratorBug("harness error: the case's thread panicked".into()),
-                    ..no_lane(to_yaml(&g, "A generated case."), g.steps.len())
+                    ..no_lane(&generate(draws, gen_config))
                 })
             })
             .collect()
@@ -261,15 +263,39 @@ impl CaseRunner {
     }
 }
 
+/// The description of a generated case's scenario.
+const DESCRIPTION: &str = "A generated case.";
+
 /// The result of a case that had nowhere to run.
-fn no_lane(yaml: String, steps: usize) -> CaseResult {
-    CaseResult {
-        verdict: CaseVerdict::GeneratorBug("no executor to run cases on".into()),
-        checked_calls: 0,
-        coverage: Coverage::default(),
-        unknowns: BTreeSet::new(),
-        yaml,
-        steps,
+fn no_lane(generated: &Generated) -> CaseResult {
+    with_yaml(
+        CaseResult {
+            verdict: CaseVerdict::GeneratorBug("no executor to run cases on".into()),
+            ..CaseResult::empty(generated.steps.len())
+        },
+        generated,
+    )
+}
+
+/// `result` with the case's YAML, written when it did not pass.
+fn with_yaml(mut result: CaseResult, generated: &Generated) -> CaseResult {
+    if result.verdict != CaseVerdict::Pass {
+        result.yaml = to_yaml(generated, DESCRIPTION);
+    }
+    result
+}
+
+impl CaseResult {
+    /// A case of `steps` steps that passed with no call made.
+    fn empty(steps: usize) -> CaseResult {
+        CaseResult {
+            verdict: CaseVerdict::Pass,
+            checked_calls: 0,
+            coverage: Coverage::default(),
+            unknowns: BTreeSet::new(),
+            yaml: String::new(),
+            steps,
+        }
     }
 }
 
@@ -279,30 +305,32 @@ impl Lane {
     /// pause (at most [`THROTTLE_RETRIES`] times): nothing it did survives (its
     /// collections are deleted), and it runs again under a fresh ordinal.
     fn run_generated(&mut self, root: &Path, ordinal: &AtomicUsize, generated: &Generated) -> CaseResult {
-        let yaml = to_yaml(generated, "A generated case.");
-        let steps = generated.steps.len();
-        let mut result = self.run_yaml(root, ordinal, yaml.clone(), steps);
+        let mut result = self.run_once(root, ordinal, generated);
         for _ in 0..THROTTLE_RETRIES {
             let CaseVerdict::NoAnswer(reason) = &result.verdict else { break };
             let Some(pause) = transient_pause(reason) else { break };
             std::thread::sleep(pause);
             let calls = result.checked_calls;
-            result = self.run_yaml(root, ordinal, yaml.clone(), steps);
+            result = self.run_once(root, ordinal, generated);
             result.checked_calls += calls;
         }
-        result
+        with_yaml(result, generated)
     }
 
-    /// Loads and runs case text under a fresh ordinal (it names the case's collections).
-    fn run_yaml(&mut self, root: &Path, ordinal: &AtomicUsize, yaml: String, steps: usize) -> CaseResult {
+    /// Loads and runs a case under a fresh ordinal (it names the case's collections),
+    /// built from its document without its YAML ([`Loader::build`]).
+    fn run_once(&mut self, root: &Path, ordinal: &AtomicUsize, generated: &Generated) -> CaseResult {
         let ordinal = ordinal.fetch_add(1, Ordering::Relaxed) + 1;
         let name = format!("fuzz/case-{ordinal}");
         let path = root.join("fuzz").join(format!("case-{ordinal}.yaml"));
-        let mut result = no_lane(yaml, steps);
-        result.verdict = CaseVerdict::Pass;
-        let scenario = match self.loader.parse(&name, &path, &result.yaml) {
+        let mut result = CaseResult::empty(generated.steps.len());
+        let (document, steps_at) = to_document(generated, DESCRIPTION);
+        let scenario = match self.loader.build(&name, &path, &document, &steps_at) {
             Ok(scenario) => scenario,
-            Err(e) => {
+            Err(built) => {
+                // The text's error places it in the file the report shows.
+                let error = self.loader.parse(&name, &path, &to_yaml(generated, DESCRIPTION)).err();
+                let e = error.map_or_else(|| format!("{built} (its YAML loads)"), |e| e.to_string());
                 result.verdict = CaseVerdict::GeneratorBug(format!("the generated case does not load: {e}"));
                 return result;
             }

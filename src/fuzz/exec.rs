@@ -108,11 +108,37 @@ impl EndpointExecutor {
     pub fn runner(&self) -> &Runner {
         &self.runner
     }
+
+    /// The runtime cases run on (the built-in emulator's too, when the lanes started it).
+    pub fn runtime(&self) -> tokio::runtime::Handle {
+        self.runtime.handle().clone()
+    }
+
+    /// The URL of the built-in emulator this lane holds (the first lane holds it).
+    pub fn emulator_url(&self) -> Option<String> {
+        self.emulator.as_ref().map(Server::url)
+    }
 }
 
 impl Executor for EndpointExecutor {
+    /// Runs the case as a task of the runtime, beside the SDK's connections (and the
+    /// built-in emulator): the lane's thread only waits for its end. Driving the case on
+    /// the lane's own thread instead made every call hop between threads several times
+    /// (the case, the connection, the server), which cost more than the call.
     fn run(&mut self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
-        self.runtime.block_on(self.runner.run_scenario(ordinal, scenario))
+        let (runner, case) = (Arc::clone(&self.runner), scenario.clone());
+        let task = self.runtime.spawn(async move { runner.run_scenario(ordinal, &case).await });
+        match self.runtime.block_on(task) {
+            Ok(report) => report,
+            // As if the case had run on this thread: its panic is the lane's.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => ScenarioReport::without_result(
+                &scenario.name,
+                &scenario.path,
+                Verdict::HarnessError { reason: format!("the case's task ended early: {e}") },
+                &self.runner.settings().repro,
+            ),
+        }
     }
 
     fn finish(&mut self) -> CleanupSummary {

@@ -398,6 +398,13 @@ pub fn generate(draws: &[Draw], config: &GenConfig) -> Generated {
             out.steps.extend(steps);
             continue;
         }
+        if draw.invalid == 0 {
+            // A valid draw keeps its effects: no copy of the state to fall back on.
+            let steps = valid_steps(&mut state, &mut out, draw, config);
+            keep_tokens(&mut state, &steps);
+            out.steps.extend(steps);
+            continue;
+        }
         let mut next = state.clone();
         let mut steps = valid_steps(&mut next, &mut out, draw, config);
         // A draw that makes several steps (the bulk association) stays valid.
@@ -417,20 +424,25 @@ pub fn generate(draws: &[Draw], config: &GenConfig) -> Generated {
             out.steps.push(step);
             continue;
         }
-        for step in &steps {
-            if let GenStep::Call { op, request, .. } = step
-                && op.has_idempotency_token()
-                && request.get("ClientRequestToken").is_some()
-            {
-                next.tokened.push((*op, request.clone()));
-            }
-        }
+        keep_tokens(&mut next, &steps);
         state = next;
         out.steps.extend(steps);
     }
     out.images.sort();
     out.images.dedup();
     out
+}
+
+/// Remembers the valid token-carrying calls among `steps`, for replays.
+fn keep_tokens(state: &mut Abstract, steps: &[GenStep]) {
+    for step in steps {
+        if let GenStep::Call { op, request, .. } = step
+            && op.has_idempotency_token()
+            && request.get("ClientRequestToken").is_some()
+        {
+            state.tokened.push((*op, request.clone()));
+        }
+    }
 }
 
 fn call(op: Operation, request: Value) -> GenStep {
@@ -1487,21 +1499,10 @@ pub fn to_yaml(generated: &Generated, description: &str) -> String {
     let description = description.trim().replace('\n', "\n  ");
     let _ = writeln!(y, "description: >\n  {description}");
     let _ = writeln!(y, "tags: [fuzz, regression]");
-    let texts: Vec<String> = generated.steps.iter().map(step_text).collect();
-    let used: Vec<&str> = generated
-        .collections
-        .iter()
-        .map(String::as_str)
-        .filter(|c| {
-            let (plain, padded) = (format!("${{{c}}}"), format!("pad({c},"));
-            texts.iter().any(|t| t.contains(&plain) || t.contains(&padded))
-        })
-        .collect();
+    let (used, images) = declared(generated);
     let _ = writeln!(y, "collections: [{}]", used.join(", "));
-    let images: Vec<&String> =
-        generated.images.iter().filter(|i| texts.iter().any(|t| t.contains(&capture_ref(i)))).collect();
     if !images.is_empty() {
-        let _ = writeln!(y, "images: [{}]", images.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(y, "images: [{}]", images.join(", "));
     }
     let _ = writeln!(y, "steps:");
     for step in &generated.steps {
@@ -1520,6 +1521,71 @@ pub fn to_yaml(generated: &Generated, description: &str) -> String {
         }
     }
     y
+}
+
+/// The collections and images a case's steps refer to: what its scenario declares.
+fn declared(generated: &Generated) -> (Vec<&str>, Vec<&str>) {
+    let texts: Vec<String> = generated.steps.iter().map(step_text).collect();
+    let used = generated
+        .collections
+        .iter()
+        .map(String::as_str)
+        .filter(|c| {
+            let (plain, padded) = (format!("${{{c}}}"), format!("pad({c},"));
+            texts.iter().any(|t| t.contains(&plain) || t.contains(&padded))
+        })
+        .collect();
+    let images = generated
+        .images
+        .iter()
+        .map(String::as_str)
+        .filter(|i| texts.iter().any(|t| t.contains(&capture_ref(i))))
+        .collect();
+    (used, images)
+}
+
+/// The scenario [`to_yaml`] writes, as the JSON value of its document, with each step's
+/// (line, column) in that text: what [`crate::scenario::Loader::build`] loads without
+/// writing and reading YAML.
+pub fn to_document(generated: &Generated, description: &str) -> (Value, Vec<(u64, u64)>) {
+    let (used, images) = declared(generated);
+    let description_lines: Vec<&str> = description.trim().split('\n').collect();
+    // description, its folded lines, tags, collections, images, steps.
+    let mut line = 1 + description_lines.len() as u64 + 2 + u64::from(!images.is_empty()) + 1;
+    let mut at = Vec::with_capacity(generated.steps.len());
+    let steps: Vec<Value> = generated
+        .steps
+        .iter()
+        .map(|step| {
+            line += 1;
+            at.push((line, 5));
+            match step {
+                GenStep::Call { op, request, captures } => {
+                    let mut entry = serde_json::Map::new();
+                    entry.insert(op.name().to_string(), request.clone());
+                    if !captures.is_empty() {
+                        line += 1;
+                        let captures =
+                            captures.iter().map(|(n, p)| (n.clone(), Value::String(p.clone()))).collect();
+                        entry.insert("capture".into(), Value::Object(captures));
+                    }
+                    Value::Object(entry)
+                }
+                GenStep::Raw { target, body } => json!({ "raw": { "target": target, "body": body } }),
+            }
+        })
+        .collect();
+    let mut document = json!({
+        // `>` folds the lines into one, with a final newline.
+        "description": format!("{}\n", description_lines.join(" ")),
+        "tags": ["fuzz", "regression"],
+        "collections": used,
+    });
+    if !images.is_empty() {
+        document["images"] = json!(images);
+    }
+    document["steps"] = Value::Array(steps);
+    (document, at)
 }
 
 fn step_text(step: &GenStep) -> String {

@@ -139,6 +139,51 @@ impl Node {
         Node { value, at }
     }
 
+    /// The tree of a JSON value, every node at `at`: the form a program builds a
+    /// scenario in. A string holding a character no YAML file may hold is refused, as
+    /// [`parse_yaml`] refuses it in a file, so what loads this way loads as text too.
+    pub(super) fn from_json(value: &serde_json::Value, at: Pos) -> Result<Node, Fail> {
+        use serde_json::Value;
+        let value = match value {
+            Value::Null => NodeValue::Null,
+            Value::Bool(b) => NodeValue::Bool(*b),
+            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => NodeValue::UInt(u),
+                (None, Some(i), _) => NodeValue::Int(i),
+                (None, None, x) => NodeValue::Float(x.unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => {
+                check_printable(s).map_err(|(_, message)| (at, message))?;
+                NodeValue::Str(s.clone())
+            }
+            Value::Array(items) => {
+                NodeValue::Seq(items.iter().map(|v| Node::from_json(v, at)).collect::<Result<_, _>>()?)
+            }
+            Value::Object(members) => {
+                let mut entries = Vec::with_capacity(members.len());
+                for (name, v) in members {
+                    check_printable(name).map_err(|(_, message)| (at, message))?;
+                    entries.push((Key { name: name.clone(), at }, Node::from_json(v, at)?));
+                }
+                NodeValue::Map(entries)
+            }
+        };
+        Ok(Node { value, at })
+    }
+
+    /// Moves the node and everything below it to `at`.
+    pub(super) fn place(&mut self, at: Pos) {
+        self.at = at;
+        match &mut self.value {
+            NodeValue::Seq(items) => items.iter_mut().for_each(|item| item.place(at)),
+            NodeValue::Map(entries) => entries.iter_mut().for_each(|(key, value)| {
+                key.at = at;
+                value.place(at);
+            }),
+            _ => {}
+        }
+    }
+
     pub(super) fn kind(&self) -> &'static str {
         match self.value {
             NodeValue::Null => "null",
