@@ -70,6 +70,10 @@ pub enum TargetKind {
 /// `rekcon fuzz` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FuzzArgs {
+    /// Narrow the model to what recordings of AWS settled (docs/settlements.md);
+    /// default: settlements.yaml in the scenarios folder, when there is one.
+    #[arg(long, value_name = "FILE")]
+    pub settlements: Option<PathBuf>,
     /// Cases to explore (shrinking and confirming a divergence come on top).
     #[arg(long, default_value_t = 200, value_name = "N")]
     pub cases: u32,
@@ -321,6 +325,9 @@ impl Plan {
             detector: crate::serve::Detector::Marker,
             record: None,
             against: None,
+            settlements: crate::settle::for_run(args.settlements.as_deref(), &args.scenarios)
+                .map_err(|e| Error::Config(e.to_string()))?
+                .map(std::sync::Arc::new),
         };
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
@@ -736,7 +743,11 @@ fn executors(plan: &Plan) -> Result<(Vec<Box<dyn Executor + Send>>, String), Err
         let flag = plan.drive.interrupt.clone().unwrap_or_default();
         std::sync::Arc::new(crate::budget::RequestBudget::new(n, flag))
     });
-    settings.model = ModelConfig { region: Some(target.region().to_string()), ..ModelConfig::default() };
+    settings.model = ModelConfig {
+        region: Some(target.region().to_string()),
+        settlements: plan.run.settlements.clone(),
+        ..ModelConfig::default()
+    };
     if emulator.is_some() {
         settings.model.account = Some(plan.serve.account.clone());
     }
