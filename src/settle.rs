@@ -509,3 +509,29 @@ pub fn write_command(dir: &Path, path: &Path) -> u8 {
         }
     }
 }
+
+/// The README's table of open points: every point, whether a recording may narrow it,
+/// and what `settled` (the committed `scenarios/settlements.yaml`, if any) says of it.
+pub fn open_points_table(settled: Option<&Settlements>) -> String {
+    let mut out = String::from(
+        "| tag | the question a real-AWS recording would settle | a recording may narrow it | settled by scenarios/settlements.yaml |\n|---|---|---|---|\n",
+    );
+    for u in Unknown::ALL {
+        let narrowable = match rule(u) {
+            Rule::Narrowable(_) => "yes".to_string(),
+            Rule::Evidence(reason) => format!("no: {reason}"),
+        };
+        let status = settled.map_or("not settled".to_string(), |s| {
+            if let Some(p) = s.applied.get(&u) {
+                let outcomes: Vec<&str> = p.outcomes.iter().map(String::as_str).collect();
+                format!("narrowed to {}", outcomes.join(" or "))
+            } else if s.evidence_only.iter().any(|(p, _)| p.unknown == u) {
+                "recorded, not applied".to_string()
+            } else {
+                "not settled".to_string()
+            }
+        });
+        let _ = writeln!(out, "| `{}` | {} | {narrowable} | {status} |", u.tag(), u.question());
+    }
+    out
+}
