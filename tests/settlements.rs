@@ -176,11 +176,17 @@ async fn a_malformed_settlements_file_is_an_error_at_its_place() {
 #[test]
 fn the_readme_table_of_open_points_is_the_generated_one() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let committed = rekcon::settle::for_run(None, &root.join("scenarios")).expect("the committed settlements load");
+    let committed =
+        rekcon::settle::for_run(None, &root.join("scenarios")).expect("the committed settlements load");
     let table = rekcon::settle::open_points_table(committed.as_ref());
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
-    let begin = "<!-- open-points: generated from src/settle.rs; `cargo test --test settlements` checks it -->\n";
+    let begin =
+        "<!-- open-points: generated from src/settle.rs; `cargo test --test settlements` checks it -->\n";
     let start = readme.find(begin).expect("the open points' begin marker") + begin.len();
     let end = readme[start..].find("<!-- open-points end -->").expect("the end marker") + start;
-    assert_eq!(&readme[start..end], table, "README.md's table of open points is stale; put this there:\n{table}");
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "README.md's table of open points is stale; put this there:\n{table}"
+    );
 }

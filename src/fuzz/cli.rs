@@ -698,7 +698,11 @@ fn executors(plan: &Plan) -> Result<(Vec<Box<dyn Executor + Send>>, String), Err
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let in_process = |wire: bool| -> Vec<Box<dyn Executor + Send>> {
         (0..plan.jobs)
-            .map(|_| Box::new(InProcessExecutor::new(&plan.serve, &run_id, wire)) as Box<dyn Executor + Send>)
+            .map(|_| {
+                let executor = InProcessExecutor::new(&plan.serve, &run_id, wire)
+                    .with_settlements(plan.run.settlements.clone());
+                Box::new(executor) as Box<dyn Executor + Send>
+            })
             .collect()
     };
     match plan.target {
