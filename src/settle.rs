@@ -535,3 +535,61 @@ pub fn open_points_table(settled: Option<&Settlements>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ApiError;
+    use crate::expect::{Observed, Pat};
+
+    fn settled(unknown: Unknown, outcomes: &[&str]) -> Settlements {
+        let s = Settled {
+            unknown,
+            outcomes: outcomes.iter().map(|o| o.to_string()).collect(),
+            source: "s.yaml: hand/made step 1".into(),
+        };
+        Settlements { path: "s.yaml".into(), applied: [(unknown, s)].into(), evidence_only: Vec::new() }
+    }
+
+    fn fails(allowed: &Allowed, code: ErrorCode) -> Option<String> {
+        allowed
+            .judge(&Observed::Error(ApiError { code, message: None }), &|_| false)
+            .err()
+            .map(|m| m[0].expected.clone())
+    }
+
+    #[test]
+    fn a_settled_point_drops_the_alternatives_aws_never_gave_and_names_itself() {
+        let zero = || {
+            Allowed::success(Pat::Any)
+                .or_error(ErrorCode::InvalidParameterException, Unknown::PageSizeZero)
+                .or_error(ErrorCode::ValidationException, Unknown::PageSizeZero)
+        };
+        assert_eq!(fails(&zero(), ErrorCode::InvalidParameterException), None);
+        let narrowed = settled(Unknown::PageSizeZero, &[SUCCESS]).narrow(zero());
+        let expected = fails(&narrowed, ErrorCode::InvalidParameterException).expect("a divergence now");
+        assert!(expected.contains("unknown:page-size-zero settled as success by s.yaml"), "{expected}");
+        assert!(narrowed.success.is_some());
+        assert!(!narrowed.touched_unknowns().contains(&Unknown::PageSizeZero));
+    }
+
+    #[test]
+    fn an_alternative_another_point_allows_is_kept() {
+        // Both points of this allowance may give ValidationException.
+        let both = Allowed::errors(
+            vec![ErrorCode::InvalidParameterException, ErrorCode::ValidationException],
+            Some(Unknown::ValidationErrorType),
+        )
+        .or_error(ErrorCode::ValidationException, Unknown::SearchUsersQueryShape);
+        let narrowed = settled(Unknown::SearchUsersQueryShape, &[IPE]).narrow(both.clone());
+        assert_eq!(narrowed, both);
+    }
+
+    #[test]
+    fn a_narrowing_that_would_leave_nothing_is_not_made() {
+        let quota =
+            Allowed::errors(vec![ErrorCode::ServiceQuotaExceededException], Some(Unknown::FaceLimitOverflow));
+        let narrowed = settled(Unknown::FaceLimitOverflow, &[SUCCESS]).narrow(quota.clone());
+        assert_eq!(narrowed, quota);
+    }
+}
