@@ -560,6 +560,9 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    if let Some(settlements) = &plan.run.settlements {
+        eprint!("rekcon fuzz: {}", settlements.describe());
+    }
     let mut runner = CaseRunner::with_lanes(executors, &plan.run.scenarios, GenConfig { fixtures });
     let bar = Bar::new(plan.drive.cases);
     let outcome = drive::drive(&mut runner, &plan.drive, &bar);
