@@ -186,6 +186,10 @@ pub struct RunArgs {
     /// recording, model (docs/cassettes.md).
     #[arg(long, value_name = "DIR")]
     pub against: Option<PathBuf>,
+    /// Narrow the model to what recordings of AWS settled (docs/settlements.md);
+    /// default: settlements.yaml in the scenarios folder, when there is one.
+    #[arg(long, value_name = "FILE")]
+    pub settlements: Option<PathBuf>,
     /// Request budgets: --estimate, --max-requests, --yes.
     #[command(flatten)]
     pub budget: crate::budget::BudgetArgs,
@@ -338,6 +342,8 @@ pub struct RunConfig {
     pub record: Option<PathBuf>,
     /// `--against DIR`.
     pub against: Option<PathBuf>,
+    /// The settlements the model is narrowed by (`--settlements`, or the suite's own).
+    pub settlements: Option<std::sync::Arc<crate::settle::Settlements>>,
 }
 
 impl RunConfig {
@@ -364,6 +370,9 @@ impl RunConfig {
             ));
         }
         let scenarios = args.scenarios.unwrap_or_else(|| PathBuf::from(crate::suite::DEFAULT_DIR));
+        let settlements = crate::settle::for_run(args.settlements.as_deref(), &scenarios)
+            .map_err(|e| Error::Config(e.to_string()))?
+            .map(std::sync::Arc::new);
         let faces = match (args.faces, args.detector) {
             (Some(Faces::Marker), _) => FaceSource::Marker,
             (Some(Faces::Catalogue), _) => {
@@ -397,6 +406,7 @@ impl RunConfig {
             detector: args.detector,
             record: args.record,
             against: args.against,
+            settlements,
         })
     }
 
@@ -413,6 +423,7 @@ impl RunConfig {
             region: Some(region.to_string()),
             account: built_in.then(|| ServeConfig::default().account),
             faces: self.faces,
+            settlements: self.settlements.clone(),
             ..ModelConfig::default()
         }
     }
@@ -674,6 +685,7 @@ pub fn from_env() -> Result<RunConfig, Error> {
         detector: Detector::Marker,
         record: None,
         against: None,
+        settlements: None,
     })
 }
 

@@ -29,6 +29,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod serve;
+pub mod settle;
 pub mod suite;
 pub mod target;
 pub mod transcript;

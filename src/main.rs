@@ -43,6 +43,9 @@ enum Command {
         /// The folder of cassettes.
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
+        /// Write what the recordings settle to FILE (docs/settlements.md) instead of listing.
+        #[arg(long, value_name = "FILE")]
+        write_settlements: Option<std::path::PathBuf>,
     },
     /// The suite built into rekcon (its scenarios and fixture images).
     #[command(subcommand)]
@@ -65,7 +68,12 @@ fn main() -> ExitCode {
         Command::Fuzz(cmd) => ExitCode::from(rekcon::fuzz::cli::command(cmd)),
         Command::Cleanup(args) => ExitCode::from(rekcon::runner::cleanup_command(args)),
         Command::Certify(args) => ExitCode::from(rekcon::certify::command(args)),
-        Command::Unknowns { dir } => ExitCode::from(rekcon::record::unknowns::command(&dir)),
+        Command::Unknowns { dir, write_settlements: Some(file) } => {
+            ExitCode::from(rekcon::settle::write_command(&dir, &file))
+        }
+        Command::Unknowns { dir, write_settlements: None } => {
+            ExitCode::from(rekcon::record::unknowns::command(&dir))
+        }
         Command::Scenarios(cmd) => ExitCode::from(rekcon::suite::command(cmd)),
     }
 }

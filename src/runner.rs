@@ -1323,6 +1323,9 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
     if let Some(notice) = config.emulator_notice() {
         eprintln!("rekcon run: {notice}");
     }
+    if let Some(settlements) = &config.settlements {
+        let _ = crate::output::print(&settlements.describe());
+    }
     let emulator = match config.endpoint {
         EndpointChoice::BuiltIn => {
             let serve = config.serve_config();

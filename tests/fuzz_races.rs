@@ -42,6 +42,7 @@ fn run_config(root: &Path, mutants: Vec<Mutant>) -> RunConfig {
         detector: Detector::Marker,
         record: None,
         against: None,
+        settlements: None,
     }
 }
 

@@ -236,6 +236,8 @@ pub struct Allowed {
     /// show or how many an image holds (`--faces endpoint`): a scenario's written
     /// expectation about this call may then depend on what the model cannot know.
     pub identity_blind: bool,
+    /// The settlements that narrowed this allowance, one line each (see [`crate::settle`]).
+    pub settled: Vec<String>,
 }
 
 impl Allowed {
@@ -247,6 +249,7 @@ impl Allowed {
             prefer_error: false,
             unknowns: BTreeSet::new(),
             identity_blind: false,
+            settled: Vec::new(),
         }
     }
 
@@ -258,6 +261,7 @@ impl Allowed {
             prefer_error: true,
             unknowns: BTreeSet::new(),
             identity_blind: false,
+            settled: Vec::new(),
         }
     }
 
@@ -269,6 +273,7 @@ impl Allowed {
             prefer_error: true,
             unknowns: unknown.into_iter().collect(),
             identity_blind: false,
+            settled: Vec::new(),
         }
     }
 
@@ -366,7 +371,11 @@ impl Allowed {
             parts.push("success".to_string());
         }
         parts.extend(self.errors.iter().map(ErrorCode::to_string));
-        if parts.is_empty() { "nothing".into() } else { parts.join(" or ") }
+        let mut out = if parts.is_empty() { "nothing".into() } else { parts.join(" or ") };
+        if !self.settled.is_empty() {
+            let _ = write!(out, " ({})", self.settled.join("; "));
+        }
+        out
     }
 }
 

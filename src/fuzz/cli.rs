@@ -70,6 +70,10 @@ pub enum TargetKind {
 /// `rekcon fuzz` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FuzzArgs {
+    /// Narrow the model to what recordings of AWS settled (docs/settlements.md);
+    /// default: settlements.yaml in the scenarios folder, when there is one.
+    #[arg(long, value_name = "FILE")]
+    pub settlements: Option<PathBuf>,
     /// Cases to explore (shrinking and confirming a divergence come on top). Default 200,
     /// or no case limit when --time is given; with both, whichever is spent first ends the run.
     #[arg(long, value_name = "N")]
@@ -322,6 +326,9 @@ impl Plan {
             detector: crate::serve::Detector::Marker,
             record: None,
             against: None,
+            settlements: crate::settle::for_run(args.settlements.as_deref(), &args.scenarios)
+                .map_err(|e| Error::Config(e.to_string()))?
+                .map(std::sync::Arc::new),
         };
         if args.jobs == Some(0) {
             return Err(Error::Config("--jobs must be at least 1".into()));
@@ -567,6 +574,9 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    if let Some(settlements) = &plan.run.settlements {
+        eprint!("rekcon fuzz: {}", settlements.describe());
+    }
     let mut runner = CaseRunner::with_lanes(executors, &plan.run.scenarios, GenConfig { fixtures });
     let bar = Bar::new(plan.drive.cases);
     let outcome = drive::drive(&mut runner, &plan.drive, &bar);
@@ -705,7 +715,11 @@ fn executors(plan: &Plan) -> Result<(Vec<Box<dyn Executor + Send>>, String), Err
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let in_process = |wire: bool| -> Vec<Box<dyn Executor + Send>> {
         (0..plan.jobs)
-            .map(|_| Box::new(InProcessExecutor::new(&plan.serve, &run_id, wire)) as Box<dyn Executor + Send>)
+            .map(|_| {
+                let executor = InProcessExecutor::new(&plan.serve, &run_id, wire)
+                    .with_settlements(plan.run.settlements.clone());
+                Box::new(executor) as Box<dyn Executor + Send>
+            })
             .collect()
     };
     match plan.target {
@@ -750,7 +764,11 @@ fn executors(plan: &Plan) -> Result<(Vec<Box<dyn Executor + Send>>, String), Err
         let flag = plan.drive.interrupt.clone().unwrap_or_default();
         std::sync::Arc::new(crate::budget::RequestBudget::new(n, flag))
     });
-    settings.model = ModelConfig { region: Some(target.region().to_string()), ..ModelConfig::default() };
+    settings.model = ModelConfig {
+        region: Some(target.region().to_string()),
+        settlements: plan.run.settlements.clone(),
+        ..ModelConfig::default()
+    };
     if emulator.is_some() {
         settings.model.account = Some(plan.serve.account.clone());
     }

@@ -190,6 +190,15 @@ impl InProcessExecutor {
             wire,
         }
     }
+
+    /// The checker model narrowed by these settlements (`rekcon fuzz --settlements`).
+    pub fn with_settlements(
+        mut self,
+        settlements: Option<std::sync::Arc<crate::settle::Settlements>>,
+    ) -> Self {
+        self.model.settlements = settlements;
+        self
+    }
 }
 
 impl Executor for InProcessExecutor {

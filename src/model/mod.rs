@@ -68,6 +68,8 @@ pub struct ModelConfig {
     pub honour_tokens: bool,
     /// Where faces come from.
     pub faces: FaceSource,
+    /// What recordings of AWS settled; narrows every allowance (see [`crate::settle`]).
+    pub settlements: Option<std::sync::Arc<crate::settle::Settlements>>,
 }
 
 impl Default for ModelConfig {
@@ -79,6 +81,7 @@ impl Default for ModelConfig {
             associate_default_threshold: ASSOCIATE_DEFAULT_THRESHOLD,
             honour_tokens: true,
             faces: FaceSource::Catalogue,
+            settlements: None,
         }
     }
 }
@@ -219,7 +222,11 @@ impl Model {
 
     /// What the contract allows `request` to return now.
     pub fn allowed(&self, request: &Request) -> Allowed {
-        rules::allowed(self, request)
+        let allowed = rules::allowed(self, request);
+        match &self.config.settlements {
+            Some(settlements) => settlements.narrow(allowed),
+            None => allowed,
+        }
     }
 
     /// Judges `actual` against `allowed` (from [`Model::allowed`] for the same request

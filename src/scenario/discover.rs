@@ -99,7 +99,8 @@ impl Walk<'_> {
         paths.sort();
         for path in paths {
             let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if file_name.starts_with('.') {
+            // The suite's settlements file is read by the model, not run.
+            if file_name.starts_with('.') || (dir == self.root && file_name == crate::settle::DEFAULT_FILE) {
                 continue;
             }
             if path.is_dir() {

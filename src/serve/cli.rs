@@ -134,8 +134,14 @@ impl ServeArgs {
 
 /// Writes the mutant catalogue, one `name  description` line each.
 pub fn list_mutants(out: &mut dyn Write) -> std::io::Result<()> {
-    let width = Mutant::ALL.iter().chain(Mutant::RACES).map(|m| m.name().len()).max().unwrap_or(0);
-    for m in Mutant::ALL.iter().chain(Mutant::RACES) {
+    let width = Mutant::ALL
+        .iter()
+        .chain(Mutant::RACES)
+        .chain(Mutant::UNSETTLED)
+        .map(|m| m.name().len())
+        .max()
+        .unwrap_or(0);
+    for m in Mutant::ALL.iter().chain(Mutant::RACES).chain(Mutant::UNSETTLED) {
         writeln!(out, "{:width$}  {}", m.name(), m.description())?;
     }
     Ok(())

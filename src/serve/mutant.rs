@@ -19,6 +19,7 @@ use crate::model::{Model, ModelConfig, Status};
 macro_rules! mutants {
     (
         races { $($race:ident = $race_name:literal : $race_description:literal,)* }
+        unsettled { $($soft:ident = $soft_name:literal : $soft_description:literal,)* }
         $($variant:ident = $name:literal : $description:literal,)*
     ) => {
         /// One planted bug (see `rekcon serve --list-mutants`).
@@ -29,6 +30,9 @@ macro_rules! mutants {
         )* $(
             #[doc = $race_description]
             $race,
+        )* $(
+            #[doc = $soft_description]
+            $soft,
         )*}
 
         impl Mutant {
@@ -39,14 +43,18 @@ macro_rules! mutants {
             /// (`rekcon fuzz --concurrency`); see [`super::race`].
             pub const RACES: &'static [Mutant] = &[$(Mutant::$race),*];
 
+            /// Mutants that take an alternative the model allows for an unsettled point:
+            /// only a settlement from a recording exposes them (`rekcon run --settlements`).
+            pub const UNSETTLED: &'static [Mutant] = &[$(Mutant::$soft),*];
+
             /// The kebab-case name used on the command line.
             pub fn name(self) -> &'static str {
-                match self {$(Mutant::$variant => $name,)* $(Mutant::$race => $race_name,)*}
+                match self {$(Mutant::$variant => $name,)* $(Mutant::$race => $race_name,)* $(Mutant::$soft => $soft_name,)*}
             }
 
             /// What the mutant gets wrong, in one line.
             pub fn description(self) -> &'static str {
-                match self {$(Mutant::$variant => $description,)* $(Mutant::$race => $race_description,)*}
+                match self {$(Mutant::$variant => $description,)* $(Mutant::$race => $race_description,)* $(Mutant::$soft => $soft_description,)*}
             }
         }
     };
@@ -60,6 +68,10 @@ mutants! {
             "CreateUser checks that the UserId is free, waits, then creates: two at once with one UserId both succeed",
         RaceTokenRecordedLate = "race-token-recorded-late":
             "a ClientRequestToken is looked up before a call and recorded after it: the same token twice at once runs twice",
+    }
+    unsettled {
+        SearchUsersShapeValidation = "search-users-shape-validation":
+            "SearchUsers with both or neither of FaceId and UserId answers ValidationException (the model allows it; a settlement of unknown:search-users-query-shape may not)",
     }
     UserActiveAtOnce = "user-active-at-once":
         "AssociateFaces/DisassociateFaces answer UserStatus ACTIVE instead of UPDATING after a change",
@@ -137,7 +149,7 @@ mutants! {
 impl Mutant {
     /// Looks a mutant up by its kebab-case name.
     pub fn from_name(name: &str) -> Option<Mutant> {
-        Mutant::ALL.iter().chain(Mutant::RACES).copied().find(|m| m.name() == name)
+        Mutant::ALL.iter().chain(Mutant::RACES).chain(Mutant::UNSETTLED).copied().find(|m| m.name() == name)
     }
 
     /// Bends the server model's configuration, for mutants that are limits or defaults.
@@ -494,6 +506,12 @@ fn transform(
                 }
             }
             Outcome::same(Observed::Success(body))
+        }
+        (Mutant::SearchUsersShapeValidation, Observed::Error(e))
+            if matches!(request, Request::SearchUsers(r) if r.face_id.is_some() == r.user_id.is_some())
+                && e.code == ErrorCode::InvalidParameterException =>
+        {
+            Outcome::same(error(ErrorCode::ValidationException))
         }
         (Mutant::UnknownUserSearchNotFound, Observed::Error(e)) => {
             let unknown_user = match request {
