@@ -143,7 +143,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub endpoint: EndpointArgs,
     /// Scenarios run at the same time (default: the number of CPU cores for the built-in
-    /// emulator, 64 for an endpoint URL or real AWS, paced by the rate limiter).
+    /// emulator, 128 for an endpoint URL or real AWS, paced by the rate limiter).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Write a JSON report here (format_version 2).
@@ -292,7 +292,7 @@ pub enum EndpointChoice {
 /// A distant endpoint's calls mostly wait on the network, and scenarios share nothing
 /// (each has its own collections), so the cores do not bound them: the rate limiter
 /// ([`crate::ratelimit`]) paces each operation to what the endpoint accepts.
-pub const REMOTE_JOBS: usize = 64;
+pub const REMOTE_JOBS: usize = 128;
 
 impl EndpointChoice {
     /// The default `--jobs`: the number of cores for the built-in emulator (in-process,

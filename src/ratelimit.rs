@@ -9,7 +9,8 @@
 //!   ProvisionedThroughputExceededException) sets the rate to [`BACKOFF`] times what it
 //!   was; the first one, to [`BACKOFF`] times the attempts of the last second (the rate
 //!   that was too much). Calls sent before a decrease cannot have seen it, so their
-//!   throttles do not decrease it again: one decrease per round of calls, not per call.
+//!   throttles do not decrease it again, nor do throttles within a second of it: one
+//!   decrease per burst of throttles, not per call.
 //! - **Additive increase.** Each call answered without throttling adds `GROWTH / rate`
 //!   (at most doubling the rate), so a pacer that keeps succeeding grows by about
 //!   [`GROWTH`] requests/s every second.
@@ -83,9 +84,10 @@ impl Pacer {
     }
 
     /// A call sent at `sent` was throttled, as seen at `now`: the rate decreases, unless
-    /// it already did after the call was sent.
+    /// it already did after the call was sent or within the last second (a quota is per
+    /// second: its throttles come in bursts, one decrease per burst).
     pub fn throttled(&mut self, sent: Instant, now: Instant) {
-        if self.decreased.is_some_and(|d| sent < d) {
+        if self.decreased.is_some_and(|d| sent < d || now.saturating_duration_since(d) < WINDOW) {
             return;
         }
         let base = self.rate.unwrap_or(self.recent.len().max(1) as f64);
@@ -258,8 +260,11 @@ mod tests {
             p.throttled(t0 + ms(5), t0 + ms(20));
         }
         assert_eq!(p.rate(), Some(once));
-        // A call sent after it was throttled too: the rate decreases again.
+        // Sent after it, but within a second of it: the same burst.
         p.throttled(t0 + ms(30), t0 + ms(40));
+        assert_eq!(p.rate(), Some(once));
+        // A call sent after it and throttled a second later: the rate decreases again.
+        p.throttled(t0 + ms(30), t0 + ms(1_010));
         assert!((p.rate().unwrap() - once * BACKOFF).abs() < 1e-9);
     }
 
@@ -269,7 +274,7 @@ mod tests {
         let t0 = Instant::now();
         let mut now = t0;
         for _ in 0..100 {
-            now += ms(10);
+            now += ms(1_000);
             p.throttled(now, now);
         }
         assert_eq!(p.rate(), Some(MIN_RATE));
@@ -284,7 +289,7 @@ mod tests {
         assert!(successes > 10, "grew too fast: {successes}");
         // And a throttle brings it down again.
         let before = p.rate().unwrap();
-        now += ms(10);
+        now += ms(1_000);
         p.throttled(now, now);
         assert!(p.rate().unwrap() < before);
     }

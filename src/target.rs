@@ -49,9 +49,9 @@ const FALLBACK_REGION: &str = "us-east-1";
 /// Most ListCollections pages [`Target::list_collection_ids`] follows: a guard against an
 /// endpoint that hands out fresh tokens forever.
 const MAX_LISTING_PAGES: usize = 10_000;
-/// Times a throttled call is sent again, each time when the rate limiter lets it go (a
-/// throttled request was not executed; the SDK leaves throttling to the limiter).
-const MAX_RESENDS: u32 = 30;
+/// Times a call still throttled after the SDK's attempts is sent again, each time when
+/// the rate limiter lets it go (a throttled request was not executed).
+const MAX_RESENDS: u32 = 10;
 
 /// Why a housekeeping call (listing or deleting collections outside any scenario, for
 /// `rekcon cleanup`) did not succeed. Nothing here is judged: only "done or not".
@@ -381,31 +381,6 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Dro
     }
 }
 
-/// Leaves throttling answers to rekcon's rate limiter: the SDK would retry them at once,
-/// after a short backoff, while the endpoint is still over its rate; [`Target::send`]
-/// sends them again when the operation's pacer lets it go. (Any classifier's
-/// `RetryForbidden` stops the SDK's retries of that attempt.)
-#[derive(Debug)]
-struct ThrottlingToLimiter;
-
-impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for ThrottlingToLimiter {
-    fn classify_retry(
-        &self,
-        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
-    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
-        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
-        // Only error answers can be throttling; the others are not copied.
-        match ctx.response().filter(|r| r.status().as_u16() >= 400).map(read_attempt) {
-            Some(Attempt::Read(raw)) if crate::check::is_throttling(&raw) => RetryAction::RetryForbidden,
-            _ => RetryAction::NoActionIndicated,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "rekcon: throttling is retried by the rate limiter"
-    }
-}
-
 /// The retry settings the AWS configuration sets (`AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`,
 /// or a profile's `max_attempts` / `retry_mode`), as aws-config's loader resolved them;
 /// `None` when it sets none (its result is then the SDK's default, standard with 3).
@@ -505,7 +480,6 @@ impl Target {
             .timeout_config(timeouts)
             .interceptor(WireTap)
             .retry_classifier(DroppedConnection)
-            .retry_classifier(ThrottlingToLimiter)
             .build();
         let region = conf.region().map_or_else(|| FALLBACK_REGION.to_string(), |r| r.to_string());
         let mut description = config.describe();
@@ -553,11 +527,11 @@ impl Target {
     /// Sends one call, when the operation's rate limiter lets it go, and returns the raw
     /// response of its last attempt.
     ///
-    /// A throttled call tells the limiter, which slows the operation down, and is sent
-    /// again when the limiter lets it go (at most [`MAX_RESENDS`] times, within the
-    /// operation timeout; the SDK retries other transient errors itself, up to its
-    /// attempts): a throttled-then-answered call is an answer, counted in
-    /// [`Target::retries`].
+    /// The SDK retries throttling like its other transient errors, and the wire tap tells
+    /// the limiter of every throttled attempt, which slows the operation down. A call
+    /// still throttled after the SDK's attempts is sent again when the limiter lets it go
+    /// (at most [`MAX_RESENDS`] times, within the operation timeout): a
+    /// throttled-then-answered call is an answer, counted in [`Target::retries`].
     ///
     /// [`NoAnswer`] when no response arrived (refused connection, timeout, DNS) or its body
     /// could not be read; throttling and 5xx answers are returned as they are, for the

@@ -94,7 +94,7 @@ pub struct FuzzArgs {
     #[arg(long, default_value_t = 0.15, value_name = "SHARE")]
     pub invalid_share: f64,
     /// Cases run at the same time (default: twice the CPU cores against the built-in
-    /// emulator over HTTP, the cores in-process, at most 8; 64 against an endpoint URL;
+    /// emulator over HTTP, the cores in-process, at most 8; 128 against an endpoint URL;
     /// 1 against real AWS). Shrinking runs one case at a time.
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
