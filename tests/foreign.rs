@@ -136,7 +136,11 @@ async fn an_emulator_of_html_errors_implements_nothing() {
     assert!(signatures(&report).is_empty(), "an HTML 500 is not a divergence: {}", report["causes"]);
     assert_eq!(report["summary"]["blocked"].as_u64(), report["scenarios"].as_array().map(|s| s.len() as u64));
     assert!(text.contains("HTTP 500 with a text/html page, not JSON"), "{text}");
-    assert!(text.contains("16 of 16 operations; 94 scenarios stopped at one of them"), "{text}");
+    let scenarios = report["scenarios"].as_array().map_or(0, Vec::len);
+    assert!(
+        text.contains(&format!("16 of 16 operations; {scenarios} scenarios stopped at one of them")),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -996,6 +996,28 @@ mod tests {
     }
 
     #[test]
+    fn a_control_character_in_a_built_value_loads_as_its_escaped_text_does() {
+        // The fuzzer draws pattern violations from outside each pattern's characters,
+        // control characters included; its YAML writes them escaped, which loads.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let text = "description: d\nsteps:\n  - ListUsers: { CollectionId: \"\\u0005c\" }\n";
+        let parsed = parse(&root, "t/x", Path::new("t/x.yaml"), text).expect("the escaped text loads");
+        let document = serde_json::json!({
+            "description": "d",
+            "steps": [{"ListUsers": {"CollectionId": "\u{5}c"}}],
+        });
+        let built = Loader::new(&root)
+            .build("t/x", Path::new("t/x.yaml"), &document, &[(3, 5)])
+            .expect("the built document loads");
+        let request = |s: &Scenario| match &s.steps[0].action {
+            Action::Call { request, .. } => request.render(&Bindings::default()).expect("renders"),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(request(&parsed), request(&built));
+        assert_eq!(request(&built)["CollectionId"], "\u{5}c");
+    }
+
+    #[test]
     fn invalid_utf8_is_a_load_error_with_its_place() {
         let mut bytes = TWO_STEPS.as_bytes().to_vec();
         bytes.extend_from_slice(b"  - DeleteCollection: { CollectionId: \"\xC3\x28\" }\n");

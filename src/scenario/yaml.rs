@@ -140,8 +140,9 @@ impl Node {
     }
 
     /// The tree of a JSON value, every node at `at`: the form a program builds a
-    /// scenario in. A string holding a character no YAML file may hold is refused, as
-    /// [`parse_yaml`] refuses it in a file, so what loads this way loads as text too.
+    /// scenario in. Strings (values, and names such as a Tags key) may hold any
+    /// character: in text they are written double-quoted, where YAML escapes them
+    /// (`"\u0005"`), so what loads this way loads as text too.
     pub(super) fn from_json(value: &serde_json::Value, at: Pos) -> Result<Node, Fail> {
         use serde_json::Value;
         let value = match value {
@@ -152,17 +153,13 @@ impl Node {
                 (None, Some(i), _) => NodeValue::Int(i),
                 (None, None, x) => NodeValue::Float(x.unwrap_or(f64::NAN)),
             },
-            Value::String(s) => {
-                check_printable(s).map_err(|(_, message)| (at, message))?;
-                NodeValue::Str(s.clone())
-            }
+            Value::String(s) => NodeValue::Str(s.clone()),
             Value::Array(items) => {
                 NodeValue::Seq(items.iter().map(|v| Node::from_json(v, at)).collect::<Result<_, _>>()?)
             }
             Value::Object(members) => {
                 let mut entries = Vec::with_capacity(members.len());
                 for (name, v) in members {
-                    check_printable(name).map_err(|(_, message)| (at, message))?;
                     entries.push((Key { name: name.clone(), at }, Node::from_json(v, at)?));
                 }
                 NodeValue::Map(entries)
