@@ -466,6 +466,92 @@ async fn list_faces_drops_user_id() {
     assert!(b.json()["Faces"][0].get("UserId").is_none());
 }
 
+#[tokio::test]
+async fn delete_faces_drops_collection() {
+    let (a, b) = both(Mutant::DeleteFacesDropsCollection, async |s| {
+        create_collection(s, "c").await;
+        let f = index(s, "c", "alice").await;
+        let deleted = call(s, Operation::DeleteFaces, json!({"CollectionId": "c", "FaceIds": [f]})).await;
+        assert_eq!(deleted.status, 200, "{}", deleted.text());
+        call(s, Operation::DescribeCollection, json!({"CollectionId": "c"})).await
+    })
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.json()["FaceCount"], 0);
+    assert_eq!(b.status, 400, "{}", b.text());
+    assert_eq!(b.json()["__type"], "ResourceNotFoundException");
+}
+
+#[tokio::test]
+async fn max_users_501_accepted() {
+    let (a, b) = both(Mutant::MaxUsers501Accepted, async |s| {
+        user_with_face(s).await;
+        call(s, Operation::SearchUsers, json!({"CollectionId": "c", "UserId": "u", "MaxUsers": 501})).await
+    })
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(b.status, 200, "{}", b.text());
+}
+
+#[tokio::test]
+async fn colon_in_collection_id() {
+    let (a, b) = both(Mutant::ColonInCollectionId, async |s| {
+        call(s, Operation::CreateCollection, json!({"CollectionId": "a:b"})).await
+    })
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(b.status, 200, "{}", b.text());
+}
+
+#[tokio::test]
+async fn tags_unchecked() {
+    let (a, b) = both(Mutant::TagsUnchecked, async |s| {
+        let key = "k".repeat(129);
+        call(s, Operation::CreateCollection, json!({"CollectionId": "c", "Tags": {key: "v"}})).await
+    })
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(b.status, 200, "{}", b.text());
+}
+
+#[tokio::test]
+async fn upper_case_face_ids_accepted() {
+    let (a, b) = both(Mutant::UpperCaseFaceIdsAccepted, async |s| {
+        create_collection(s, "c").await;
+        let face = "0BADFACE-0000-4000-8000-000000000001";
+        call(s, Operation::DeleteFaces, json!({"CollectionId": "c", "FaceIds": [face]})).await
+    })
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(b.status, 200, "{}", b.text());
+}
+
+#[tokio::test]
+async fn list_faces_ignores_face_ids() {
+    let (a, b) = both(Mutant::ListFacesIgnoresFaceIds, async |s| {
+        create_collection(s, "c").await;
+        let f = index(s, "c", "alice").await;
+        index(s, "c", "bob").await;
+        call(s, Operation::ListFaces, json!({"CollectionId": "c", "FaceIds": [f]})).await
+    })
+    .await;
+    let listed = |r: &Raw| r.json()["Faces"].as_array().map_or(0, Vec::len);
+    assert_eq!(listed(&a), 1, "{}", a.text());
+    assert_eq!(listed(&b), 2, "{}", b.text());
+}
+
+#[tokio::test]
+async fn s3_object_unchecked() {
+    let (a, b) = both(Mutant::S3ObjectUnchecked, async |s| {
+        create_collection(s, "c").await;
+        let image = json!({"S3Object": {"Bucket": "", "Name": "x.png"}});
+        call(s, Operation::IndexFaces, json!({"CollectionId": "c", "Image": image})).await
+    })
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_ne!(a.json()["__type"], b.json()["__type"], "{} / {}", a.text(), b.text());
+}
+
 /// The catalogue and this file stay in step: every mutant has a test above.
 #[test]
 fn every_mutant_has_a_wire_test() {
