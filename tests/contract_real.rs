@@ -162,33 +162,32 @@ async fn s9_2_status_code_200_is_in_create_and_delete_collection_bodies() {
     assert_eq!(deleted["StatusCode"], 200);
 }
 
-#[tokio::test]
-async fn s9_5_associate_faces_returns_updating() {
-    let server = start_default().await;
-    create_collection(&server, "c").await;
-    let face = index(&server, "c", "alice").await;
-    ok(&server, Operation::CreateUser, json!({"CollectionId": "c", "UserId": "alice"})).await;
+/// Collection `c` with one face of alice, associated to user `alice`: the FaceId and the
+/// AssociateFaces answer.
+async fn alice_with_her_face(server: &rekcon::serve::Server) -> (String, Value) {
+    create_collection(server, "c").await;
+    let face = index(server, "c", "alice").await;
+    ok(server, Operation::CreateUser, json!({"CollectionId": "c", "UserId": "alice"})).await;
     let body = ok(
-        &server,
+        server,
         Operation::AssociateFaces,
         json!({"CollectionId": "c", "UserId": "alice", "FaceIds": [face]}),
     )
     .await;
+    (face, body)
+}
+
+#[tokio::test]
+async fn s9_5_associate_faces_returns_updating() {
+    let server = start_default().await;
+    let (_, body) = alice_with_her_face(&server).await;
     assert_eq!(body["UserStatus"], "UPDATING", "{body}");
 }
 
 #[tokio::test]
 async fn s9_15_empty_result_arrays_are_emitted() {
     let server = start_default().await;
-    create_collection(&server, "c").await;
-    let face = index(&server, "c", "alice").await;
-    ok(&server, Operation::CreateUser, json!({"CollectionId": "c", "UserId": "alice"})).await;
-    let body = ok(
-        &server,
-        Operation::AssociateFaces,
-        json!({"CollectionId": "c", "UserId": "alice", "FaceIds": [face]}),
-    )
-    .await;
+    let (_, body) = alice_with_her_face(&server).await;
     assert_eq!(body["UnsuccessfulFaceAssociations"], json!([]), "{body}");
     let indexed =
         ok(&server, Operation::IndexFaces, json!({"CollectionId": "c", "Image": {"Bytes": face_png("bob")}}))
@@ -199,15 +198,7 @@ async fn s9_15_empty_result_arrays_are_emitted() {
 #[tokio::test]
 async fn s9_4_face_model_version_in_user_searches_is_a_major_version() {
     let server = start_default().await;
-    create_collection(&server, "c").await;
-    let face = index(&server, "c", "alice").await;
-    ok(&server, Operation::CreateUser, json!({"CollectionId": "c", "UserId": "alice"})).await;
-    ok(
-        &server,
-        Operation::AssociateFaces,
-        json!({"CollectionId": "c", "UserId": "alice", "FaceIds": [face]}),
-    )
-    .await;
+    let (face, _) = alice_with_her_face(&server).await;
     let body = ok(&server, Operation::SearchUsers, json!({"CollectionId": "c", "FaceId": face})).await;
     let version = body["FaceModelVersion"].as_str().expect("FaceModelVersion");
     assert!(!version.contains('.'), "SearchUsers answers \"6\"-style, not \"6.0\": {version}");

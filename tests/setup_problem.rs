@@ -132,35 +132,20 @@ async fn a_profile_that_does_not_exist_is_an_error() {
     std::fs::create_dir_all(&dir).expect("dir");
     let config = dir.join("config");
     std::fs::write(&config, "[profile real]\nregion = us-east-1\n").expect("config");
-    let envs = vec![
-        ("AWS_CONFIG_FILE", arg(&config)),
-        ("AWS_SHARED_CREDENTIALS_FILE", arg(&dir.join("credentials"))),
-    ];
-    let out = rekcon(
-        ["run", "users/create_user", "--endpoint-url", &server.url(), "--profile", "no-such-profile"]
-            .into_iter()
-            .map(String::from)
-            .collect(),
-        envs,
-    )
-    .await;
+    let credentials = dir.join("credentials");
+    let with_profile = |profile: &str| {
+        let args = ["run", "users/create_user", "--endpoint-url", &server.url(), "--profile", profile];
+        let envs =
+            vec![("AWS_CONFIG_FILE", arg(&config)), ("AWS_SHARED_CREDENTIALS_FILE", arg(&credentials))];
+        rekcon(args.into_iter().map(String::from).collect(), envs)
+    };
+    let out = with_profile("no-such-profile").await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}\n{stderr}", text(&out.stdout));
     assert!(stderr.contains("--profile no-such-profile"), "{stderr}");
     // A profile that exists (here with a region only) is used: the run goes on, and the
     // strict endpoint refuses the signature of the environment's credentials.
-    let envs = vec![
-        ("AWS_CONFIG_FILE", arg(&config)),
-        ("AWS_SHARED_CREDENTIALS_FILE", arg(&dir.join("credentials"))),
-    ];
-    let out = rekcon(
-        ["run", "users/create_user", "--endpoint-url", &server.url(), "--profile", "real"]
-            .into_iter()
-            .map(String::from)
-            .collect(),
-        envs,
-    )
-    .await;
+    let out = with_profile("real").await;
     assert_eq!(out.status.code(), Some(5), "{}\n{}", text(&out.stdout), text(&out.stderr));
     server.shutdown().await;
 }

@@ -104,18 +104,16 @@ impl Loader {
         document: &Value,
         steps_at: &[(u64, u64)],
     ) -> Result<Scenario, LoadError> {
-        let root = Node::from_json(document, Pos::default()).map(|mut root| {
-            if let NodeValue::Map(entries) = &mut root.value
-                && let Some((_, steps)) = entries.iter_mut().find(|(key, _)| key.name == "steps")
-                && let NodeValue::Seq(steps) = &mut steps.value
-            {
-                for (step, &(line, column)) in steps.iter_mut().zip(steps_at) {
-                    step.place(Pos { line, column });
-                }
+        let mut root = Node::from_json(document, Pos::default());
+        if let NodeValue::Map(entries) = &mut root.value
+            && let Some((_, steps)) = entries.iter_mut().find(|(key, _)| key.name == "steps")
+            && let NodeValue::Seq(steps) = &mut steps.value
+        {
+            for (step, &(line, column)) in steps.iter_mut().zip(steps_at) {
+                step.place(Pos { line, column });
             }
-            root
-        });
-        self.check(name, path, root)
+        }
+        self.check(name, path, Ok(root))
     }
 
     /// Checks a scenario's tree (the catalogue first: no scenario loads without it).

@@ -143,7 +143,7 @@ impl Node {
     /// scenario in. Strings (values, and names such as a Tags key) may hold any
     /// character: in text they are written double-quoted, where YAML escapes them
     /// (`"\u0005"`), so what loads this way loads as text too.
-    pub(super) fn from_json(value: &serde_json::Value, at: Pos) -> Result<Node, Fail> {
+    pub(super) fn from_json(value: &serde_json::Value, at: Pos) -> Node {
         use serde_json::Value;
         let value = match value {
             Value::Null => NodeValue::Null,
@@ -154,18 +154,15 @@ impl Node {
                 (None, None, x) => NodeValue::Float(x.unwrap_or(f64::NAN)),
             },
             Value::String(s) => NodeValue::Str(s.clone()),
-            Value::Array(items) => {
-                NodeValue::Seq(items.iter().map(|v| Node::from_json(v, at)).collect::<Result<_, _>>()?)
-            }
-            Value::Object(members) => {
-                let mut entries = Vec::with_capacity(members.len());
-                for (name, v) in members {
-                    entries.push((Key { name: name.clone(), at }, Node::from_json(v, at)?));
-                }
-                NodeValue::Map(entries)
-            }
+            Value::Array(items) => NodeValue::Seq(items.iter().map(|v| Node::from_json(v, at)).collect()),
+            Value::Object(members) => NodeValue::Map(
+                members
+                    .iter()
+                    .map(|(name, v)| (Key { name: name.clone(), at }, Node::from_json(v, at)))
+                    .collect(),
+            ),
         };
-        Ok(Node { value, at })
+        Node { value, at }
     }
 
     /// Moves the node and everything below it to `at`.
