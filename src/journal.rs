@@ -871,14 +871,42 @@ async fn delete_open(
         }
     }
     for (collection, n) in &rest.unanswered_indexing {
-        let why = format!(
-            "{n} IndexFaces call(s) to {collection}, a collection the run did not create, got no answer: \
-             any faces they indexed have ids nobody knows"
-        );
-        let _ = writeln!(out, "unknown       {why}");
-        failures.push(why);
+        let what = format!("{n} IndexFaces call(s) to {collection}, a collection the run did not create");
+        match collection_exists(target, collection).await {
+            Ok(false) => {
+                // No such collection (or no such id can exist): the calls indexed nothing.
+                let _ = writeln!(out, "nothing left  {what}: it does not exist, so they indexed nothing");
+            }
+            Ok(true) => {
+                let why = format!("{what}, got no answer: any faces they indexed have ids nobody knows");
+                let _ = writeln!(out, "unknown       {why}");
+                failures.push(why);
+            }
+            Err(e) => {
+                let why = format!("{what}, got no answer, and asking whether it exists failed: {e}");
+                let _ = writeln!(out, "failed        {why}");
+                failures.push(why);
+            }
+        }
     }
     failures
+}
+
+/// Whether `collection` exists on `target`: DescribeCollection answers it, or refuses it
+/// as missing or as an id no collection can have.
+async fn collection_exists(target: &Target, collection: &str) -> Result<bool, String> {
+    let request = Request::DescribeCollection(api::DescribeCollectionRequest {
+        collection_id: Some(collection.to_string()),
+    });
+    let raw = target.send(&Call::Typed(request)).await.map_err(|e| e.to_string())?;
+    if (200..300).contains(&raw.status) {
+        return Ok(true);
+    }
+    let body = serde_json::from_slice(&raw.body).unwrap_or(Value::Null);
+    match error_type(&raw, &body).as_deref() {
+        Some("ResourceNotFoundException" | "InvalidParameterException" | "ValidationException") => Ok(false),
+        other => Err(format!("HTTP {} {}", raw.status, other.unwrap_or("without an error type"))),
+    }
 }
 
 /// `rekcon cleanup --journal`: the exit code.

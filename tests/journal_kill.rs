@@ -203,3 +203,54 @@ fn cleanup_journal_deletes_what_killed_runs_left_and_never_a_live_runs() {
     let _ = std::fs::remove_dir_all(&journals);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// An IndexFaces call of a killed run to a collection it did not create, whose answer never
+/// came, left faces behind only if that collection exists: one that does not (or an id no
+/// collection can have, as the fuzzer's constraint probes send) closes the journal, and
+/// one that does keeps it, naming the unknown faces.
+#[test]
+fn unanswered_indexing_is_unknown_only_where_the_collection_exists() {
+    use rekcon::api::{Operation, Request};
+    use rekcon::journal::{Journal, JournalEndpoint};
+    use rekcon::target::Call;
+
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let server = runtime.block_on(serve_support::start(ServeConfig::default()));
+    let url = server.url();
+    let client = serve_support::sdk_client(&url);
+    runtime.block_on(client.create_collection().collection_id("theirs").send()).expect("created");
+    let journals = scratch("unanswered");
+    let endpoint =
+        JournalEndpoint { url: Some(url.clone()), aws: false, region: "us-east-1".into(), profile: None };
+    let dead_with_indexing = |run_id: &str, collections: &[&str]| {
+        let journal =
+            Journal::create(&journals, run_id, &format!("rekcon-{run_id}-"), "fuzz", endpoint.clone())
+                .expect("journal");
+        for collection in collections {
+            let json = serde_json::json!({"CollectionId": collection, "Image": {"Bytes": "AAAA"}});
+            let call = Call::Typed(Request::from_json(Operation::IndexFaces, &json).expect("request"));
+            journal.before(&call).expect("journaled");
+        }
+        // Dropped unfinished: what a killed run leaves.
+        drop(journal);
+    };
+
+    let too_long = "x".repeat(300);
+    dead_with_indexing("dead0001", &["nosuch", &too_long]);
+    let (code, out, err) =
+        finish(rekcon(&journals).args(["cleanup", "--journal"]).spawn().expect("starts"), "cleanup");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert_eq!(out.matches("nothing left").count(), 2, "{out}");
+    assert!(journal_ids(&journals).is_empty(), "the journal is finished:\n{out}");
+
+    dead_with_indexing("dead0002", &["theirs"]);
+    let (code, out, err) =
+        finish(rekcon(&journals).args(["cleanup", "--journal"]).spawn().expect("starts"), "cleanup");
+    assert_ne!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("unknown       1 IndexFaces call(s) to theirs"), "{out}");
+    assert_eq!(journal_ids(&journals), vec!["dead0002".to_string()], "the journal is kept:\n{out}");
+
+    runtime.block_on(server.shutdown());
+    let _ = std::fs::remove_dir_all(&journals);
+}
