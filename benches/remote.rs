@@ -49,6 +49,8 @@ struct Run {
     retries: u64,
     throttled: u64,
     jobs: usize,
+    /// Whether the limiter took the endpoint's quota as shared by every operation.
+    shared_quota: bool,
 }
 
 /// Runs `scenarios` against `url` as `rekcon run --endpoint-url URL [extra]` would.
@@ -76,6 +78,7 @@ async fn run(url: &str, extra: &[&str], scenarios: &[Arc<Scenario>]) -> BenchRes
         retries: sum(|r| r.retries),
         throttled: sum(|r| r.throttled),
         jobs: config.jobs,
+        shared_quota: runner.target().shared_quota(),
     })
 }
 
@@ -87,15 +90,22 @@ fn all_passed(run: &Run) -> BenchResult {
         .filter(|r| r.verdict != Verdict::Pass)
         .map(|r| format!("{}: {}", r.name, r.verdict.label()))
         .collect();
-    let rerun = run
+    let rerun: Vec<String> = run
         .reports
         .iter()
-        .filter(|r| {
-            r.records.first().and_then(|c| c.note.as_deref()).is_some_and(|n| n.contains("run again"))
+        .filter_map(|r| {
+            let note = r.records.first().and_then(|c| c.note.as_deref())?;
+            note.contains("run again").then(|| format!("{}: {note}", r.name))
         })
-        .count();
-    if !failed.is_empty() || rerun > 0 {
-        return Err(format!("{} did not pass, {rerun} ran again: {}", failed.len(), failed.join("; ")).into());
+        .collect();
+    if !failed.is_empty() || !rerun.is_empty() {
+        return Err(format!(
+            "{} did not pass, {} ran again: {}",
+            failed.len(),
+            rerun.len(),
+            failed.iter().chain(&rerun).cloned().collect::<Vec<_>>().join("; ")
+        )
+        .into());
     }
     Ok(())
 }
@@ -147,13 +157,14 @@ async fn throttle(scenarios: &[Arc<Scenario>]) -> BenchResult {
     let rate = suite.answered as f64 / suite.wall.as_secs_f64();
     println!(
         "throttle {TPS} tps: {} scenarios, --jobs {} (default): {} calls answered in {:.2} s = {rate:.1} calls/s; \
-         {} retries ({} throttled), 0 throttled to the end",
+         {} retries ({} throttled), 0 throttled to the end; quota taken as {}",
         suite.reports.len(),
         suite.jobs,
         suite.answered,
         suite.wall.as_secs_f64(),
         suite.retries,
-        suite.throttled
+        suite.throttled,
+        if suite.shared_quota { "shared by every operation" } else { "per operation" }
     );
     println!("ratio effective-rate/throttle at {TPS} tps: {:.2}", rate / f64::from(TPS));
     Ok(())
@@ -163,8 +174,16 @@ fn main() -> BenchResult {
     let selector = Selector::new(Vec::new(), Vec::new(), false, &[])?;
     let scenarios = select_suite(&Source::resolve(None), &selector)?.scenarios;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // `cargo bench --bench remote -- throttle` (or `latency`) runs one measurement.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     runtime.block_on(async {
-        latency(&scenarios).await?;
-        throttle(&scenarios).await
+        if wanted("latency") {
+            latency(&scenarios).await?;
+        }
+        if wanted("throttle") {
+            throttle(&scenarios).await?;
+        }
+        Ok(())
     })
 }

@@ -1418,6 +1418,7 @@ async fn run_configured(config: RunConfig, options: RunOptions) -> u8 {
         metadata: RunMetadata::now(&selection.scenarios, &region),
         cleanup,
         retries: runner.target().retries(),
+        shared_quota: runner.target().shared_quota(),
         verification: None,
         duration: started.elapsed(),
     };

@@ -524,6 +524,12 @@ impl Target {
         self.limiter.retries()
     }
 
+    /// Whether the endpoint throttled every operation together, so that one pacer paces
+    /// every call ([`crate::ratelimit`]).
+    pub fn shared_quota(&self) -> bool {
+        self.limiter.shared_quota()
+    }
+
     /// Sends one call, when the operation's rate limiter lets it go, and returns the raw
     /// response of its last attempt.
     ///

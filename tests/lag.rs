@@ -125,6 +125,7 @@ async fn run(scenario: &str, lagging: usize) -> (ScenarioReport, RunReport) {
         metadata: Default::default(),
         cleanup: CleanupSummary::default(),
         retries: Default::default(),
+        shared_quota: false,
         verification: None,
         duration: Duration::ZERO,
     };

@@ -87,6 +87,10 @@ async fn a_run_against_a_throttling_endpoint_passes_and_counts_its_retries() {
     );
     assert!(out.contains("retries the endpoint needed (answered in the end; not divergences):"), "{out}");
     assert!(out.contains(&line), "`{line}` not in:\n{out}");
+    // `--throttle-tps` caps every operation together, unlike AWS's per-operation quotas:
+    // the limiter found it out (and paced every call as one), and the report says so.
+    assert_eq!(report["shared_quota"], true, "{out}");
+    assert!(out.contains("throttling: the endpoint throttled every operation together"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -100,6 +104,7 @@ async fn without_throttling_no_retry_is_counted() {
     assert!(total(&report, "calls") > 0, "calls are counted: {}", report["retries"]);
     assert_eq!(total(&report, "retries"), 0, "{}", report["retries"]);
     assert!(!out.contains("retries the endpoint needed"), "{out}");
+    assert!(report.get("shared_quota").is_none(), "{out}");
 }
 
 fn jobs(args: &[&str]) -> usize {

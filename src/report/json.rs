@@ -57,6 +57,11 @@ pub struct RunJson {
     /// Per operation called, by name: the calls sent (settle polls, probes and cleanup
     /// included) and the retries they needed. Not divergences.
     pub retries: BTreeMap<String, OperationRetries>,
+    /// Whether the endpoint throttled every operation together (one quota for all, where
+    /// AWS's quotas are per operation), so rekcon paced every call as one. Only present
+    /// when it did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_quota: bool,
     /// Under `--against DIR`: each step compared three ways (endpoint, recording, model).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub three_way: Option<ThreeWayJson>,
@@ -339,6 +344,7 @@ impl RunReport {
                 .collect(),
             cleanup: self.cleanup.clone(),
             retries: self.retries.clone(),
+            shared_quota: self.shared_quota,
             three_way: self.verification.as_ref().map(|v| ThreeWayJson {
                 counts: v.counts().into_iter().map(|(c, n)| (c.label().to_string(), n)).collect(),
                 verification: v.clone(),

@@ -605,6 +605,8 @@ pub struct RunReport {
     /// The calls and retries each operation needed, by name ([`crate::target::Target::retries`]):
     /// worth knowing, never a divergence.
     pub retries: BTreeMap<String, OperationRetries>,
+    /// Whether the endpoint throttled every operation together ([`crate::ratelimit`]).
+    pub shared_quota: bool,
     /// Under `--against DIR`: each step compared with the recording and the model.
     #[serde(skip)]
     pub verification: Option<crate::verify::Verification>,
@@ -824,6 +826,7 @@ mod tests {
             interrupted: false,
             cleanup: CleanupSummary::default(),
             retries: BTreeMap::new(),
+            shared_quota: false,
             verification: None,
             duration: Duration::ZERO,
         };

@@ -129,6 +129,13 @@ impl RunReport {
                 let _ = writeln!(out, "  {line}");
             }
         }
+        if self.shared_quota {
+            let _ = writeln!(
+                out,
+                "throttling: the endpoint throttled every operation together (one quota for all; \
+                 AWS's quotas are per operation), so every call was paced as one"
+            );
+        }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for s in &self.scenarios {
             *counts.entry(s.verdict.label()).or_default() += 1;
