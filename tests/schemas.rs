@@ -112,3 +112,57 @@ fn fuzz_reports_match_their_committed_schema() {
     validate(&schema, &report, "a fuzz report with a finding");
     let _ = std::fs::remove_dir_all(&scenarios);
 }
+
+/// `rekcon fuzz --concurrency K` writes JSON that matches its committed schema and JUnit
+/// with one failing case per finding, found against a planted race; a clean run's reports
+/// say no finding.
+#[test]
+fn race_reports_match_their_committed_schema_and_junit_names_each_finding() {
+    let schema = committed("race-report.schema.json", rekcon::fuzz::race_report::RaceReport::schema());
+    let scenarios = fuzz_support::scratch_root("schemas-race");
+    let race = |extra: &[&str], name: &str| {
+        let json = scenarios.join(format!("{name}.json"));
+        let junit = scenarios.join(format!("{name}.xml"));
+        let out = serve_support::rekcon_for_loopback()
+            .args(["fuzz", "--concurrency", "4", "--seed", "11", "--max-findings", "1"])
+            .args(extra)
+            .arg("--scenarios")
+            .arg(&scenarios)
+            .arg("--json")
+            .arg(&json)
+            .arg("--junit")
+            .arg(&junit)
+            .output()
+            .expect("rekcon fuzz runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON is written")).expect("parses");
+        let xml = std::fs::read_to_string(&junit).expect("the JUnit report is written");
+        (out.status.code(), text, report, xml)
+    };
+
+    let (code, text, report, xml) = race(&["--mutant", "race-create-user-twice", "--time", "60"], "found");
+    assert_eq!(code, Some(1), "{text}");
+    validate(&schema, &report, "a concurrency report with a finding");
+    assert_eq!(report["verdict"], "diverged", "{report}");
+    assert_eq!(report["mutants"][0], "race-create-user-twice");
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{report}");
+    let scenario = findings[0]["scenario"].as_str().expect("a path");
+    assert!(Path::new(scenario).is_file(), "the regression is written: {scenario}");
+    assert!(report["linearizability"]["not_linearizable"].as_u64() >= Some(1), "{report}");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert!(xml.contains(&format!("file=\"{scenario}\"")), "the finding links to its regression: {xml}");
+    assert!(xml.contains("concurrent:"), "the regression is in system-out: {xml}");
+    assert!(xml.contains("<property name=\"concurrency\" value=\"4\""), "{xml}");
+
+    let (code, text, report, xml) = race(&["--cases", "15"], "clean");
+    assert_eq!(code, Some(0), "{text}");
+    validate(&schema, &report, "a clean concurrency report");
+    assert_eq!(report["verdict"], "no finding", "{report}");
+    assert_eq!(report["cases"], 15, "{report}");
+    assert!(report["linearizability"]["checked"].as_u64() > Some(0), "{report}");
+    assert_eq!(xml.matches("<failure").count() + xml.matches("<error").count(), 0, "{xml}");
+    assert!(xml.contains("name=\"linearizability\""), "{xml}");
+    let _ = std::fs::remove_dir_all(&scenarios);
+}

@@ -359,14 +359,10 @@ impl Plan {
                     "--concurrency sends calls at once over HTTP: drop --target".into(),
                 ));
             }
-            if args.json.is_some()
-                || args.junit.is_some()
-                || args.baseline.is_some()
-                || args.partition.count > 1
-            {
+            if args.baseline.is_some() || args.partition.count > 1 {
                 return Err(Error::Config(
-                    "--concurrency prints a text report; --json, --junit, --baseline and --partition are not \
-                     supported with it yet"
+                    "--concurrency writes text, --json and --junit reports; --baseline and --partition are \
+                     not supported with it yet"
                         .into(),
                 ));
             }
@@ -675,10 +671,23 @@ fn concurrency_command(plan: &Plan, concurrency: usize, interrupts: &Interrupts)
     };
     match super::concurrent::run(&config, &plan.run, &plan.serve) {
         Ok(outcome) => {
+            let mut code = interrupts.exit_code(outcome.exit_code(), EXIT_INTERRUPTED);
+            // The report files first: a closed stdout must not lose them.
+            let report = super::race_report::RaceReport::new(&outcome, &config);
+            let written = [
+                plan.json.as_ref().map(|path| report.write_json(path)),
+                plan.junit.as_ref().map(|path| report.write_junit(path)),
+            ];
+            for e in written.into_iter().flatten().filter_map(Result::err) {
+                eprintln!("rekcon fuzz: {e}");
+                if code == EXIT_CONFORM {
+                    code = EXIT_BAD_INPUT;
+                }
+            }
             if let Err(e) = crate::output::print(&outcome.render(&config)) {
                 eprintln!("rekcon fuzz: cannot print the report: {e}");
             }
-            interrupts.exit_code(outcome.exit_code(), EXIT_INTERRUPTED)
+            code
         }
         Err(e) => {
             eprintln!("rekcon fuzz: {e}");

@@ -36,7 +36,7 @@ const USERS: usize = 5;
 /// Runs of a shrinking candidate before it counts as no longer diverging.
 const SHRINK_RUNS: usize = 4;
 /// Runs of the minimal case after shrinking, to say how often it shows.
-const CONFIRM_RUNS: usize = 5;
+pub const CONFIRM_RUNS: usize = 5;
 /// Collections the regression scenario tries the minimal case on, one after another.
 const ATTEMPTS: usize = 3;
 
@@ -403,6 +403,16 @@ impl ConcurrencyOutcome {
         }
     }
 
+    /// `diverged`, `generator bug`, `no answer` or `no finding`, as [`Self::exit_code`] says.
+    pub fn verdict(&self) -> &'static str {
+        match self.exit_code() {
+            crate::report::EXIT_DIVERGENCE => "diverged",
+            crate::report::EXIT_NO_ANSWER => "no answer",
+            crate::report::EXIT_BAD_INPUT => "generator bug",
+            _ => "no finding",
+        }
+    }
+
     /// The text report.
     pub fn render(&self, config: &ConcurrencyConfig) -> String {
         let mut out = format!(
@@ -437,10 +447,8 @@ impl ConcurrencyOutcome {
             ));
         }
         let verdict = match self.exit_code() {
-            crate::report::EXIT_DIVERGENCE => "diverged",
             crate::report::EXIT_NO_ANSWER => "no answer: nothing was judged",
-            crate::report::EXIT_BAD_INPUT => "generator bug",
-            _ => "no finding",
+            _ => self.verdict(),
         };
         out.push_str(&format!(
             "{verdict}: {} findings, seed {}{}\n",

@@ -19,4 +19,5 @@ pub mod drive;
 pub mod exec;
 pub mod generate;
 pub mod merge;
+pub mod race_report;
 pub mod report;
