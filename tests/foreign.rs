@@ -218,6 +218,23 @@ fn a_protocol_fault_hides_no_contract_fault_behind_it() {
     );
 }
 
+#[test]
+fn the_user_status_that_follows_from_a_refused_face_is_not_a_second_cause() {
+    // The default threshold raised to 80: a face at 77.5 is refused where AWS associates
+    // it, and the user, unchanged, stays ACTIVE instead of UPDATING. One defect.
+    let output = serve_support::rekcon_for_loopback()
+        .args(["run", "associate_lookalike_default_75", "--mutant", "associate-default-threshold-80"])
+        .output()
+        .expect("rekcon runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 cause by reach:"), "{text}");
+    assert!(
+        text.contains("in AssociatedFaces (UserStatus \"ACTIVE\" follows from it), got"),
+        "the status is named with the face it follows from: {text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transient_no_answer_runs_the_scenario_again() {
     // Three 500s in a row: the SDK's three attempts at the first call all fail.

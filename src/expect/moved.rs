@@ -94,8 +94,38 @@ pub(super) fn merge_moved(mismatches: Vec<Mismatch>, body: &Value) -> Vec<Mismat
             out.push(m);
         }
     }
-    out.extend(moved);
+    fold_status(&mut out, moved, body);
     out
+}
+
+/// Appends `moved` to `out`, folding into the first of them the UserStatus mismatch that
+/// follows from it. An AssociateFaces or DisassociateFaces answer whose face went to the
+/// wrong list reports the status of what the endpoint did: nothing changed, so not
+/// `UPDATING`, where the model expected a change; a change, so `UPDATING`, where it
+/// expected none. That is the same defect, named in the moved item's expectation (a
+/// trailing note, which the cause's signature leaves out), not a second cause. A status
+/// that does not fit what the endpoint did stays a mismatch of its own.
+fn fold_status(out: &mut Vec<Mismatch>, mut moved: Vec<Mismatch>, body: &Value) {
+    let changed = ["AssociatedFaces", "DisassociatedFaces"]
+        .iter()
+        .filter_map(|list| body.get(*list).and_then(Value::as_array))
+        .any(|items| !items.is_empty());
+    let updating = "\"UPDATING\"";
+    let follows = |m: &Mismatch| {
+        m.path == "UserStatus"
+            && if changed {
+                m.actual == updating && !m.expected.contains(updating)
+            } else {
+                m.expected == updating && m.actual != updating
+            }
+    };
+    if let Some(first) = moved.first_mut()
+        && let Some(i) = out.iter().position(follows)
+    {
+        let status = out.remove(i);
+        first.expected.push_str(&format!(" (UserStatus {} follows from it)", status.actual));
+    }
+    out.extend(moved);
 }
 
 /// Whether `item` names `id` in one of its own members (`{"FaceId": id}`, `{"UserId": id}`).
@@ -177,6 +207,54 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn the_status_that_follows_from_a_moved_face_is_part_of_it() {
+        // A face the model wanted associated was refused: the user did not change.
+        let body = json!({"UnsuccessfulFaceAssociations": [{"FaceId": "f"}], "UserStatus": "ACTIVE"});
+        let found = vec![
+            mismatch("UserStatus", r#""UPDATING""#, r#""ACTIVE""#),
+            mismatch("AssociatedFaces", "an item for f", "none"),
+            mismatch("UnsuccessfulFaceAssociations", "[]", r#"[{"FaceId":"f"}]"#),
+        ];
+        let merged = merge_moved(found, &body);
+        assert_eq!(
+            merged,
+            vec![mismatch(
+                "UnsuccessfulFaceAssociations[0]",
+                r#"the item for f in AssociatedFaces (UserStatus "ACTIVE" follows from it)"#,
+                r#"{"FaceId":"f"}"#
+            )]
+        );
+        // A face the model wanted refused was associated: UPDATING follows.
+        let body = json!({"AssociatedFaces": [{"FaceId": "g"}], "UserStatus": "UPDATING"});
+        let found = vec![
+            mismatch("AssociatedFaces", "[]", r#"[{"FaceId":"g"}]"#),
+            mismatch("UnsuccessfulFaceAssociations", "an item for g", "none"),
+            mismatch("UserStatus", r#""ACTIVE""#, r#""UPDATING""#),
+        ];
+        let merged = merge_moved(found, &body);
+        assert_eq!(merged.len(), 1, "{merged:?}");
+        assert!(merged[0].expected.ends_with(r#"(UserStatus "UPDATING" follows from it)"#), "{merged:?}");
+    }
+
+    #[test]
+    fn a_status_that_does_not_follow_stays_its_own_mismatch() {
+        // The face was associated, yet the status is not UPDATING: a defect of its own.
+        let body = json!({"AssociatedFaces": [{"FaceId": "g"}], "UserStatus": "ACTIVE"});
+        let found = vec![
+            mismatch("AssociatedFaces", "[]", r#"[{"FaceId":"g"}]"#),
+            mismatch("UnsuccessfulFaceAssociations", "an item for g", "none"),
+            mismatch("UserStatus", r#""UPDATING" (faces were associated)"#, r#""ACTIVE""#),
+        ];
+        let merged = merge_moved(found, &body);
+        assert_eq!(merged.len(), 2, "{merged:?}");
+        assert!(merged.iter().any(|m| m.path == "UserStatus"), "{merged:?}");
+        // No face moved: a wrong status is never folded.
+        let body = json!({"AssociatedFaces": [], "UserStatus": "ACTIVE"});
+        let found = vec![mismatch("UserStatus", r#""UPDATING""#, r#""ACTIVE""#)];
+        assert_eq!(merge_moved(found.clone(), &body), found);
     }
 
     #[test]
