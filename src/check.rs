@@ -224,6 +224,17 @@ fn not_implemented(
     None
 }
 
+/// Whether `raw`, an answer to `operation`, says the endpoint does not implement it (as
+/// [`wire`] classifies it): such an answer created nothing.
+pub fn says_not_implemented(raw: &RawResponse, operation: Operation) -> bool {
+    if (200..300).contains(&raw.status) {
+        return false;
+    }
+    let body = parse_body(&raw.body);
+    let code = error_code(raw, body.as_ref().ok().and_then(|b| b.as_ref()));
+    not_implemented(raw, Some(operation), &body, code.as_ref()).is_some()
+}
+
 /// Checks a raw response against the awsJson1_1 protocol and reads the answer from it.
 ///
 /// `operation` is the operation called, when known (a raw step to an unknown target has

@@ -366,8 +366,10 @@ impl Journal {
         let success = (200..300).contains(&raw.status);
         let body: Value = serde_json::from_slice(&raw.body).unwrap_or(Value::Null);
         let error = error_type(raw, &body);
-        // An error answer creates nothing; a 5xx may have, so it stays open.
-        let refused = (400..500).contains(&raw.status);
+        // An error answer creates nothing, nor does an operation the endpoint does not
+        // implement (a 501, moto's HTML 500); another 5xx may have, so it stays open.
+        let refused =
+            (400..500).contains(&raw.status) || crate::check::says_not_implemented(raw, request.operation());
         let not_found = error.as_deref() == Some("ResourceNotFoundException");
         let line = match request {
             Request::CreateCollection(r) => {
@@ -1021,6 +1023,35 @@ mod tests {
         journal.after(&foreign, Some(&answer(200, serde_json::json!({})))).unwrap();
         let expected = BTreeSet::from(["rekcon-abcd1234-1-c".to_string(), "theirs".to_string()]);
         assert_eq!(journal.open().unwrap().collections, expected);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_operation_the_endpoint_does_not_implement_created_nothing() {
+        let dir = scratch();
+        let journal = Journal::create(&dir, "abcd1234", "rekcon-abcd1234-", "run", endpoint()).unwrap();
+        let create = |id: &str| typed(serde_json::json!({"CollectionId": id}), Operation::CreateCollection);
+        let html = |status: u16| RawResponse {
+            status,
+            content_type: Some("text/html; charset=utf-8".into()),
+            request_id: None,
+            error_type: None,
+            headers: Vec::new(),
+            body: b"<!doctype html><title>500 Internal Server Error</title>".to_vec(),
+        };
+        // moto's HTML 500 and a 501: not implemented, nothing was created.
+        for (i, answer) in [html(500), answer(501, serde_json::json!({}))].iter().enumerate() {
+            let call = create(&format!("rekcon-abcd1234-{i}-c"));
+            journal.before(&call).unwrap();
+            journal.after(&call, Some(answer)).unwrap();
+        }
+        assert!(journal.open().unwrap().collections.is_empty(), "{:?}", journal.open());
+        // A JSON 500 may have created it: it stays open.
+        let maybe = create("rekcon-abcd1234-9-c");
+        journal.before(&maybe).unwrap();
+        let ise = answer(500, serde_json::json!({"__type": "InternalServerError", "Message": "x"}));
+        journal.after(&maybe, Some(&ise)).unwrap();
+        assert_eq!(journal.open().unwrap().collections.len(), 1, "{:?}", journal.open());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
