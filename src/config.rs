@@ -523,6 +523,11 @@ pub struct CleanupArgs {
     /// naming real AWS need --aws.
     #[arg(long, conflicts_with_all = ["prefix", "force_prefix", "endpoint_url"])]
     pub journal: bool,
+    /// With --journal: remove the journals of dead runs whose endpoint gives no answer at
+    /// all (an emulator that is gone, and its state with it), after listing what each
+    /// named. Never a journal naming real AWS.
+    #[arg(long, requires = "journal")]
+    pub forget_unreachable: bool,
 }
 
 /// Everything one `rekcon cleanup` needs, validated.

@@ -703,6 +703,8 @@ pub struct JournalCleanup {
     pub deleted: usize,
     /// Things that were already gone.
     pub already_gone: usize,
+    /// Journals removed because their endpoint gives no answer (`--forget-unreachable`).
+    pub forgotten: usize,
 }
 
 impl JournalCleanup {
@@ -725,6 +727,9 @@ impl JournalCleanup {
             self.already_gone,
             self.finished
         );
+        if self.forgotten > 0 {
+            line.push_str(&format!(", forgot {} whose endpoint gives no answer", self.forgotten));
+        }
         if !self.kept.is_empty() {
             line.push_str(&format!(", kept {} (see above)", self.kept.len()));
         }
@@ -741,6 +746,9 @@ pub struct JournalCleanupOptions {
     pub aws: bool,
     /// `--profile`, overriding the journals' own.
     pub profile: Option<String>,
+    /// `--forget-unreachable`: remove the journals whose endpoint (never real AWS) gives
+    /// no answer at all.
+    pub forget_unreachable: bool,
 }
 
 /// Deletes what the dead runs' journals in `dir` leave open, each on its own endpoint,
@@ -791,12 +799,31 @@ pub async fn cleanup_journals(
                 continue;
             }
         };
+        if options.forget_unreachable
+            && !header.endpoint.aws
+            && let Some(why) = unreachable(&target).await
+        {
+            let _ = writeln!(
+                out,
+                "forgotten     {name}: {endpoint} gives no answer ({why}); it named {}",
+                dead.open.describe()
+            );
+            dead.remove()?;
+            outcome.forgotten += 1;
+            continue;
+        }
         let failures = delete_open(&target, &dead.open, &header.prefix, &mut outcome, out).await;
         if failures.is_empty() {
             dead.remove()?;
             outcome.finished += 1;
         } else {
-            let why = failures.join("; ");
+            let mut why = failures.join("; ");
+            if !header.endpoint.aws && unreachable(&target).await.is_some() {
+                why.push_str(
+                    "; if that endpoint is gone for good (and its state with it), \
+                     `rekcon cleanup --journal --forget-unreachable` removes this journal",
+                );
+            }
             let _ = writeln!(out, "kept          {name}: {why}");
             outcome.kept.push((dead.path.clone(), why));
         }
@@ -892,6 +919,14 @@ async fn delete_open(
         }
     }
     failures
+}
+
+/// Why `target` gives no answer at all (a ListCollections of one gets no response), or
+/// `None` when it answers anything.
+async fn unreachable(target: &Target) -> Option<String> {
+    let request =
+        Request::ListCollections(api::ListCollectionsRequest { next_token: None, max_results: Some(1) });
+    target.send(&Call::Typed(request)).await.err().map(|no| no.to_string())
 }
 
 /// Whether `collection` exists on `target`: DescribeCollection answers it, or refuses it

@@ -1709,6 +1709,7 @@ pub fn cleanup_command(args: crate::config::CleanupArgs) -> u8 {
             dry_run: args.dry_run,
             aws: args.endpoint.aws,
             profile: args.endpoint.profile,
+            forget_unreachable: args.forget_unreachable,
         };
         return crate::journal::cleanup_command(&options);
     }

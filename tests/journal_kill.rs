@@ -254,3 +254,69 @@ fn unanswered_indexing_is_unknown_only_where_the_collection_exists() {
     runtime.block_on(server.shutdown());
     let _ = std::fs::remove_dir_all(&journals);
 }
+
+/// A dead run's journal whose endpoint is gone for good (an emulator stopped, its state
+/// with it) is kept by `rekcon cleanup --journal` (exit 3) and removed, after naming what
+/// it held, by `--forget-unreachable`; a journal whose endpoint answers is cleaned as
+/// usual in the same pass.
+#[test]
+fn forget_unreachable_removes_only_the_journals_whose_endpoint_is_gone() {
+    use rekcon::api::{Operation, Request};
+    use rekcon::journal::{Journal, JournalEndpoint};
+    use rekcon::target::Call;
+
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let server = runtime.block_on(serve_support::start(ServeConfig::default()));
+    let live_url = server.url();
+    // A loopback port nothing listens on any more.
+    let gone_url = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        format!("http://{}", listener.local_addr().expect("its address"))
+    };
+    let journals = scratch("forget");
+    let dead = |run_id: &str, url: &str| {
+        let endpoint = JournalEndpoint {
+            url: Some(url.to_string()),
+            aws: false,
+            region: "us-east-1".into(),
+            profile: None,
+        };
+        let journal = Journal::create(&journals, run_id, &format!("rekcon-{run_id}-"), "run", endpoint)
+            .expect("journal");
+        let json = serde_json::json!({"CollectionId": format!("rekcon-{run_id}-1-c")});
+        let call = Call::Typed(Request::from_json(Operation::CreateCollection, &json).expect("request"));
+        journal.before(&call).expect("journaled");
+        drop(journal);
+    };
+    dead("gone0001", &gone_url);
+    dead("live0001", &live_url);
+    runtime
+        .block_on(
+            serve_support::sdk_client(&live_url)
+                .create_collection()
+                .collection_id("rekcon-live0001-1-c")
+                .send(),
+        )
+        .expect("created");
+
+    let (code, out, err) =
+        finish(rekcon(&journals).args(["cleanup", "--journal"]).spawn().expect("starts"), "cleanup");
+    assert_eq!(code, Some(3), "the gone endpoint's journal is kept: {out}\n{err}");
+    assert!(out.contains("--forget-unreachable` removes this journal"), "the way out is named: {out}");
+    assert_eq!(journal_ids(&journals), vec!["gone0001".to_string()], "{out}");
+    assert!(collections(&runtime, &live_url).is_empty(), "the live endpoint's collection went: {out}");
+
+    let (code, out, err) = finish(
+        rekcon(&journals).args(["cleanup", "--journal", "--forget-unreachable"]).spawn().expect("starts"),
+        "cleanup --forget-unreachable",
+    );
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(
+        out.contains("forgotten") && out.contains("gives no answer") && out.contains("1 collection(s)"),
+        "{out}"
+    );
+    assert!(journal_ids(&journals).is_empty(), "{out}");
+    runtime.block_on(server.shutdown());
+    let _ = std::fs::remove_dir_all(&journals);
+}
