@@ -1169,7 +1169,8 @@ mod tests {
     #[test]
     fn a_probe_cut_short_decodes_exactly_when_the_full_request_does() {
         let texts = ["AAAA", "AAAAAAAA", "QUJD", "ab+/", "////"];
-        let ends = ["", "A", "AA", "AAA", "=", "A=", "AA=", "AA==", "AQ==", "AB==", "QUI=", "QUJ=", "A===", "*"];
+        let ends =
+            ["", "A", "AA", "AAA", "=", "A=", "AA=", "AA==", "AQ==", "AB==", "QUI=", "QUJ=", "A===", "*"];
         for text in texts {
             assert!(short_repeat(text, 3), "{text}");
             for (prefix, suffix) in ends.iter().flat_map(|p| ends.iter().map(move |s| (*p, *s))) {
@@ -1193,7 +1194,8 @@ mod tests {
                 "description: d\ncollections: [c]\nsteps:\n  - IndexFaces: {{ CollectionId: \"${{c}}\", Image: {{ Bytes: \"{bytes}\" }} }}\n"
             )
         };
-        let loaded = load_bytes(scenario("${repeat(AAAAAAAA, 655360)}AAAA").as_bytes()).expect("valid base64 loads");
+        let loaded =
+            load_bytes(scenario("${repeat(AAAAAAAA, 655360)}AAAA").as_bytes()).expect("valid base64 loads");
         assert_eq!(loaded.steps.len(), 1);
         // The error names the place in the full text, not in the probe cut short.
         let e = load_bytes(scenario("${repeat(AAAAAAAA, 1000)}A*AA").as_bytes()).expect_err("invalid base64");
