@@ -223,8 +223,7 @@ impl CaseRunner {
                 .map(|lane| {
                     scope.spawn(move || {
                         let mut done = Vec::new();
-                        loop {
-                            let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                             let Some(draws) = batch.get(i) else { break };
                             let generated = generate(draws, gen_config);
                             done.push((i, lane.run_generated(root, ordinal, &generated)));

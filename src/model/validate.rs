@@ -483,7 +483,7 @@ pub fn breaches_among(
             }
             (Rule::Bytes { min, max }, v) => match blob_len(v) {
                 Some(n) if n > max => {
-                    fail(Kind::ImageTooLarge, &at, format!("{n} bytes exceed {max}"));
+                    fail(Kind::ImageTooLarge, at, format!("{n} bytes exceed {max}"));
                     None
                 }
                 Some(n) if n < min => Some(format!("{n} bytes, fewer than {min}")),
@@ -499,7 +499,7 @@ pub fn breaches_among(
             _ => None,
         };
         if let Some(problem) = problem {
-            fail(Kind::Syntax, &at, problem);
+            fail(Kind::Syntax, at, problem);
         }
     }
     out

@@ -816,7 +816,7 @@ const IMAGE_STAND_IN: &str = "AAAA";
 fn short_repeat(text: &str, n: usize) -> bool {
     n > 1
         && !text.is_empty()
-        && text.len() % 4 == 0
+        && text.len().is_multiple_of(4)
         && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
