@@ -204,17 +204,14 @@ impl CaseRunner {
     }
 
     /// Generates, loads and runs cases side by side: each lane takes the next case not
-    /// yet taken (and generates it), longest first (most draws), so the batch does not
-    /// end with one lane finishing a long case while the others wait. Results come back
-    /// in order.
+    /// yet taken (and generates it), so short and long cases balance out. Results come
+    /// back in order.
     pub fn run_batch(&mut self, batch: &[Vec<Draw>]) -> Vec<CaseResult> {
         if self.lanes.len() <= 1 || batch.len() <= 1 {
             return batch.iter().map(|draws| self.run(draws)).collect();
         }
-        let mut longest_first: Vec<usize> = (0..batch.len()).collect();
-        longest_first.sort_by_key(|&i| std::cmp::Reverse(batch[i].len()));
-        let (root, ordinal, next, gen_config, order) =
-            (&self.root, &self.ordinal, &AtomicUsize::new(0), &self.gen_config, &longest_first);
+        let (root, ordinal, next, gen_config) =
+            (&self.root, &self.ordinal, &AtomicUsize::new(0), &self.gen_config);
         let mut results: Vec<Option<CaseResult>> = vec![None; batch.len()];
         std::thread::scope(|scope| {
             let handles: Vec<_> = self
@@ -223,7 +220,8 @@ impl CaseRunner {
                 .map(|lane| {
                     scope.spawn(move || {
                         let mut done = Vec::new();
-                        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(draws) = batch.get(i) else { break };
                             let generated = generate(draws, gen_config);
                             done.push((i, lane.run_generated(root, ordinal, &generated)));
