@@ -410,7 +410,13 @@ fn value_probes(constraint: &Constraint, value: &Member<'_>) -> Vec<String> {
 pub fn probes_of(op: Operation, request: &serde_json::Map<String, Value>, typed: bool) -> Vec<String> {
     let root: &dyn Members = request;
     let rows: Vec<&Constraint> = validate::constraints_of(op).collect();
-    let broken: Vec<bool> = rows.iter().map(|c| !validate::breaches(c, root).is_empty()).collect();
+    // Each row's values, read once for its breaches and its probes.
+    let values: Vec<Vec<(String, Member<'_>)>> = rows
+        .iter()
+        .map(|c| if c.rule == Rule::Required { Vec::new() } else { validate::values_at(root, c.member) })
+        .collect();
+    let broken: Vec<bool> =
+        rows.iter().zip(&values).map(|(c, v)| !validate::breaches_among(c, root, v).is_empty()).collect();
     let syntax_broken = rows.iter().zip(&broken).any(|(c, b)| *b && c.stage == Stage::Syntax);
     let mut out = Vec::new();
     for (i, constraint) in rows.iter().enumerate() {
@@ -421,11 +427,12 @@ pub fn probes_of(op: Operation, request: &serde_json::Map<String, Value>, typed:
                 reached.push("absent".to_string());
             }
         } else {
-            for (_, value) in validate::values_at(root, constraint.member) {
-                reached.extend(value_probes(constraint, &value));
+            for (_, value) in &values[i] {
+                reached.extend(value_probes(constraint, value));
             }
         }
-        let name = constraint.name(op);
+        // Named only when a probe counts: most rows reach none.
+        let mut name = None;
         for probe in reached {
             let counts = if is_beyond(&probe) {
                 typed && broken[i] && others_hold
@@ -433,6 +440,7 @@ pub fn probes_of(op: Operation, request: &serde_json::Map<String, Value>, typed:
                 typed && !syntax_broken && !(constraint.stage == Stage::Rules && broken[i])
             };
             if counts {
+                let name = name.get_or_insert_with(|| constraint.name(op));
                 out.push(format!("{name}: {probe}"));
             }
         }

@@ -1525,23 +1525,34 @@ pub fn to_yaml(generated: &Generated, description: &str) -> String {
 
 /// The collections and images a case's steps refer to: what its scenario declares.
 fn declared(generated: &Generated) -> (Vec<&str>, Vec<&str>) {
-    let texts: Vec<String> = generated.steps.iter().map(step_text).collect();
+    let mentioned = |needle: &str| generated.steps.iter().any(|step| mentions(step, needle));
     let used = generated
         .collections
         .iter()
         .map(String::as_str)
-        .filter(|c| {
-            let (plain, padded) = (format!("${{{c}}}"), format!("pad({c},"));
-            texts.iter().any(|t| t.contains(&plain) || t.contains(&padded))
-        })
+        .filter(|c| mentioned(&format!("${{{c}}}")) || mentioned(&format!("pad({c},")))
         .collect();
-    let images = generated
-        .images
-        .iter()
-        .map(String::as_str)
-        .filter(|i| texts.iter().any(|t| t.contains(&capture_ref(i))))
-        .collect();
+    let images = generated.images.iter().map(String::as_str).filter(|i| mentioned(&capture_ref(i))).collect();
     (used, images)
+}
+
+/// Whether [`step_text`] of `step` contains `needle`, a reference (`${c0}`, `pad(c0,`),
+/// read without writing the request as JSON: such a needle holds neither a quote nor
+/// anything JSON escapes, so in a request's text it can only lie within one string (a
+/// member's name or a value), written there as is.
+fn mentions(step: &GenStep, needle: &str) -> bool {
+    fn within(value: &Value, needle: &str) -> bool {
+        match value {
+            Value::String(s) => s.contains(needle),
+            Value::Array(items) => items.iter().any(|item| within(item, needle)),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains(needle) || within(v, needle)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+    match step {
+        GenStep::Call { request, .. } => within(request, needle),
+        GenStep::Raw { body, .. } => body.contains(needle),
+    }
 }
 
 /// The scenario [`to_yaml`] writes, as the JSON value of its document, with each step's
@@ -1756,5 +1767,29 @@ mod tests {
         assert!((400..600).contains(&invalid), "{invalid} of 2000");
         let none = draw_strategy(0.0);
         assert!((0..100).all(|_| none.new_tree(&mut runner).expect("a draw").current().invalid == 0));
+    }
+
+    #[test]
+    fn references_are_found_in_requests_as_in_their_text() {
+        let mut runner =
+            TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]));
+        let strategy = case_strategy(0.5, 30);
+        let (mut found, mut missed) = (0, 0);
+        let fixtures = fixtures();
+        for _ in 0..300 {
+            let generated = generate(&strategy.new_tree(&mut runner).expect("a case").current(), &config());
+            let needles = COLLECTIONS
+                .iter()
+                .flat_map(|c| [format!("${{{c}}}"), format!("pad({c},")])
+                .chain(fixtures.iter().map(|f| capture_ref(&f.name)));
+            for needle in needles {
+                for step in &generated.steps {
+                    let in_text = step_text(step).contains(&needle);
+                    assert_eq!(mentions(step, &needle), in_text, "{needle} in {step:?}");
+                    if in_text { found += 1 } else { missed += 1 }
+                }
+            }
+        }
+        assert!(found > 100 && missed > 100, "both answers were tried: {found} found, {missed} not");
     }
 }

@@ -429,6 +429,18 @@ pub fn has(value: &Member<'_>, name: &str) -> bool {
 
 /// Every way `request` (read as members) breaks `constraint`, as (member path, problem).
 pub fn breaches(constraint: &Constraint, request: &dyn Members) -> Vec<(Kind, Violation)> {
+    let values =
+        if constraint.rule == Rule::Required { Vec::new() } else { values_at(request, constraint.member) };
+    breaches_among(constraint, request, &values)
+}
+
+/// [`breaches`], given the values at the constraint's member ([`values_at`]; unread
+/// for [`Rule::Required`]), for a caller that reads them too.
+pub fn breaches_among(
+    constraint: &Constraint,
+    request: &dyn Members,
+    values: &[(String, Member<'_>)],
+) -> Vec<(Kind, Violation)> {
     let mut out = Vec::new();
     let mut fail = |kind: Kind, member: &str, problem: String| {
         out.push((kind, Violation { member: member.to_string(), problem }));
@@ -443,13 +455,13 @@ pub fn breaches(constraint: &Constraint, request: &dyn Members) -> Vec<(Kind, Vi
         }
         return out;
     }
-    for (at, value) in values_at(request, constraint.member) {
-        let entries = match &value {
+    for (at, value) in values {
+        let entries = match value {
             Member::Map(entries) => entries.len(),
             Member::Struct(map) => map.entries().len(),
             _ => 0,
         };
-        let problem = match (constraint.rule, &value) {
+        let problem = match (constraint.rule, value) {
             (Rule::Length { min, max }, Member::Str(s)) => {
                 let len = s.chars().count();
                 (len < min || len > max).then(|| format!("length {len} is outside {min}..={max}"))
@@ -471,7 +483,7 @@ pub fn breaches(constraint: &Constraint, request: &dyn Members) -> Vec<(Kind, Vi
             }
             (Rule::Bytes { min, max }, v) => match blob_len(v) {
                 Some(n) if n > max => {
-                    fail(Kind::ImageTooLarge, &at, format!("{n} bytes exceed {max}"));
+                    fail(Kind::ImageTooLarge, at, format!("{n} bytes exceed {max}"));
                     None
                 }
                 Some(n) if n < min => Some(format!("{n} bytes, fewer than {min}")),
@@ -487,7 +499,7 @@ pub fn breaches(constraint: &Constraint, request: &dyn Members) -> Vec<(Kind, Vi
             _ => None,
         };
         if let Some(problem) = problem {
-            fail(Kind::Syntax, &at, problem);
+            fail(Kind::Syntax, at, problem);
         }
     }
     out

@@ -216,9 +216,12 @@ impl Names {
     }
 
     /// A stand-in value for type checks at load time; `None` when the type is only known at run time.
-    fn probe(&self, part: &Part) -> Option<String> {
+    /// With `short`, a repetition of whole base64 quads stands in with one copy (see
+    /// [`short_repeat`]).
+    fn probe(&self, part: &Part, short: bool) -> Option<String> {
         match part {
             Part::Literal(s) => Some(s.clone()),
+            Part::Repeat(text, n) if short && short_repeat(text, *n) => Some(text.clone()),
             Part::Repeat(text, n) => Some(text.repeat(*n)),
             Part::Pad(_, n) => Some("x".repeat(*n)),
             Part::Ref(name) if self.captures.contains(name) => None,
@@ -658,9 +661,12 @@ fn request_template(op: Operation, node: Node, names: &Names) -> Result<Template
     };
     check_members(op, &node, &mut Vec::new())?;
     let template = free_template(&node, names)?;
-    // Probe the member types with the references filled in where their type is known now.
-    if let Some(probe) = probe(&node, names)
-        && let Err(e) = Request::from_json(op, &probe)
+    // Probe the member types with the references filled in where their type is known now:
+    // first with long repetitions cut short (a request that decodes so decodes in full),
+    // then, to report the error the full request gives, in full.
+    let decodes = |short: bool| probe(&node, names, short).map(|probe| Request::from_json(op, &probe));
+    if let Some(Err(_)) = decodes(true)
+        && let Some(Err(e)) = decodes(false)
     {
         let member_path = e.message.rsplit_once("for member ").map(|(_, p)| p.to_string());
         let (at, hint) = match member_path.as_deref().and_then(|p| find_member(&node, p)) {
@@ -802,9 +808,21 @@ fn scalar_json(value: &NodeValue) -> Value {
 /// What a probe sends for a whole image: valid base64 of a few bytes.
 const IMAGE_STAND_IN: &str = "AAAA";
 
+/// Whether `${repeat(text, n)}` may stand in as one copy of `text` in a probe: when
+/// `text` is whole base64 quads (no padding), the probe decodes with one copy exactly
+/// when it decodes with `n` (the bytes, the padding's place, the length modulo 4 and the
+/// last symbol stay), and any other member accepts any string. A 5 MiB image written as
+/// a repetition is then neither built nor decoded at load time.
+fn short_repeat(text: &str, n: usize) -> bool {
+    n > 1
+        && !text.is_empty()
+        && text.len().is_multiple_of(4)
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
 /// The node as JSON with references replaced by stand-ins; `None` when a stand-in's type
 /// would be a guess (a lone capture reference), so the check waits for run time.
-fn probe(node: &Node, names: &Names) -> Option<Value> {
+fn probe(node: &Node, names: &Names, short: bool) -> Option<Value> {
     Some(match &node.value {
         NodeValue::Str(s) => {
             let text = parse_text(s).ok()?;
@@ -818,15 +836,17 @@ fn probe(node: &Node, names: &Names) -> Option<Value> {
             }
             let mut out = String::new();
             for part in &text.0 {
-                out.push_str(&names.probe(part)?);
+                out.push_str(&names.probe(part, short)?);
             }
             Value::String(out)
         }
-        NodeValue::Seq(items) => Value::Array(items.iter().map(|n| probe(n, names)).collect::<Option<_>>()?),
+        NodeValue::Seq(items) => {
+            Value::Array(items.iter().map(|n| probe(n, names, short)).collect::<Option<_>>()?)
+        }
         NodeValue::Map(entries) => Value::Object(
             entries
                 .iter()
-                .map(|(k, v)| Some((k.name.clone(), probe(v, names)?)))
+                .map(|(k, v)| Some((k.name.clone(), probe(v, names, short)?)))
                 .collect::<Option<Map<_, _>>>()?,
         ),
         scalar => scalar_json(scalar),
@@ -1144,5 +1164,41 @@ mod tests {
         assert!(padded["CollectionId"].as_str().unwrap().starts_with("rekcon-12345678-1-cx"));
         let Action::Call { request, .. } = &s.steps[3].action else { panic!() };
         assert_eq!(request.render(&bindings).unwrap()["CollectionId"], "ababab");
+    }
+
+    #[test]
+    fn a_probe_cut_short_decodes_exactly_when_the_full_request_does() {
+        let texts = ["AAAA", "AAAAAAAA", "QUJD", "ab+/", "////"];
+        let ends =
+            ["", "A", "AA", "AAA", "=", "A=", "AA=", "AA==", "AQ==", "AB==", "QUI=", "QUJ=", "A===", "*"];
+        for text in texts {
+            assert!(short_repeat(text, 3), "{text}");
+            for (prefix, suffix) in ends.iter().flat_map(|p| ends.iter().map(move |s| (*p, *s))) {
+                for n in [2, 3, 5] {
+                    let full = api::Blob::from_base64(&format!("{prefix}{}{suffix}", text.repeat(n))).is_ok();
+                    let short = api::Blob::from_base64(&format!("{prefix}{text}{suffix}")).is_ok();
+                    assert_eq!(short, full, "{prefix:?} + {text:?} x {n} + {suffix:?}");
+                }
+            }
+        }
+        // Anything else is probed in full.
+        for (text, n) in [("AAA", 4), ("AA==", 2), ("a-_b", 2), ("", 3), ("AAAA", 1)] {
+            assert!(!short_repeat(text, n), "{text:?} x {n}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_image_loads_and_a_broken_one_fails_as_in_full() {
+        let scenario = |bytes: &str| {
+            format!(
+                "description: d\ncollections: [c]\nsteps:\n  - IndexFaces: {{ CollectionId: \"${{c}}\", Image: {{ Bytes: \"{bytes}\" }} }}\n"
+            )
+        };
+        let loaded =
+            load_bytes(scenario("${repeat(AAAAAAAA, 655360)}AAAA").as_bytes()).expect("valid base64 loads");
+        assert_eq!(loaded.steps.len(), 1);
+        // The error names the place in the full text, not in the probe cut short.
+        let e = load_bytes(scenario("${repeat(AAAAAAAA, 1000)}A*AA").as_bytes()).expect_err("invalid base64");
+        assert!(e.message.contains("invalid base64") && e.message.contains("8001"), "{e}");
     }
 }
