@@ -181,3 +181,48 @@ fn a_case_meeting_a_transient_error_past_the_retries_runs_again() {
     assert_eq!(outcome.no_answer, None);
     assert_eq!(outcome.cases, 20);
 }
+
+/// Passes every case and raises `flag` during its first run, as a signal arriving while
+/// the first case is under way would.
+struct InterruptsAtFirstRun {
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    runs: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Executor for InterruptsAtFirstRun {
+    fn run(&mut self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
+        use std::sync::atomic::Ordering;
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
+        Scripted { runs: 0, script: |_| Verdict::Pass }.run(ordinal, scenario)
+    }
+
+    fn finish(&mut self) -> CleanupSummary {
+        CleanupSummary::default()
+    }
+}
+
+#[test]
+fn an_interrupt_starts_no_further_case_of_the_batch_under_way() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let flag = Arc::new(AtomicBool::new(false));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let lanes: Vec<Box<dyn Executor + Send>> = (0..2)
+        .map(|_| {
+            Box::new(InterruptsAtFirstRun { flag: Arc::clone(&flag), runs: Arc::clone(&runs) })
+                as Box<dyn Executor + Send>
+        })
+        .collect();
+    let root = fuzz_support::root();
+    let fixtures = Fixture::load_dir(&root.join("images")).expect("fixture images");
+    let mut runner = CaseRunner::with_lanes(lanes, &root, GenConfig { fixtures });
+    let config = DriveConfig { interrupt: Some(Arc::clone(&flag)), cases: 100, ..config() };
+    let outcome = drive::drive(&mut runner, &config, &Silent);
+    // A batch holds 4 cases per lane (8); at most the two under way when the flag went up
+    // ran, and those were counted.
+    let ran = runs.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&ran), "{ran} cases ran after the interrupt of the first");
+    assert_eq!(outcome.cases, ran as u64, "{outcome:?}");
+    assert!(outcome.interrupted, "{outcome:?}");
+}

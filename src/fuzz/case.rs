@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +141,8 @@ pub struct CaseRunner {
     root: PathBuf,
     gen_config: GenConfig,
     ordinal: Arc<AtomicUsize>,
+    /// Set when the run should stop: no case of a batch starts after it.
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// One executor and its loader (which reads each fixture image once).
@@ -171,7 +173,13 @@ impl CaseRunner {
     ) -> CaseRunner {
         let lanes =
             executors.into_iter().map(|executor| Lane { executor, loader: Loader::new(root) }).collect();
-        CaseRunner { lanes, root: root.to_path_buf(), gen_config, ordinal: Arc::new(AtomicUsize::new(0)) }
+        CaseRunner {
+            lanes,
+            root: root.to_path_buf(),
+            gen_config,
+            ordinal: Arc::new(AtomicUsize::new(0)),
+            interrupt: None,
+        }
     }
 
     /// How many cases run at once.
@@ -196,6 +204,13 @@ impl CaseRunner {
         with_yaml(result, generated)
     }
 
+    /// Stops each batch from starting cases once `flag` is set (a signal, a request
+    /// budget): the cases under way finish, the rest of the batch is left out of its
+    /// results.
+    pub fn set_interrupt(&mut self, flag: Option<Arc<AtomicBool>>) {
+        self.interrupt = flag;
+    }
+
     /// Generates, loads and runs one case (see [`CaseRunner::run_batch`]).
     pub fn run(&mut self, draws: &[Draw]) -> CaseResult {
         let generated = generate(draws, &self.gen_config);
@@ -205,13 +220,16 @@ impl CaseRunner {
 
     /// Generates, loads and runs cases side by side: each lane takes the next case not
     /// yet taken (and generates it), so short and long cases balance out. Results come
-    /// back in order.
+    /// back in order: all of them, or, once the interrupt is set, those of the cases
+    /// started before it.
     pub fn run_batch(&mut self, batch: &[Vec<Draw>]) -> Vec<CaseResult> {
+        let interrupt = self.interrupt.clone();
+        let stopped = || interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed));
         if self.lanes.len() <= 1 || batch.len() <= 1 {
-            return batch.iter().map(|draws| self.run(draws)).collect();
+            return batch.iter().map_while(|draws| (!stopped()).then(|| self.run(draws))).collect();
         }
-        let (root, ordinal, next, gen_config) =
-            (&self.root, &self.ordinal, &AtomicUsize::new(0), &self.gen_config);
+        let (root, ordinal, next, gen_config, stopped) =
+            (&self.root, &self.ordinal, &AtomicUsize::new(0), &self.gen_config, &stopped);
         let mut results: Vec<Option<CaseResult>> = vec![None; batch.len()];
         std::thread::scope(|scope| {
             let handles: Vec<_> = self
@@ -220,7 +238,9 @@ impl CaseRunner {
                 .map(|lane| {
                     scope.spawn(move || {
                         let mut done = Vec::new();
-                        loop {
+                        // Cases are claimed in order, so the ones an interrupt leaves
+                        // unstarted are the batch's tail.
+                        while !stopped() {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(draws) = batch.get(i) else { break };
                             let generated = generate(draws, gen_config);
@@ -239,6 +259,7 @@ impl CaseRunner {
                 }
             }
         });
+        results.truncate(next.load(Ordering::Relaxed).min(batch.len()));
         results
             .into_iter()
             .zip(batch)

@@ -620,6 +620,8 @@ fn step_text(step: &GenStep) -> String {
 /// partition) repeats the run.
 pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progress) -> DriveOutcome {
     let started = Instant::now();
+    // An interrupt ends a batch too: the cases under way finish, no other starts.
+    runner.set_interrupt(config.interrupt.clone());
     let strategy = case_strategy(config.invalid_share, config.max_steps);
     let proptest_config = Config { cases: config.cases, failure_persistence: None, ..Config::default() };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &config.partition.worker_seed(config.seed));
@@ -700,7 +702,8 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
             }
         }
     }
-    // An interrupted batch still ran to its end (counted), shrinking nothing more.
+    // An interrupted batch ran only the cases started before it (counted), shrinking
+    // nothing more.
     let interrupted = ex.interrupted();
     let mut outcome = ex.outcome;
     outcome.interrupted = interrupted;
