@@ -204,15 +204,29 @@ fn cleanup_journal_deletes_what_killed_runs_left_and_never_a_live_runs() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+/// Leaves in `dir` the journal of a run `run_id` on `url` that died after journaling each
+/// of `calls` (operation, request JSON) and before any answer came.
+fn dead_journal(dir: &Path, run_id: &str, url: &str, calls: &[(rekcon::api::Operation, serde_json::Value)]) {
+    use rekcon::journal::{Journal, JournalEndpoint};
+    let endpoint =
+        JournalEndpoint { url: Some(url.to_string()), aws: false, region: "us-east-1".into(), profile: None };
+    let journal =
+        Journal::create(dir, run_id, &format!("rekcon-{run_id}-"), "run", endpoint).expect("journal");
+    for (operation, json) in calls {
+        let request = rekcon::api::Request::from_json(*operation, json).expect("request");
+        journal.before(&rekcon::target::Call::Typed(request)).expect("journaled");
+    }
+    // Dropped unfinished: what a killed run leaves.
+    drop(journal);
+}
+
 /// An IndexFaces call of a killed run to a collection it did not create, whose answer never
 /// came, left faces behind only if that collection exists: one that does not (or an id no
 /// collection can have, as the fuzzer's constraint probes send) closes the journal, and
 /// one that does keeps it, naming the unknown faces.
 #[test]
 fn unanswered_indexing_is_unknown_only_where_the_collection_exists() {
-    use rekcon::api::{Operation, Request};
-    use rekcon::journal::{Journal, JournalEndpoint};
-    use rekcon::target::Call;
+    use rekcon::api::Operation;
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
@@ -221,19 +235,14 @@ fn unanswered_indexing_is_unknown_only_where_the_collection_exists() {
     let client = serve_support::sdk_client(&url);
     runtime.block_on(client.create_collection().collection_id("theirs").send()).expect("created");
     let journals = scratch("unanswered");
-    let endpoint =
-        JournalEndpoint { url: Some(url.clone()), aws: false, region: "us-east-1".into(), profile: None };
     let dead_with_indexing = |run_id: &str, collections: &[&str]| {
-        let journal =
-            Journal::create(&journals, run_id, &format!("rekcon-{run_id}-"), "fuzz", endpoint.clone())
-                .expect("journal");
-        for collection in collections {
-            let json = serde_json::json!({"CollectionId": collection, "Image": {"Bytes": "AAAA"}});
-            let call = Call::Typed(Request::from_json(Operation::IndexFaces, &json).expect("request"));
-            journal.before(&call).expect("journaled");
-        }
-        // Dropped unfinished: what a killed run leaves.
-        drop(journal);
+        let calls: Vec<_> = collections
+            .iter()
+            .map(|c| {
+                (Operation::IndexFaces, serde_json::json!({"CollectionId": c, "Image": {"Bytes": "AAAA"}}))
+            })
+            .collect();
+        dead_journal(&journals, run_id, &url, &calls);
     };
 
     let too_long = "x".repeat(300);
@@ -261,9 +270,7 @@ fn unanswered_indexing_is_unknown_only_where_the_collection_exists() {
 /// usual in the same pass.
 #[test]
 fn forget_unreachable_removes_only_the_journals_whose_endpoint_is_gone() {
-    use rekcon::api::{Operation, Request};
-    use rekcon::journal::{Journal, JournalEndpoint};
-    use rekcon::target::Call;
+    use rekcon::api::Operation;
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
@@ -276,18 +283,8 @@ fn forget_unreachable_removes_only_the_journals_whose_endpoint_is_gone() {
     };
     let journals = scratch("forget");
     let dead = |run_id: &str, url: &str| {
-        let endpoint = JournalEndpoint {
-            url: Some(url.to_string()),
-            aws: false,
-            region: "us-east-1".into(),
-            profile: None,
-        };
-        let journal = Journal::create(&journals, run_id, &format!("rekcon-{run_id}-"), "run", endpoint)
-            .expect("journal");
         let json = serde_json::json!({"CollectionId": format!("rekcon-{run_id}-1-c")});
-        let call = Call::Typed(Request::from_json(Operation::CreateCollection, &json).expect("request"));
-        journal.before(&call).expect("journaled");
-        drop(journal);
+        dead_journal(&journals, run_id, url, &[(Operation::CreateCollection, json)]);
     };
     dead("gone0001", &gone_url);
     dead("live0001", &live_url);

@@ -633,16 +633,7 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
         _ => None,
     };
     // The report file first: a closed stdout must not lose it.
-    let written = [
-        plan.json.as_ref().map(|path| report.write_json(path)),
-        plan.junit.as_ref().map(|path| report.write_junit(path)),
-    ];
-    for e in written.into_iter().flatten().filter_map(Result::err) {
-        eprintln!("rekcon fuzz: {e}");
-        if code == EXIT_CONFORM {
-            code = EXIT_BAD_INPUT;
-        }
-    }
+    write_reports(&plan, |p| report.write_json(p), |p| report.write_junit(p), &mut code);
     let mut rendered = report.render();
     if let Some(c) = &confirmation {
         rendered.push('\n');
@@ -652,6 +643,23 @@ pub fn fuzz_command(args: FuzzArgs) -> u8 {
         eprintln!("rekcon fuzz: cannot print the report: {e}");
     }
     code
+}
+
+/// Writes the `--json` and `--junit` reports `plan` asks for; a failure is printed and
+/// turns a conforming exit `code` into 2.
+fn write_reports(
+    plan: &Plan,
+    json: impl Fn(&Path) -> Result<(), Error>,
+    junit: impl Fn(&Path) -> Result<(), Error>,
+    code: &mut u8,
+) {
+    let written = [plan.json.as_deref().map(json), plan.junit.as_deref().map(junit)];
+    for e in written.into_iter().flatten().filter_map(Result::err) {
+        eprintln!("rekcon fuzz: {e}");
+        if *code == EXIT_CONFORM {
+            *code = EXIT_BAD_INPUT;
+        }
+    }
 }
 
 /// `rekcon fuzz --concurrency K`: racing calls, judged for linearizability.
@@ -674,16 +682,7 @@ fn concurrency_command(plan: &Plan, concurrency: usize, interrupts: &Interrupts)
             let mut code = interrupts.exit_code(outcome.exit_code(), EXIT_INTERRUPTED);
             // The report files first: a closed stdout must not lose them.
             let report = super::race_report::RaceReport::new(&outcome, &config);
-            let written = [
-                plan.json.as_ref().map(|path| report.write_json(path)),
-                plan.junit.as_ref().map(|path| report.write_junit(path)),
-            ];
-            for e in written.into_iter().flatten().filter_map(Result::err) {
-                eprintln!("rekcon fuzz: {e}");
-                if code == EXIT_CONFORM {
-                    code = EXIT_BAD_INPUT;
-                }
-            }
+            write_reports(plan, |p| report.write_json(p), |p| report.write_junit(p), &mut code);
             if let Err(e) = crate::output::print(&outcome.render(&config)) {
                 eprintln!("rekcon fuzz: cannot print the report: {e}");
             }

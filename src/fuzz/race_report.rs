@@ -144,14 +144,7 @@ impl RaceReport {
                 "diverged again in {} of {} runs; reproduce: {}",
                 f.reproduced, f.runs, f.reproduce
             ));
-            let mut case = TestCase::new(f.name.replace('/', "::"), status);
-            case.set_classname("fuzz.concurrency");
-            case.extra.insert("file".into(), f.scenario.display().to_string().into());
-            case.extra.insert("line".into(), "1".into());
-            if let Ok(yaml) = std::fs::read_to_string(&f.scenario) {
-                case.set_system_out(yaml);
-            }
-            cases.push(case);
+            cases.push(super::report::regression_case(&f.name, &f.scenario, "fuzz.concurrency", status));
         }
         let status = if let Some(bug) = self.generator_bugs.first() {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -196,14 +189,11 @@ impl RaceReport {
 
     /// Writes the report as pretty JSON.
     pub fn write_json(&self, path: &Path) -> Result<(), Error> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
-        std::fs::write(path, text + "\n").map_err(|source| Error::Write { path: path.to_path_buf(), source })
+        super::report::write_pretty_json(path, self)
     }
 
     /// Writes the JUnit XML report.
     pub fn write_junit(&self, path: &Path) -> Result<(), Error> {
-        std::fs::write(path, self.to_junit())
-            .map_err(|source| Error::Write { path: path.to_path_buf(), source })
+        super::report::write_text(path, self.to_junit())
     }
 }

@@ -188,14 +188,7 @@ impl FuzzReport {
             status.set_message(f.first_mismatch.to_string());
             status.set_type("diverged");
             status.set_description(format!("reproduce: {}", f.reproduce));
-            let mut case = TestCase::new(f.name.replace('/', "::"), status);
-            case.set_classname("fuzz");
-            case.extra.insert("file".into(), f.scenario.display().to_string().into());
-            case.extra.insert("line".into(), "1".into());
-            if let Ok(yaml) = std::fs::read_to_string(&f.scenario) {
-                case.set_system_out(yaml);
-            }
-            cases.push(case);
+            cases.push(regression_case(&f.name, &f.scenario, "fuzz", status));
         }
         for (i, f) in self.flaky.iter().enumerate() {
             let mut status = TestCaseStatus::skipped();
@@ -258,15 +251,12 @@ impl FuzzReport {
 
     /// Writes the JUnit XML report.
     pub fn write_junit(&self, path: &Path) -> Result<(), Error> {
-        std::fs::write(path, self.to_junit())
-            .map_err(|source| Error::Write { path: path.to_path_buf(), source })
+        write_text(path, self.to_junit())
     }
 
     /// Writes the report as pretty JSON.
     pub fn write_json(&self, path: &Path) -> Result<(), Error> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
-        std::fs::write(path, text + "\n").map_err(|source| Error::Write { path: path.to_path_buf(), source })
+        write_pretty_json(path, self)
     }
 
     /// Reads a report written by [`FuzzReport::write_json`].
@@ -383,6 +373,36 @@ impl FuzzReport {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// The JUnit test case of a finding: named after its regression scenario, which is its
+/// `file` and, read back, its `<system-out>`.
+pub(super) fn regression_case(
+    name: &str,
+    scenario: &Path,
+    classname: &str,
+    status: quick_junit::TestCaseStatus,
+) -> quick_junit::TestCase {
+    let mut case = quick_junit::TestCase::new(name.replace('/', "::"), status);
+    case.set_classname(classname);
+    case.extra.insert("file".into(), scenario.display().to_string().into());
+    case.extra.insert("line".into(), "1".into());
+    if let Ok(yaml) = std::fs::read_to_string(scenario) {
+        case.set_system_out(yaml);
+    }
+    case
+}
+
+/// Writes `text` to `path`.
+pub(super) fn write_text(path: &Path, text: String) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+}
+
+/// Writes `value` to `path` as pretty JSON, ending in a newline.
+pub(super) fn write_pretty_json(path: &Path, value: &impl Serialize) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    write_text(path, text + "\n")
 }
 
 /// How a finished run is described: where it ran and how to repeat it.
