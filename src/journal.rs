@@ -502,6 +502,11 @@ fn error_type(raw: &RawResponse, body: &Value) -> Option<String> {
     Some(name.rsplit('#').next().unwrap_or(name).to_string())
 }
 
+/// The error type of an answer whose body is not otherwise read.
+fn answer_error_type(raw: &RawResponse) -> Option<String> {
+    error_type(raw, &serde_json::from_slice(&raw.body).unwrap_or(Value::Null))
+}
+
 /// Takes the exclusive flock on `file` without waiting; `false` when another process
 /// (or another open file of this one) holds it.
 fn try_lock(file: &File) -> std::io::Result<bool> {
@@ -882,10 +887,7 @@ async fn delete_open(
                 let _ = writeln!(out, "deleted       {what}");
                 outcome.deleted += 1;
             }
-            Ok(raw)
-                if error_type(&raw, &serde_json::from_slice(&raw.body).unwrap_or(Value::Null)).as_deref()
-                    == Some("ResourceNotFoundException") =>
-            {
+            Ok(raw) if answer_error_type(&raw).as_deref() == Some("ResourceNotFoundException") => {
                 let _ = writeln!(out, "already gone  {what}");
                 outcome.already_gone += 1;
             }
@@ -939,8 +941,7 @@ async fn collection_exists(target: &Target, collection: &str) -> Result<bool, St
     if (200..300).contains(&raw.status) {
         return Ok(true);
     }
-    let body = serde_json::from_slice(&raw.body).unwrap_or(Value::Null);
-    match error_type(&raw, &body).as_deref() {
+    match answer_error_type(&raw).as_deref() {
         Some("ResourceNotFoundException" | "InvalidParameterException" | "ValidationException") => Ok(false),
         other => Err(format!("HTTP {} {}", raw.status, other.unwrap_or("without an error type"))),
     }

@@ -271,7 +271,11 @@ impl Limiter {
 
     /// The rate `operation` is paced at; `None` while unlimited.
     pub fn rate(&self, operation: &str) -> Option<f64> {
-        lock(&self.pacers).pacer(operation).rate()
+        let pacers = lock(&self.pacers);
+        match &pacers.shared {
+            Some(shared) => shared.rate(),
+            None => pacers.by_operation.get(operation).and_then(Pacer::rate),
+        }
     }
 
     /// Whether the endpoint's quota was found to be shared by every operation.
