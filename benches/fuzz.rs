@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rekcon::fuzz::case::CaseRunner;
+use rekcon::fuzz::drive::{self, DriveConfig};
 use rekcon::fuzz::exec::{EndpointExecutor, Executor, InProcessExecutor};
 use rekcon::fuzz::generate::{Draw, Fixture, GenConfig, case_strategy, generate, to_document, to_yaml};
 use rekcon::runner;
@@ -37,11 +38,18 @@ use rekcon::serve::ServeConfig;
 /// Cases per measurement.
 const CASES: usize = 400;
 
+/// The seed of the cases: `rekcon fuzz --seed 1`.
+const SEED: u64 = 1;
+
+/// The cases `rekcon fuzz --seed 1 --cases 400` explores, drawn as [`drive::drive`] draws
+/// them, so the model-alone side runs the very cases the fuzzer does.
 fn cases(root: &std::path::Path) -> (Vec<Vec<Draw>>, GenConfig) {
     let fixtures = Fixture::load_dir(&root.join("images")).expect("fixture images");
-    let mut runner =
-        TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[1; 32]));
-    let strategy = case_strategy(0.15, 30);
+    let defaults = DriveConfig::default();
+    let config = Config { cases: CASES as u32, failure_persistence: None, ..Config::default() };
+    let seed = defaults.partition.worker_seed(SEED);
+    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let strategy = case_strategy(defaults.invalid_share, defaults.max_steps);
     let draws = (0..CASES).map(|_| strategy.new_tree(&mut runner).expect("a case").current()).collect();
     (draws, GenConfig { fixtures })
 }
@@ -50,22 +58,16 @@ fn per_case(total: Duration) -> String {
     format!("{:>8.1} µs/case", total.as_secs_f64() * 1e6 / CASES as f64)
 }
 
-/// Runs every case through `runner`, a batch per round of lanes; returns (checked
-/// calls, wall time).
-fn run_all(runner: &mut CaseRunner, draws: &[Vec<Draw>]) -> (u64, Duration) {
-    let started = Instant::now();
-    let mut calls = 0;
-    let batch = runner.lanes() * 4;
-    for result in draws.chunks(batch).flat_map(|chunk| runner.run_batch(chunk)) {
-        assert!(
-            matches!(result.verdict, rekcon::fuzz::case::CaseVerdict::Pass),
-            "the unmutated emulator must conform: {:?}\n{}",
-            result.verdict,
-            result.yaml
-        );
-        calls += result.checked_calls;
-    }
-    (calls, started.elapsed())
+/// Explores the cases of [`cases`] as `rekcon fuzz --seed 1 --cases 400` does
+/// ([`drive::drive`]: batches, coverage, verdicts); returns (checked calls, wall time).
+fn fuzz(runner: &mut CaseRunner) -> (u64, Duration) {
+    let config = DriveConfig { seed: SEED, cases: CASES as u32, ..DriveConfig::default() };
+    let outcome = drive::drive(runner, &config, &drive::Silent);
+    assert!(
+        outcome.findings.is_empty() && outcome.generator_bugs.is_empty() && outcome.cases == CASES as u64,
+        "the unmutated emulator must conform, and every case run: {outcome:?}"
+    );
+    (outcome.checked_calls, outcome.elapsed)
 }
 
 /// Rounds of each in-process measurement; the machines are noisy, so the median is reported.
@@ -231,7 +233,8 @@ fn main() {
     let (mut alone, mut cases_rates) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         alone.push(model_alone(&scenarios, cores, 100 + round));
-        let (calls, took) = run_all(&mut whole, &draws);
+        let (calls, took) = fuzz(&mut whole);
+        assert_eq!(calls, model_calls, "the fuzzer ran the cases the model alone ran");
         cases_rates.push(calls as f64 / took.as_secs_f64());
     }
     let (alone_median, cases_median) = (median(&mut alone).0, median(&mut cases_rates).0);
@@ -253,7 +256,7 @@ fn main() {
                 as Box<dyn Executor + Send>
         })
         .collect();
-    let (calls, took) = run_all(&mut CaseRunner::with_lanes(executors, &root, gen_config.clone()), &draws);
+    let (calls, took) = fuzz(&mut CaseRunner::with_lanes(executors, &root, gen_config.clone()));
     println!(
         "whole cases in-process (rekcon fuzz --target wire --jobs {cores}): {:>9.0} checked calls/s",
         calls as f64 / took.as_secs_f64()
@@ -270,7 +273,7 @@ fn main() {
     let mut over_http = CaseRunner::with_lanes(executors, &root, gen_config);
     let (mut capacities, mut fuzz_rates) = (Vec::new(), Vec::new());
     for _ in 0..LOOPBACK_ROUNDS {
-        let (calls, took) = run_all(&mut over_http, &draws);
+        let (calls, took) = fuzz(&mut over_http);
         fuzz_rates.push(calls as f64 / took.as_secs_f64());
         capacities.push(capacity(&handle, &url, took.max(Duration::from_secs(1))));
     }

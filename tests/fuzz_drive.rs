@@ -226,3 +226,73 @@ fn an_interrupt_starts_no_further_case_of_the_batch_under_way() {
     assert_eq!(outcome.cases, ran as u64, "{outcome:?}");
     assert!(outcome.interrupted, "{outcome:?}");
 }
+
+/// Passes every case; the first case of the run takes `slow` and notes how many cases
+/// the other lanes ran meanwhile.
+struct SlowFirstCase {
+    started: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ran_meanwhile: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    slow: Duration,
+    isolated: bool,
+}
+
+impl Executor for SlowFirstCase {
+    fn run(&mut self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
+        use std::sync::atomic::Ordering;
+        if self.started.fetch_add(1, Ordering::SeqCst) == 0 {
+            std::thread::sleep(self.slow);
+            // The others, not this one.
+            self.ran_meanwhile.store(self.started.load(Ordering::SeqCst) - 1, Ordering::SeqCst);
+        }
+        Scripted { runs: 0, script: |_| Verdict::Pass }.run(ordinal, scenario)
+    }
+
+    fn finish(&mut self) -> CleanupSummary {
+        CleanupSummary::default()
+    }
+
+    fn isolated(&self) -> bool {
+        self.isolated
+    }
+}
+
+/// Runs 40 cases on two lanes whose first case takes 3 s; how many cases the other lane
+/// ran meanwhile.
+fn cases_beside_a_slow_one(isolated: bool) -> usize {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (started, ran_meanwhile) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let lanes: Vec<Box<dyn Executor + Send>> = (0..2)
+        .map(|_| {
+            Box::new(SlowFirstCase {
+                started: Arc::clone(&started),
+                ran_meanwhile: Arc::clone(&ran_meanwhile),
+                slow: Duration::from_secs(3),
+                isolated,
+            }) as Box<dyn Executor + Send>
+        })
+        .collect();
+    let root = fuzz_support::root();
+    let fixtures = Fixture::load_dir(&root.join("images")).expect("fixture images");
+    let mut runner = CaseRunner::with_lanes(lanes, &root, GenConfig { fixtures });
+    let outcome = drive::drive(&mut runner, &DriveConfig { cases: 40, ..config() }, &Silent);
+    assert_eq!(outcome.cases, 40, "{outcome:?}");
+    ran_meanwhile.load(Ordering::SeqCst)
+}
+
+#[test]
+fn no_lane_of_its_own_waits_for_the_slowest_case_of_a_batch() {
+    // A batch holds 4 cases per lane (8). Had the other lane waited for the slow case at
+    // the end of its batch, it would have run at most the batch's 7 others meanwhile;
+    // the next batch gives it 8 more.
+    let meanwhile = cases_beside_a_slow_one(true);
+    assert!((8..=15).contains(&meanwhile), "the other lane ran {meanwhile} cases while the slow one ran");
+}
+
+#[test]
+fn lanes_sharing_an_endpoint_run_one_batch_at_a_time() {
+    // The next batch would change the ids the endpoint hands out while this one's
+    // findings are shrunk: it waits.
+    let meanwhile = cases_beside_a_slow_one(false);
+    assert_eq!(meanwhile, 7, "the other lane ran {meanwhile} cases while the slow one ran");
+}

@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -203,8 +204,10 @@ pub struct Page {
     pub candidates: Vec<(String, Pat)>,
     /// Keys returned by earlier pages of this listing: never again.
     pub exclude: BTreeSet<String>,
-    /// Keys that must not appear at all (deleted things).
-    pub forbidden: BTreeSet<String>,
+    /// Keys that must not appear at all (deleted things). Shared with the model, which
+    /// holds every collection it saw deleted: a page is allowed many times a second
+    /// and must not copy them each time.
+    pub forbidden: Arc<BTreeSet<String>>,
     /// Whether keys the model does not know may appear (ListCollections on a shared endpoint).
     pub allow_foreign: bool,
     /// Page size limit from MaxResults.
@@ -1273,7 +1276,7 @@ mod tests {
             key_path: vec!["UserId"],
             candidates: ["u1", "u2", "u3"].iter().map(|k| (k.to_string(), Pat::Any)).collect(),
             exclude: exclude.iter().map(|s| s.to_string()).collect(),
-            forbidden: BTreeSet::new(),
+            forbidden: Arc::default(),
             allow_foreign: false,
             max_len,
             default_len: 2,

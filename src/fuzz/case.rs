@@ -12,12 +12,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use super::coverage::Coverage;
 use super::exec::Executor;
 use super::generate::{Draw, GenConfig, Generated, generate, to_document, to_yaml};
+use super::pool::{Pending, Pool, wait_all};
 use crate::check::Layer;
 use crate::report::{ScenarioReport, Verdict};
 use crate::scenario::Loader;
@@ -135,25 +137,78 @@ pub struct CaseResult {
 }
 
 /// Runs cases: generates, loads and executes them, numbering each run uniquely. With
-/// several lanes (executors), a batch of cases runs side by side, one thread per lane.
+/// several lanes (executors), a batch of cases runs side by side. Each lane lives on a
+/// thread of its own for the runner's lifetime ([`Pool`]).
 pub struct CaseRunner {
-    lanes: Vec<Lane>,
-    root: PathBuf,
-    gen_config: GenConfig,
-    ordinal: Arc<AtomicUsize>,
+    pool: Pool<Lane>,
+    shared: Arc<Shared>,
     /// Set when the run should stop: no case of a batch starts after it.
     interrupt: Option<Arc<AtomicBool>>,
+    /// No case of a batch starts after it (`--time`).
+    deadline: Option<Instant>,
+    /// Whether every executor is [`Executor::isolated`].
+    isolated: bool,
+}
+
+/// What every lane reads.
+struct Shared {
+    /// The scenarios folder whose `images/` holds the fixtures.
+    root: PathBuf,
+    gen_config: GenConfig,
+    /// The last case number given out: each run of a case gets the next.
+    ordinal: AtomicUsize,
 }
 
 /// One executor and its loader (which reads each fixture image once).
 struct Lane {
     executor: Box<dyn Executor + Send>,
     loader: Loader,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for CaseRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaseRunner").field("root", &self.root).field("lanes", &self.lanes.len()).finish()
+        f.debug_struct("CaseRunner")
+            .field("root", &self.shared.root)
+            .field("lanes", &self.pool.len())
+            .finish()
+    }
+}
+
+/// A batch of cases the lanes claim one at a time.
+struct Batch {
+    draws: Vec<Vec<Draw>>,
+    next: AtomicUsize,
+    interrupt: Option<Arc<AtomicBool>>,
+    deadline: Option<Instant>,
+    /// Set by [`Running::cancel`].
+    cancelled: AtomicBool,
+}
+
+impl Batch {
+    fn stopped(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+            || self.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Claims and runs cases until none is left (or the interrupt is set): each lane
+    /// takes the next case not yet taken, so short and long cases balance out. A case
+    /// that panics is reported as a harness error and the lane goes on.
+    fn work(&self, lane: &mut Lane) -> Vec<(usize, CaseResult)> {
+        let mut done = Vec::new();
+        // Cases are claimed in order, so the ones an interrupt leaves unstarted are the
+        // batch's tail.
+        while !self.stopped() {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(draws) = self.draws.get(i) else { break };
+            let generated = generate(draws, &lane.shared.gen_config);
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lane.run_generated(&generated)))
+                    .unwrap_or_else(|_| panicked(&generated));
+            done.push((i, result));
+        }
+        done
     }
 }
 
@@ -171,20 +226,30 @@ impl CaseRunner {
         root: &Path,
         gen_config: GenConfig,
     ) -> CaseRunner {
-        let lanes =
-            executors.into_iter().map(|executor| Lane { executor, loader: Loader::new(root) }).collect();
+        let isolated = executors.iter().all(|e| e.isolated());
+        let shared = Arc::new(Shared { root: root.to_path_buf(), gen_config, ordinal: AtomicUsize::new(0) });
+        let lanes = executors
+            .into_iter()
+            .map(|executor| Lane { executor, loader: Loader::new(root), shared: Arc::clone(&shared) })
+            .collect();
         CaseRunner {
-            lanes,
-            root: root.to_path_buf(),
-            gen_config,
-            ordinal: Arc::new(AtomicUsize::new(0)),
+            pool: Pool::new(lanes, "rekcon-lane"),
+            shared,
             interrupt: None,
+            deadline: None,
+            isolated,
         }
+    }
+
+    /// Whether every lane's cases are seen by no other lane ([`Executor::isolated`]), so
+    /// that batches may overlap without changing what any case sees.
+    pub fn isolated_lanes(&self) -> bool {
+        self.isolated
     }
 
     /// How many cases run at once.
     pub fn lanes(&self) -> usize {
-        self.lanes.len().max(1)
+        self.pool.len().max(1)
     }
 
     /// How many scenario steps `draws` make (a draw may make several).
@@ -194,14 +259,18 @@ impl CaseRunner {
 
     /// The steps `draws` make.
     pub fn generated(&self, draws: &[Draw]) -> Generated {
-        generate(draws, &self.gen_config)
+        generate(draws, &self.shared.gen_config)
     }
 
-    /// Loads and runs generated steps (a shrunk case).
+    /// Loads and runs generated steps (a shrunk case) on the first lane.
     pub fn run_generated(&mut self, generated: &Generated) -> CaseResult {
-        let Some(lane) = self.lanes.first_mut() else { return no_lane(generated) };
-        let result = lane.run_once(&self.root, &self.ordinal, generated);
-        with_yaml(result, generated)
+        if self.pool.is_empty() {
+            return no_lane(generated);
+        }
+        let case = generated.clone();
+        self.pool
+            .on(0, move |lane: &mut Lane| lane.run_generated(&case))
+            .unwrap_or_else(|| panicked(generated))
     }
 
     /// Stops each batch from starting cases once `flag` is set (a signal, a request
@@ -211,76 +280,92 @@ impl CaseRunner {
         self.interrupt = flag;
     }
 
+    /// Stops each batch from starting cases at `deadline` (the end of a `--time`
+    /// budget), as [`CaseRunner::set_interrupt`] does.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
     /// Generates, loads and runs one case (see [`CaseRunner::run_batch`]).
     pub fn run(&mut self, draws: &[Draw]) -> CaseResult {
-        let generated = generate(draws, &self.gen_config);
-        let Some(lane) = self.lanes.first_mut() else { return no_lane(&generated) };
-        lane.run_generated(&self.root, &self.ordinal, &generated)
+        let generated = self.generated(draws);
+        self.run_generated(&generated)
     }
 
     /// Generates, loads and runs cases side by side: each lane takes the next case not
     /// yet taken (and generates it), so short and long cases balance out. Results come
-    /// back in order: all of them, or, once the interrupt is set, those of the cases
-    /// started before it.
+    /// back in order: all of them, or, once the interrupt is set or the deadline passed,
+    /// those of the cases started before.
     pub fn run_batch(&mut self, batch: &[Vec<Draw>]) -> Vec<CaseResult> {
-        let interrupt = self.interrupt.clone();
-        let stopped = || interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed));
-        if self.lanes.len() <= 1 || batch.len() <= 1 {
-            return batch.iter().map_while(|draws| (!stopped()).then(|| self.run(draws))).collect();
-        }
-        let (root, ordinal, next, gen_config, stopped) =
-            (&self.root, &self.ordinal, &AtomicUsize::new(0), &self.gen_config, &stopped);
-        let mut results: Vec<Option<CaseResult>> = vec![None; batch.len()];
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .lanes
-                .iter_mut()
-                .map(|lane| {
-                    scope.spawn(move || {
-                        let mut done = Vec::new();
-                        // Cases are claimed in order, so the ones an interrupt leaves
-                        // unstarted are the batch's tail.
-                        while !stopped() {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(draws) = batch.get(i) else { break };
-                            let generated = generate(draws, gen_config);
-                            done.push((i, lane.run_generated(root, ordinal, &generated)));
-                        }
-                        done
-                    })
-                })
-                .collect();
-            for handle in handles {
-                // A lane that panicked leaves its cases empty; they are reported below.
-                if let Ok(done) = handle.join() {
-                    for (i, result) in done {
-                        results[i] = Some(result);
-                    }
-                }
-            }
+        self.start_batch(batch).wait()
+    }
+
+    /// Starts a batch (see [`CaseRunner::run_batch`]) without waiting for it. A batch
+    /// started while another runs is taken up by each lane as soon as it has nothing
+    /// left of the first, so no lane waits for the slowest case of a batch. Cases run
+    /// later through [`CaseRunner::run`] queue behind the batches started before.
+    pub fn start_batch(&mut self, batch: &[Vec<Draw>]) -> Running {
+        let work = Arc::new(Batch {
+            draws: batch.to_vec(),
+            next: AtomicUsize::new(0),
+            interrupt: self.interrupt.clone(),
+            deadline: self.deadline,
+            cancelled: AtomicBool::new(false),
         });
-        results.truncate(next.load(Ordering::Relaxed).min(batch.len()));
-        results
-            .into_iter()
-            .zip(batch)
-            .map(|(r, draws)| {
-                r.unwrap_or_else(|| CaseResult {
-                    verdict: CaseVerdict::GeneratorBug("harness error: the case's thread panicked".into()),
-                    ..no_lane(&generate(draws, gen_config))
-                })
-            })
-            .collect()
+        let job = Arc::clone(&work);
+        let answers = if self.pool.is_empty() {
+            Vec::new()
+        } else {
+            self.pool.submit_all(move |lane: &mut Lane| job.work(lane))
+        };
+        Running { work, answers, shared: Arc::clone(&self.shared), lanes: !self.pool.is_empty() }
     }
 
     /// Deletes anything cases left behind.
     pub fn finish(&mut self) -> crate::report::CleanupSummary {
         let mut summary = crate::report::CleanupSummary::default();
-        for lane in &mut self.lanes {
-            let done = lane.executor.finish();
+        for done in self.pool.on_all(|lane: &mut Lane| lane.executor.finish()).into_iter().flatten() {
             summary.deleted += done.deleted;
             summary.failed.extend(done.failed);
         }
         summary
+    }
+}
+
+/// A batch under way ([`CaseRunner::start_batch`]).
+#[must_use = "a batch's results are read with `wait`"]
+pub struct Running {
+    work: Arc<Batch>,
+    answers: Pending<Vec<(usize, CaseResult)>>,
+    shared: Arc<Shared>,
+    /// Whether there was a lane to run it on.
+    lanes: bool,
+}
+
+impl Running {
+    /// Starts no further case of the batch: the ones under way finish, and
+    /// [`Running::wait`] gives their results.
+    pub fn cancel(&self) {
+        self.work.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits for the batch: the results of the cases it started, in order.
+    pub fn wait(self) -> Vec<CaseResult> {
+        let generated = |draws: &[Draw]| generate(draws, &self.shared.gen_config);
+        if !self.lanes {
+            return self.work.draws.iter().map(|draws| no_lane(&generated(draws))).collect();
+        }
+        let batch = &self.work.draws;
+        let mut results: Vec<Option<CaseResult>> = vec![None; batch.len()];
+        for (i, result) in wait_all(self.answers).into_iter().flatten().flatten() {
+            results[i] = Some(result);
+        }
+        results.truncate(self.work.next.load(Ordering::Relaxed).min(batch.len()));
+        results
+            .into_iter()
+            .zip(batch)
+            .map(|(r, draws)| r.unwrap_or_else(|| panicked(&generated(draws))))
+            .collect()
     }
 }
 
@@ -289,9 +374,19 @@ const DESCRIPTION: &str = "A generated case.";
 
 /// The result of a case that had nowhere to run.
 fn no_lane(generated: &Generated) -> CaseResult {
+    not_run(generated, "no executor to run cases on")
+}
+
+/// The result of a case whose run panicked (a rekcon bug, reported as a generator bug).
+fn panicked(generated: &Generated) -> CaseResult {
+    not_run(generated, "harness error: the case's thread panicked")
+}
+
+/// A case that made no call, reported as a generator bug for `reason`.
+fn not_run(generated: &Generated, reason: &str) -> CaseResult {
     with_yaml(
         CaseResult {
-            verdict: CaseVerdict::GeneratorBug("no executor to run cases on".into()),
+            verdict: CaseVerdict::GeneratorBug(reason.into()),
             ..CaseResult::empty(generated.steps.len())
         },
         generated,
@@ -325,14 +420,14 @@ impl Lane {
     /// transient error, see [`transient_pause`]) past the SDK's retries runs again after a
     /// pause (at most [`THROTTLE_RETRIES`] times): nothing it did survives (its
     /// collections are deleted), and it runs again under a fresh ordinal.
-    fn run_generated(&mut self, root: &Path, ordinal: &AtomicUsize, generated: &Generated) -> CaseResult {
-        let mut result = self.run_once(root, ordinal, generated);
+    fn run_generated(&mut self, generated: &Generated) -> CaseResult {
+        let mut result = self.run_once(generated);
         for _ in 0..THROTTLE_RETRIES {
             let CaseVerdict::NoAnswer(reason) = &result.verdict else { break };
             let Some(pause) = transient_pause(reason) else { break };
             std::thread::sleep(pause);
             let calls = result.checked_calls;
-            result = self.run_once(root, ordinal, generated);
+            result = self.run_once(generated);
             result.checked_calls += calls;
         }
         with_yaml(result, generated)
@@ -340,10 +435,10 @@ impl Lane {
 
     /// Loads and runs a case under a fresh ordinal (it names the case's collections),
     /// built from its document without its YAML ([`Loader::build`]).
-    fn run_once(&mut self, root: &Path, ordinal: &AtomicUsize, generated: &Generated) -> CaseResult {
-        let ordinal = ordinal.fetch_add(1, Ordering::Relaxed) + 1;
+    fn run_once(&mut self, generated: &Generated) -> CaseResult {
+        let ordinal = self.shared.ordinal.fetch_add(1, Ordering::Relaxed) + 1;
         let name = format!("fuzz/case-{ordinal}");
-        let path = root.join("fuzz").join(format!("case-{ordinal}.yaml"));
+        let path = self.shared.root.join("fuzz").join(format!("case-{ordinal}.yaml"));
         let mut result = CaseResult::empty(generated.steps.len());
         let (document, steps_at) = to_document(generated, DESCRIPTION);
         let scenario = match self.loader.build(&name, &path, &document, &steps_at) {

@@ -7,6 +7,7 @@
 //! beyond each bound ([`probes_of`]). The report shows what was reached and what was
 //! not, so a thin budget is visible rather than silently trusted.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -411,26 +412,38 @@ pub fn probes_of(op: Operation, request: &serde_json::Map<String, Value>, typed:
     let root: &dyn Members = request;
     let rows: Vec<&Constraint> = validate::constraints_of(op).collect();
     // Each row's values, read once for its breaches and its probes.
-    let values: Vec<Vec<(String, Member<'_>)>> = rows
+    let values: Vec<Vec<(Cow<'_, str>, Member<'_>)>> = rows
         .iter()
         .map(|c| if c.rule == Rule::Required { Vec::new() } else { validate::values_at(root, c.member) })
         .collect();
+    // What each row's values reach, before any breach is looked for: a call whose
+    // values reach no probe and leave out no required member (most calls) needs no
+    // validation at all.
+    let reached: Vec<Vec<String>> = rows
+        .iter()
+        .zip(&values)
+        .map(|(c, v)| v.iter().flat_map(|(_, value)| value_probes(c, value)).collect())
+        .collect();
+    let required_missing = |c: &Constraint| {
+        let (parents, name) = validate::parents(root, c.member);
+        parents.iter().any(|(_, parent)| !validate::has(parent, name))
+    };
+    if reached.iter().all(Vec::is_empty)
+        && !rows.iter().any(|c| c.rule == Rule::Required && required_missing(c))
+    {
+        return Vec::new();
+    }
     let broken: Vec<bool> =
         rows.iter().zip(&values).map(|(c, v)| !validate::breaches_among(c, root, v).is_empty()).collect();
     let syntax_broken = rows.iter().zip(&broken).any(|(c, b)| *b && c.stage == Stage::Syntax);
     let mut out = Vec::new();
-    for (i, constraint) in rows.iter().enumerate() {
+    for (i, (constraint, reached)) in rows.iter().zip(reached).enumerate() {
         let others_hold = rows.iter().zip(&broken).enumerate().all(|(j, (_, b))| j == i || !b);
-        let mut reached = Vec::new();
-        if constraint.rule == Rule::Required {
-            if broken[i] {
-                reached.push("absent".to_string());
-            }
+        let reached = if constraint.rule == Rule::Required {
+            if broken[i] { vec!["absent".to_string()] } else { Vec::new() }
         } else {
-            for (_, value) in &values[i] {
-                reached.extend(value_probes(constraint, value));
-            }
-        }
+            reached
+        };
         // Named only when a probe counts: most rows reach none.
         let mut name = None;
         for probe in reached {

@@ -25,7 +25,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::case::{CaseResult, CaseRunner, CaseVerdict, Divergence};
+use super::case::{CaseResult, CaseRunner, CaseVerdict, Divergence, Running};
 use super::coverage::Coverage;
 use super::generate::{Draw, GenStep, Generated, case_strategy};
 use crate::unknown::Unknown;
@@ -309,6 +309,38 @@ struct Explorer<'a> {
     outcome: DriveOutcome,
 }
 
+/// A batch of cases drawn and started: under way, or finished with its results.
+enum Started {
+    Running(Running),
+    Done(Vec<CaseResult>),
+}
+
+impl Started {
+    /// Waits for the batch to finish, keeping its results.
+    fn finish(&mut self) {
+        if let Started::Running(_) = self
+            && let Started::Running(running) = std::mem::replace(self, Started::Done(Vec::new()))
+        {
+            *self = Started::Done(running.wait());
+        }
+    }
+
+    /// Starts no further case of the batch (see [`Running::cancel`]).
+    fn cancel(&self) {
+        if let Started::Running(running) = self {
+            running.cancel();
+        }
+    }
+
+    /// The batch's results, once it has finished.
+    fn results(self) -> Vec<CaseResult> {
+        match self {
+            Started::Running(running) => running.wait(),
+            Started::Done(results) => results,
+        }
+    }
+}
+
 impl Explorer<'_> {
     fn stats(&self) -> Stats {
         Stats {
@@ -331,6 +363,30 @@ impl Explorer<'_> {
         self.shrink_tries >= self.config.max_shrink_iters
             || self.shrink_started.elapsed() >= self.config.max_shrink_time
             || self.interrupted()
+    }
+
+    /// Draws the next batch of up to `size` cases and starts it, unless the cases
+    /// planned are all drawn, the time is up or the run was interrupted.
+    fn start_batch<S: Strategy<Value = Vec<Draw>>>(
+        &mut self,
+        strategy: &S,
+        test_runner: &mut TestRunner,
+        drawn: &mut u64,
+        size: usize,
+    ) -> Option<(Vec<S::Tree>, Started)> {
+        let planned = u64::from(self.config.cases);
+        if *drawn >= planned || self.interrupted() || self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        let size = usize::try_from(planned - *drawn).unwrap_or(usize::MAX).min(size);
+        // The strategy has no filters, so a tree is always drawn; stop rather than spin.
+        let trees: Vec<S::Tree> = (0..size).map_while(|_| strategy.new_tree(test_runner).ok()).collect();
+        if trees.is_empty() {
+            return None;
+        }
+        *drawn += trees.len() as u64;
+        let batch: Vec<Vec<Draw>> = trees.iter().map(ValueTree::current).collect();
+        Some((trees, Started::Running(self.runner.start_batch(&batch))))
     }
 
     /// Whether the run was asked to end early.
@@ -622,6 +678,8 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
     let started = Instant::now();
     // An interrupt ends a batch too: the cases under way finish, no other starts.
     runner.set_interrupt(config.interrupt.clone());
+    // So does the end of the time budget.
+    runner.set_deadline(config.time.map(|t| started + t));
     let strategy = case_strategy(config.invalid_share, config.max_steps);
     let proptest_config = Config { cases: config.cases, failure_persistence: None, ..Config::default() };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &config.partition.worker_seed(config.seed));
@@ -645,26 +703,20 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
     };
     let planned = u64::from(config.cases);
     let mut ended_by = EndedBy::Cases;
-    'explore: while ex.outcome.cases < planned && !ex.stop {
-        if ex.deadline.is_some_and(|d| Instant::now() >= d) {
-            ended_by = EndedBy::Time;
-            break;
+    // Lanes of their own (in-process) have two batches under way at once: each lane
+    // moves on to the next batch as soon as the current one has nothing left for it,
+    // instead of waiting for its slowest case. Results are still read batch by batch, in
+    // order, so a seed repeats the run. Lanes sharing an endpoint run one batch at a
+    // time: a case of the next batch would change the ids the emulator hands out to the
+    // shrinking of this one's finding.
+    let overlap = ex.runner.isolated_lanes();
+    let mut drawn = 0u64;
+    let mut next = ex.start_batch(&strategy, &mut test_runner, &mut drawn, batch_size);
+    'explore: while let Some((trees, batch)) = next.take() {
+        if overlap && !ex.stop {
+            next = ex.start_batch(&strategy, &mut test_runner, &mut drawn, batch_size);
         }
-        if ex.interrupted() {
-            break;
-        }
-        let size = usize::try_from(planned - ex.outcome.cases).unwrap_or(usize::MAX).min(batch_size);
-        let mut trees = Vec::with_capacity(size);
-        for _ in 0..size {
-            match strategy.new_tree(&mut test_runner) {
-                Ok(tree) => trees.push(tree),
-                // The strategy has no filters, so this cannot happen; stop rather than spin.
-                Err(_) => break 'explore,
-            }
-        }
-        let batch: Vec<Vec<Draw>> = trees.iter().map(ValueTree::current).collect();
-        let results = ex.runner.run_batch(&batch);
-        for (tree, result) in trees.into_iter().zip(results) {
+        for (tree, result) in trees.into_iter().zip(batch.results()) {
             ex.outcome.cases += 1;
             ex.account(&result, true);
             let steps = result.steps;
@@ -688,6 +740,11 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
                 }
                 CaseVerdict::Diverged(d) if ex.known.contains(&d.signature()) => ex.outcome.repeats += 1,
                 CaseVerdict::Diverged(d) => {
+                    // Shrinking and confirming run alone: the emulator's id stream, and so
+                    // what the finding shows, then follow from the seed.
+                    if let Some((_, batch)) = next.as_mut() {
+                        batch.finish();
+                    }
                     let minimal = ex.shrink(tree, d, steps);
                     ex.confirm(minimal);
                     if config.max_findings > 0 && ex.outcome.findings.len() >= config.max_findings {
@@ -698,8 +755,20 @@ pub fn drive(runner: &mut CaseRunner, config: &DriveConfig, progress: &dyn Progr
             }
             ex.progress.update(&ex.stats());
             if ex.stop {
+                // The batch started after this one is not read: what it found is past
+                // the end of the run. Its cases under way finish first.
+                if let Some((_, batch)) = next.take() {
+                    batch.cancel();
+                    drop(batch.results());
+                }
                 break 'explore;
             }
+        }
+        if !overlap && !ex.stop {
+            next = ex.start_batch(&strategy, &mut test_runner, &mut drawn, batch_size);
+        }
+        if next.is_none() && ex.outcome.cases < planned && ex.deadline.is_some_and(|d| Instant::now() >= d) {
+            ended_by = EndedBy::Time;
         }
     }
     // An interrupted batch ran only the cases started before it (counted), shrinking

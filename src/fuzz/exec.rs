@@ -34,6 +34,14 @@ pub trait Executor {
 
     /// Deletes anything cases left behind; called once at the end of a run.
     fn finish(&mut self) -> CleanupSummary;
+
+    /// Whether what this executor's cases do is seen by no other executor's (an
+    /// in-process emulator of its own). Lanes that share an endpoint see each other's
+    /// calls: the ids and page tokens an emulator hands out then depend on how their
+    /// cases interleave.
+    fn isolated(&self) -> bool {
+        false
+    }
 }
 
 /// Cases sent over HTTP through the [`Runner`], exactly as `rekcon run` sends scenarios.
@@ -202,6 +210,11 @@ impl InProcessExecutor {
 }
 
 impl Executor for InProcessExecutor {
+    /// Each in-process executor holds an emulator of its own.
+    fn isolated(&self) -> bool {
+        true
+    }
+
     fn run(&mut self, ordinal: usize, scenario: &Scenario) -> ScenarioReport {
         let started = Instant::now();
         let prefix = format!("rekcon-{}-{ordinal}-", self.run_id);

@@ -19,5 +19,6 @@ pub mod drive;
 pub mod exec;
 pub mod generate;
 pub mod merge;
+mod pool;
 pub mod race_report;
 pub mod report;

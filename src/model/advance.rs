@@ -6,6 +6,7 @@
 //! so this code trusts its shape and ignores what it cannot read.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -73,7 +74,9 @@ fn is_replay(model: &Model, request: &Request, body: &Value) -> bool {
 fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -> bool {
     match request {
         Request::CreateCollection(_) => {
-            model.retired.remove(collection);
+            if model.retired.contains(collection) {
+                Arc::make_mut(&mut model.retired).remove(collection);
+            }
             model.collections.insert(
                 collection.to_string(),
                 Collection {
@@ -92,7 +95,7 @@ fn apply(model: &mut Model, request: &Request, collection: &str, body: &Value) -
         }
         Request::DeleteCollection(_) => {
             model.collections.remove(collection);
-            model.retired.insert(collection.to_string());
+            Arc::make_mut(&mut model.retired).insert(collection.to_string());
             true
         }
         Request::DescribeCollection(_) => {

@@ -16,6 +16,7 @@ pub mod similarity;
 pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -187,7 +188,7 @@ pub struct Model {
     config: ModelConfig,
     collections: BTreeMap<String, Collection>,
     /// Collections this model saw deleted: they must not be listed again.
-    retired: BTreeSet<String>,
+    retired: Arc<BTreeSet<String>>,
     cursors: BTreeMap<String, Cursor>,
     tokens: BTreeMap<String, TokenUse>,
     catalogue: Catalogue,

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -650,7 +651,7 @@ fn list_collections(model: &Model, token: Option<&str>, max_results: Option<i64>
             key_path: vec![],
             candidates,
             exclude,
-            forbidden: model.retired.clone(),
+            forbidden: Arc::clone(&model.retired),
             allow_foreign: true,
             max_len,
             default_len: DEFAULT_PAGE_COLLECTIONS,
@@ -700,7 +701,7 @@ fn list_faces(model: &Model, cid: &str, c: &Collection, r: &crate::api::ListFace
             key_path: vec!["FaceId"],
             candidates,
             exclude: position.exclude,
-            forbidden: BTreeSet::new(),
+            forbidden: Arc::default(),
             allow_foreign: false,
             max_len,
             default_len: DEFAULT_PAGE_FACES,
@@ -752,7 +753,7 @@ fn list_users(
             key_path: vec!["UserId"],
             candidates: candidates.into_iter().map(|(_, c)| c).collect(),
             exclude: position.exclude,
-            forbidden: BTreeSet::new(),
+            forbidden: Arc::default(),
             allow_foreign: false,
             max_len: max_results.and_then(|n| usize::try_from(n).ok()),
             default_len: DEFAULT_PAGE_USERS,

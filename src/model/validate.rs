@@ -9,6 +9,7 @@
 //! caller allows both.
 
 use crate::api::{Member, Members, Operation, Request};
+use std::borrow::Cow;
 
 /// Largest decoded image accepted inline (contract §2, `ImageBlob`).
 pub const MAX_IMAGE_BYTES: usize = 5_242_880;
@@ -372,11 +373,14 @@ fn number(value: &Member<'_>) -> Option<f64> {
 /// The values at `path` (see [`Constraint::member`]) under `root`, each with its concrete
 /// path (`FaceIds[2]`, `Tags.team`). The parents of a required member, for [`Rule::Required`],
 /// are found with [`parents`].
-pub fn values_at<'a>(root: &'a dyn Members, path: &str) -> Vec<(String, Member<'a>)> {
+///
+/// A top-level member's path is borrowed from `path`: requests are validated several
+/// times a call (the model, the fuzzer's coverage), and most values are top-level.
+pub fn values_at<'a>(root: &'a dyn Members, path: &'a str) -> Vec<(Cow<'a, str>, Member<'a>)> {
     if path.is_empty() {
-        return vec![(String::new(), Member::Struct(root))];
+        return vec![(Cow::Borrowed(""), Member::Struct(root))];
     }
-    let mut current: Vec<(String, Member<'a>)> = vec![(String::new(), Member::Struct(root))];
+    let mut current: Vec<(Cow<'a, str>, Member<'a>)> = vec![(Cow::Borrowed(""), Member::Struct(root))];
     for segment in path.split('.') {
         let (name, each) = match segment.find(['[', '{']) {
             Some(i) => (&segment[..i], &segment[i..]),
@@ -386,7 +390,8 @@ pub fn values_at<'a>(root: &'a dyn Members, path: &str) -> Vec<(String, Member<'
         for (at, value) in current {
             let Member::Struct(s) = value else { continue };
             let Some(child) = s.member(name) else { continue };
-            let at = if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
+            let at: Cow<'a, str> =
+                if at.is_empty() { Cow::Borrowed(name) } else { format!("{at}.{name}").into() };
             let entries = |child: Member<'a>| match child {
                 Member::Map(entries) => entries,
                 Member::Struct(map) => map.entries(),
@@ -395,15 +400,17 @@ pub fn values_at<'a>(root: &'a dyn Members, path: &str) -> Vec<(String, Member<'
             match (each, child) {
                 ("", child) => next.push((at, child)),
                 ("[]", Member::List(items)) => {
-                    next.extend(items.into_iter().enumerate().map(|(i, item)| (format!("{at}[{i}]"), item)));
+                    next.extend(
+                        items.into_iter().enumerate().map(|(i, item)| (format!("{at}[{i}]").into(), item)),
+                    );
                 }
                 ("{key}", child) => {
                     next.extend(
-                        entries(child).into_iter().map(|(k, _)| (format!("{at}.{k}"), Member::Str(k))),
+                        entries(child).into_iter().map(|(k, _)| (format!("{at}.{k}").into(), Member::Str(k))),
                     );
                 }
                 ("{value}", child) => {
-                    next.extend(entries(child).into_iter().map(|(k, v)| (format!("{at}.{k}"), v)));
+                    next.extend(entries(child).into_iter().map(|(k, v)| (format!("{at}.{k}").into(), v)));
                 }
                 _ => {}
             }
@@ -415,10 +422,10 @@ pub fn values_at<'a>(root: &'a dyn Members, path: &str) -> Vec<(String, Member<'
 
 /// The structures that should hold `path`'s last member (the request itself for a
 /// top-level member), with the member's name.
-pub fn parents<'a>(root: &'a dyn Members, path: &'a str) -> (Vec<(String, Member<'a>)>, &'a str) {
+pub fn parents<'a>(root: &'a dyn Members, path: &'a str) -> (Vec<(Cow<'a, str>, Member<'a>)>, &'a str) {
     match path.rsplit_once('.') {
         Some((parent, name)) => (values_at(root, parent), name),
-        None => (vec![(String::new(), Member::Struct(root))], path),
+        None => (vec![(Cow::Borrowed(""), Member::Struct(root))], path),
     }
 }
 
@@ -439,7 +446,7 @@ pub fn breaches(constraint: &Constraint, request: &dyn Members) -> Vec<(Kind, Vi
 pub fn breaches_among(
     constraint: &Constraint,
     request: &dyn Members,
-    values: &[(String, Member<'_>)],
+    values: &[(Cow<'_, str>, Member<'_>)],
 ) -> Vec<(Kind, Violation)> {
     let mut out = Vec::new();
     let mut fail = |kind: Kind, member: &str, problem: String| {
