@@ -13,7 +13,8 @@
 //!   capacity of the same in-process emulator: 8 concurrent SDK clients calling
 //!   ListCollections as fast as it answers: `ratio fuzz-loopback/emulator-capacity`.
 //!
-//! `cargo bench --bench fuzz -- model` stops after the in-process figures.
+//! `cargo bench --bench fuzz -- model` stops after the in-process figures;
+//! `cargo bench --bench fuzz -- loopback` measures only the loopback pair.
 
 /// The same allocator as the `rekcon` binary, so the figures are the binary's.
 #[global_allocator]
@@ -161,14 +162,17 @@ fn capacity(handle: &tokio::runtime::Handle, url: &str, secs: Duration) -> f64 {
     })
 }
 
-fn main() {
-    let root: PathBuf = runner::crate_scenarios_root();
-    let (draws, gen_config) = cases(&root);
+/// Whether the bench was given `name` (`cargo bench --bench fuzz -- name`).
+fn argument(name: &str) -> bool {
+    std::env::args().skip(1).any(|a| a == name)
+}
 
+/// The in-process figures: the stages of a case, the model alone and whole cases.
+fn in_process(root: &std::path::Path, draws: &[Vec<Draw>], gen_config: &GenConfig, cores: usize) {
     let started = Instant::now();
-    let generated: Vec<_> = draws.iter().map(|d| generate(d, &gen_config)).collect();
+    let generated: Vec<_> = draws.iter().map(|d| generate(d, gen_config)).collect();
     let generating = started.elapsed();
-    let mut loader = Loader::new(&root);
+    let mut loader = Loader::new(root);
     let path = root.join("fuzz/b.yaml");
     let started = Instant::now();
     let scenarios: Vec<_> = generated
@@ -218,7 +222,6 @@ fn main() {
             100.0 * d.as_secs_f64() / call_time.as_secs_f64()
         );
     }
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut one_lane: Vec<f64> = (0..ROUNDS).map(|round| model_alone(&scenarios, 1, round)).collect();
     println!("model alone, calls only, 1 lane, {ROUNDS} rounds: {}", show(&mut one_lane));
 
@@ -229,7 +232,7 @@ fn main() {
                 as Box<dyn Executor + Send>
         })
         .collect();
-    let mut whole = CaseRunner::with_lanes(executors, &root, gen_config.clone());
+    let mut whole = CaseRunner::with_lanes(executors, root, gen_config.clone());
     let (mut alone, mut cases_rates) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         alone.push(model_alone(&scenarios, cores, 100 + round));
@@ -244,11 +247,6 @@ fn main() {
         show(&mut cases_rates)
     );
     println!("ratio whole-cases/model-alone: {:.2}", cases_median / alone_median);
-    // `cargo bench --bench fuzz -- model` stops here: the stage to profile when the
-    // model is slow (for example under `valgrind --tool=callgrind`).
-    if std::env::args().skip(1).any(|a| a == "model") {
-        return;
-    }
 
     let executors: Vec<Box<dyn Executor + Send>> = (0..cores)
         .map(|_| {
@@ -256,11 +254,28 @@ fn main() {
                 as Box<dyn Executor + Send>
         })
         .collect();
-    let (calls, took) = fuzz(&mut CaseRunner::with_lanes(executors, &root, gen_config.clone()));
+    let (calls, took) = fuzz(&mut CaseRunner::with_lanes(executors, root, gen_config.clone()));
     println!(
         "whole cases in-process (rekcon fuzz --target wire --jobs {cores}): {:>9.0} checked calls/s",
         calls as f64 / took.as_secs_f64()
     );
+}
+
+fn main() {
+    let root: PathBuf = runner::crate_scenarios_root();
+    let (draws, gen_config) = cases(&root);
+
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // `cargo bench --bench fuzz -- loopback` measures the loopback pair alone: the
+    // stage to profile when the fuzzer is slow over HTTP.
+    if !argument("loopback") {
+        in_process(&root, &draws, &gen_config, cores);
+        // `cargo bench --bench fuzz -- model` stops here: the stage to profile when the
+        // model is slow (for example under `valgrind --tool=callgrind`).
+        if argument("model") {
+            return;
+        }
+    }
 
     // The second pair, round by round, against one emulator on one runtime: its capacity
     // for 8 SDK clients, then the fuzzer as `rekcon fuzz` runs by default (twice the

@@ -119,8 +119,18 @@ impl Text {
     /// The text with every reference written out (non-strings as JSON text).
     pub fn render_string(&self, bindings: &Bindings) -> Result<String, RenderError> {
         let mut out = String::new();
-        for part in &self.0 {
+        for (i, part) in self.0.iter().enumerate() {
             match part {
+                // A long repetition (a 5 MiB image) is written once, with room for the
+                // literal text after it, rather than copied in and grown.
+                Part::Repeat(text, n) if out.is_empty() => {
+                    let rest: usize = self.0[i + 1..]
+                        .iter()
+                        .map(|p| if let Part::Literal(s) = p { s.len() } else { 0 })
+                        .sum();
+                    out = text.repeat(*n);
+                    out.reserve(rest);
+                }
                 Part::Literal(s) => out.push_str(s),
                 Part::Ref(name) => match bindings.value(name).ok_or_else(|| unbound(name))? {
                     Value::String(s) => out.push_str(&s),
@@ -207,4 +217,22 @@ fn parse_reference(inner: &str) -> Result<Part, String> {
         return Err("empty reference `${}`".into());
     }
     Ok(Part::Ref(inner.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(text: &str) -> String {
+        parse_text(text).expect("valid").render_string(&Bindings::default()).expect("renders")
+    }
+
+    #[test]
+    fn repetitions_render_wherever_they_stand() {
+        assert_eq!(rendered("${repeat(AB, 3)}"), "ABABAB");
+        assert_eq!(rendered("${repeat(AB, 3)}==x"), "ABABAB==x");
+        assert_eq!(rendered("pre${repeat(AB, 2)}post"), "preABABpost");
+        assert_eq!(rendered("${repeat(AB, 2)}${repeat(C, 3)}."), "ABABCCC.");
+        assert_eq!(rendered("${repeat(AB, 0)}x"), "x");
+    }
 }
