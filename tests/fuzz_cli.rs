@@ -302,10 +302,11 @@ struct Interrupted {
 }
 
 /// Starts `rekcon fuzz <args>` with endpoint credentials for a loopback emulator, waits
-/// until the run has announced its seed (the Ctrl-C handler is in place by then), lets it
-/// work for `working`, sends SIGINT and waits for it to end.
+/// until the run has announced its seed (the Ctrl-C handler is in place by then) and
+/// `started` holds (polled), lets it work for `working`, sends SIGINT and waits for it
+/// to end.
 #[cfg(unix)]
-fn interrupt_fuzz(args: &[&str], working: Duration) -> Interrupted {
+fn interrupt_fuzz(args: &[&str], started: &dyn Fn() -> bool, working: Duration) -> Interrupted {
     use std::io::{BufRead as _, BufReader, Read as _};
     use std::process::{Command, Stdio};
 
@@ -329,6 +330,11 @@ fn interrupt_fuzz(args: &[&str], working: Duration) -> Interrupted {
     });
     let first = seen.recv_timeout(Duration::from_secs(120)).expect("the run announces its seed");
     assert!(first.starts_with("rekcon fuzz: seed"), "{first}");
+    let waiting = Instant::now() + Duration::from_secs(120);
+    while !started() {
+        assert!(Instant::now() < waiting, "the run did not start within 120 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::thread::sleep(working);
     let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
     assert!(sent.success(), "SIGINT delivered");
@@ -355,6 +361,7 @@ fn ctrl_c_ends_the_run_with_its_report_written() {
     let json = dir.join("i.json");
     let run = interrupt_fuzz(
         &["--target", "model", "--cases", "100000000", "--scenarios", &arg(&dir), "--json", &arg(&json)],
+        &|| true,
         Duration::from_millis(800),
     );
     assert_eq!(run.code, Some(130), "{}\n{}", run.stdout, run.stderr);
@@ -375,13 +382,21 @@ fn ctrl_c_over_http_deletes_every_collection_the_run_created() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let server = runtime.block_on(Server::start(ServeConfig::default())).expect("the emulator starts");
     let url = server.url();
+    let client = serve_support::sdk_client(&url);
+    // Interrupted once its cases have begun creating collections (a loaded machine can
+    // take seconds to get there), and a little after.
+    let creating = || {
+        runtime.block_on(async {
+            client.list_collections().send().await.is_ok_and(|page| !page.collection_ids().is_empty())
+        })
+    };
     let run = interrupt_fuzz(
         &["--endpoint-url", &url, "--cases", "100000000", "--scenarios", &arg(&dir), "--json", &arg(&json)],
-        Duration::from_millis(1500),
+        &creating,
+        Duration::from_millis(500),
     );
     assert_eq!(run.code, Some(130), "{}\n{}", run.stdout, run.stderr);
     // Cases create collections as they go; none may be left once the run has ended.
-    let client = serve_support::sdk_client(&url);
     let left = runtime.block_on(async {
         let page = client.list_collections().max_results(1000).send().await.expect("listed");
         page.collection_ids().to_vec()
