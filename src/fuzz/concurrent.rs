@@ -595,28 +595,42 @@ impl Explorer<'_> {
     ) -> Result<RaceFinding, Error> {
         let deadline = Instant::now() + self.config.shrink_time;
         let found_calls = found.calls();
-        let mut case = found;
+        // Every case shrinking kept, the found one first: a candidate is kept when any
+        // of a few runs diverges, so a rare race can be kept by luck.
+        let mut kept = vec![found];
         'pass: while Instant::now() < deadline {
+            let Some(case) = kept.last() else { break };
             for candidate in case.shrink_candidates() {
                 if Instant::now() >= deadline {
                     break 'pass;
                 }
                 if self.diverges(&candidate, SHRINK_RUNS).await? {
-                    case = candidate;
+                    kept.push(candidate);
                     continue 'pass;
                 }
             }
             break;
         }
-        let mut reproduced = 0;
-        let mut first = None;
-        for _ in 0..CONFIRM_RUNS {
-            let report = self.run_case(&case, 1).await.map_err(Error::Config)?;
-            if matches!(report.verdict, Verdict::Diverged { .. }) {
-                reproduced += 1;
-                first.get_or_insert_with(|| first_divergence(&report));
+        // The finding is the smallest kept case that diverges again when confirmed; one
+        // that never does steps back to the case it was shrunk from.
+        let smallest = kept.last().cloned();
+        let (mut case, mut reproduced, mut first) = (None, 0, None);
+        while let Some(candidate) = kept.pop() {
+            for _ in 0..CONFIRM_RUNS {
+                let report = self.run_case(&candidate, 1).await.map_err(Error::Config)?;
+                if matches!(report.verdict, Verdict::Diverged { .. }) {
+                    reproduced += 1;
+                    first.get_or_insert_with(|| first_divergence(&report));
+                }
+            }
+            if reproduced > 0 {
+                case = Some(candidate);
+                break;
             }
         }
+        let Some(case) = case.or(smallest) else {
+            return Err(Error::Config("a race finding with no case (a rekcon bug)".into()));
+        };
         let first =
             first.unwrap_or_else(|| format!("{found_divergence} (the case as found; not shown again)"));
         let operation = case
