@@ -318,7 +318,7 @@ impl CaseRunner {
         } else {
             self.pool.submit_all(move |lane: &mut Lane| job.work(lane))
         };
-        Running { work, answers, shared: Arc::clone(&self.shared), lanes: !self.pool.is_empty() }
+        Running { work, answers, shared: Arc::clone(&self.shared) }
     }
 
     /// Deletes anything cases left behind.
@@ -336,10 +336,9 @@ impl CaseRunner {
 #[must_use = "a batch's results are read with `wait`"]
 pub struct Running {
     work: Arc<Batch>,
+    /// One per lane: none when there was no lane to run the batch on.
     answers: Pending<Vec<(usize, CaseResult)>>,
     shared: Arc<Shared>,
-    /// Whether there was a lane to run it on.
-    lanes: bool,
 }
 
 impl Running {
@@ -352,7 +351,7 @@ impl Running {
     /// Waits for the batch: the results of the cases it started, in order.
     pub fn wait(self) -> Vec<CaseResult> {
         let generated = |draws: &[Draw]| generate(draws, &self.shared.gen_config);
-        if !self.lanes {
+        if self.answers.is_empty() {
             return self.work.draws.iter().map(|draws| no_lane(&generated(draws))).collect();
         }
         let batch = &self.work.draws;

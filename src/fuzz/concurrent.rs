@@ -613,24 +613,21 @@ impl Explorer<'_> {
         }
         // The finding is the smallest kept case that diverges again when confirmed; one
         // that never does steps back to the case it was shrunk from.
-        let smallest = kept.last().cloned();
-        let (mut case, mut reproduced, mut first) = (None, 0, None);
-        while let Some(candidate) = kept.pop() {
+        let (mut chosen, mut reproduced, mut first) = (kept.len() - 1, 0, None);
+        for (i, candidate) in kept.iter().enumerate().rev() {
             for _ in 0..CONFIRM_RUNS {
-                let report = self.run_case(&candidate, 1).await.map_err(Error::Config)?;
+                let report = self.run_case(candidate, 1).await.map_err(Error::Config)?;
                 if matches!(report.verdict, Verdict::Diverged { .. }) {
                     reproduced += 1;
                     first.get_or_insert_with(|| first_divergence(&report));
                 }
             }
             if reproduced > 0 {
-                case = Some(candidate);
+                chosen = i;
                 break;
             }
         }
-        let Some(case) = case.or(smallest) else {
-            return Err(Error::Config("a race finding with no case (a rekcon bug)".into()));
-        };
+        let case = kept.swap_remove(chosen);
         let first =
             first.unwrap_or_else(|| format!("{found_divergence} (the case as found; not shown again)"));
         let operation = case

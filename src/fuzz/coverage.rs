@@ -424,12 +424,10 @@ pub fn probes_of(op: Operation, request: &serde_json::Map<String, Value>, typed:
         .zip(&values)
         .map(|(c, v)| v.iter().flat_map(|(_, value)| value_probes(c, value)).collect())
         .collect();
-    let required_missing = |c: &Constraint| {
-        let (parents, name) = validate::parents(root, c.member);
-        parents.iter().any(|(_, parent)| !validate::has(parent, name))
-    };
     if reached.iter().all(Vec::is_empty)
-        && !rows.iter().any(|c| c.rule == Rule::Required && required_missing(c))
+        && !rows
+            .iter()
+            .any(|c| c.rule == Rule::Required && !validate::breaches_among(c, root, &[]).is_empty())
     {
         return Vec::new();
     }

@@ -318,11 +318,7 @@ enum Started {
 impl Started {
     /// Waits for the batch to finish, keeping its results.
     fn finish(&mut self) {
-        if let Started::Running(_) = self
-            && let Started::Running(running) = std::mem::replace(self, Started::Done(Vec::new()))
-        {
-            *self = Started::Done(running.wait());
-        }
+        *self = Started::Done(std::mem::replace(self, Started::Done(Vec::new())).results());
     }
 
     /// Starts no further case of the batch (see [`Running::cancel`]).
